@@ -1,0 +1,73 @@
+"""sessionware: Django-grade sessions for any Python web app, with pluggable engines.
+
+This module only re-exports; see the user guide for the tour.
+"""
+
+from ._config import SessionConfig
+from ._engine import Capabilities, Engine, EngineBase
+from ._errors import (
+    ConfigurationError,
+    CookieTooLarge,
+    CreateError,
+    EngineNotFound,
+    EngineUnavailable,
+    InvalidSessionKey,
+    MiddlewareNotUsed,
+    MiddlewareOrderError,
+    PluginLoadError,
+    SerializationError,
+    SerializerNotFound,
+    SessionInterrupted,
+    SessionwareError,
+    SuspiciousSession,
+    UpdateError,
+)
+from ._hookspecs import hookimpl
+from ._keys import is_valid_key, new_session_key
+from ._plugins import (
+    PluginInfo,
+    PluginWarning,
+    get_engine,
+    get_serializer,
+    list_plugins,
+)
+from ._serializer import Serializer
+from ._session import SessionStore, build_engine, build_serializer, session_store
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Capabilities",
+    "ConfigurationError",
+    "CookieTooLarge",
+    "CreateError",
+    "Engine",
+    "EngineBase",
+    "EngineNotFound",
+    "EngineUnavailable",
+    "InvalidSessionKey",
+    "MiddlewareNotUsed",
+    "MiddlewareOrderError",
+    "PluginInfo",
+    "PluginLoadError",
+    "PluginWarning",
+    "SerializationError",
+    "Serializer",
+    "SerializerNotFound",
+    "SessionConfig",
+    "SessionInterrupted",
+    "SessionStore",
+    "SessionwareError",
+    "SuspiciousSession",
+    "UpdateError",
+    "__version__",
+    "build_engine",
+    "build_serializer",
+    "get_engine",
+    "get_serializer",
+    "hookimpl",
+    "is_valid_key",
+    "list_plugins",
+    "new_session_key",
+    "session_store",
+]

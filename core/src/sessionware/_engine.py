@@ -1,0 +1,191 @@
+"""The engine protocol: where session bytes are stored.
+
+An engine stores opaque bytes under a key and knows nothing of Python objects;
+serialization, expiry policy and change tracking live in the session.
+:class:`Engine` is the protocol, :class:`EngineBase` an optional base class
+with the shared helpers (key validation, async twins run off the event loop).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+from ._errors import InvalidSessionKey
+from ._keys import is_valid_key
+
+__all__ = ["Capabilities", "Engine", "EngineBase"]
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What an engine can do, declared as data.
+
+    The conformance kit and ``sessionware check`` read these; a test that an
+    engine cannot pass is skipped because of a declaration, never patched.
+    """
+
+    #: Data lives on the server; the cookie carries only the key.
+    #: ``False`` for cookie engines, whose ``save`` returns the payload itself.
+    server_side: bool = True
+    #: ``clear_expired`` removes expired sessions (``False``: the store expires
+    #: them itself, e.g. by TTL, and ``clear_expired`` returns 0).
+    clear_expired: bool = True
+    #: The async twins are implemented natively rather than run in a thread.
+    native_async: bool = False
+    #: Sessions are visible to every process that opens the same store.
+    #: ``False`` for in-process stores such as the cache engine.
+    shared_across_processes: bool = True
+    #: No network I/O: storage is in-process or on the local disk, so the
+    #: session's async methods call the sync ones inline instead of paying
+    #: for a thread hop. Leave ``False`` for anything that talks to a server.
+    local: bool = False
+    #: Loads return a version and saves can compare-and-set on it (reserved).
+    versioned: bool = False
+
+
+@runtime_checkable
+class Engine(Protocol):
+    """A session storage engine.
+
+    Keys passed in are strings; an engine must treat a key that fails
+    :meth:`is_valid_key` as absent (``load`` returns ``None``, ``exists``
+    ``False``, ``delete`` does nothing) and refuse to ``save`` it with
+    :class:`~sessionware.InvalidSessionKey`. ``expires_at`` is a POSIX
+    timestamp; an entry past it is never returned by ``load``.
+    """
+
+    name: ClassVar[str]
+    capabilities: ClassVar[Capabilities]
+
+    def is_valid_key(self, key: str) -> bool:
+        """True when ``key`` could name a session in this engine."""
+        ...
+
+    def load(self, key: str) -> bytes | None:
+        """The bytes saved under ``key``; ``None`` if missing or expired. Never creates."""
+        ...
+
+    def save(self, key: str, data: bytes, expires_at: float, must_create: bool = False) -> str:
+        """Store ``data`` under ``key``; return the value the cookie carries.
+
+        ``must_create``: raise :class:`~sessionware.CreateError` if ``key``
+        exists. Otherwise raise :class:`~sessionware.UpdateError` if ``key``
+        does not exist (it was deleted or expired meanwhile): never resurrect.
+        """
+        ...
+
+    def exists(self, key: str) -> bool:
+        """True when an unexpired session is stored under ``key``."""
+        ...
+
+    def delete(self, key: str) -> None:
+        """Remove ``key``; no error if it is absent."""
+        ...
+
+    def clear_expired(self) -> int:
+        """Remove expired sessions; return how many were removed."""
+        ...
+
+    def close(self) -> None:
+        """Release connections and handles. The engine may not be used after."""
+        ...
+
+    async def aload(self, key: str) -> bytes | None:
+        """Async twin of :meth:`load`."""
+        ...
+
+    async def asave(
+        self, key: str, data: bytes, expires_at: float, must_create: bool = False
+    ) -> str:
+        """Async twin of :meth:`save`."""
+        ...
+
+    async def aexists(self, key: str) -> bool:
+        """Async twin of :meth:`exists`."""
+        ...
+
+    async def adelete(self, key: str) -> None:
+        """Async twin of :meth:`delete`."""
+        ...
+
+    async def aclear_expired(self) -> int:
+        """Async twin of :meth:`clear_expired`."""
+        ...
+
+
+class EngineBase:
+    """Optional base class for engines: key validation and async twins.
+
+    Subclasses set ``name`` and implement the five sync methods; the async
+    twins run them with :func:`asyncio.to_thread` unless overridden (an engine
+    that talks to a network service should override them natively and declare
+    ``native_async=True``). Constructor keyword arguments are the engine's
+    options: :func:`sessionware.get_engine` rejects any other name.
+    """
+
+    name: ClassVar[str] = ""
+    capabilities: ClassVar[Capabilities] = Capabilities()
+    #: When true, :func:`sessionware.get_engine` passes the configured
+    #: ``secret_key`` and ``fallback_keys`` to the constructor.
+    uses_secret: ClassVar[bool] = False
+
+    @staticmethod
+    def now() -> float:
+        """The current POSIX time; engines compare ``expires_at`` against it."""
+        return time.time()
+
+    def is_valid_key(self, key: str) -> bool:
+        """True when ``key`` has the shape of a session key."""
+        return is_valid_key(key)
+
+    def check_key(self, key: str) -> str:
+        """Return ``key`` or raise :class:`~sessionware.InvalidSessionKey`."""
+        if not self.is_valid_key(key):
+            shown = repr(key) if len(str(key)) <= 40 else repr(str(key)[:40]) + "..."
+            raise InvalidSessionKey(
+                f"{shown} is not a valid session key for the {self.name!r} engine; "
+                "keys come from sessionware's key generator, never from user input"
+            )
+        return key
+
+    def load(self, key: str) -> bytes | None:
+        raise NotImplementedError
+
+    def save(self, key: str, data: bytes, expires_at: float, must_create: bool = False) -> str:
+        raise NotImplementedError
+
+    def exists(self, key: str) -> bool:
+        raise NotImplementedError
+
+    def delete(self, key: str) -> None:
+        raise NotImplementedError
+
+    def clear_expired(self) -> int:
+        return 0
+
+    def close(self) -> None:
+        return None
+
+    async def aload(self, key: str) -> bytes | None:
+        return await asyncio.to_thread(self.load, key)
+
+    async def asave(
+        self, key: str, data: bytes, expires_at: float, must_create: bool = False
+    ) -> str:
+        return await asyncio.to_thread(self.save, key, data, expires_at, must_create)
+
+    async def aexists(self, key: str) -> bool:
+        return await asyncio.to_thread(self.exists, key)
+
+    async def adelete(self, key: str) -> None:
+        await asyncio.to_thread(self.delete, key)
+
+    async def aclear_expired(self) -> int:
+        return await asyncio.to_thread(self.clear_expired)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} engine {self.name!r}>"
+

@@ -1,0 +1,198 @@
+"""Signing: HMAC-SHA256 through ``cryptography``, with salts, timestamps and key rotation.
+
+A token is ASCII and cookie-safe::
+
+    [.]<base64url payload>.<hex timestamp>.<base64url HMAC-SHA256>
+
+A leading ``.`` marks a zlib-compressed payload; it sits inside the signed part,
+so an attacker cannot flip it. Each salt derives its own HMAC key from the
+secret, so a token signed for one purpose never verifies for another. Signing
+uses the first key; verification tries it and then every fallback key, so keys
+can be rotated without logging everyone out.
+
+What does not live here: encryption (the signed_cookies engine adds AES-GCM).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import time
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, hmac
+
+from ._errors import ConfigurationError, SuspiciousSession
+
+__all__ = [
+    "BadSignature",
+    "SignatureExpired",
+    "Signer",
+    "Unsigned",
+    "b64decode",
+    "b64encode",
+    "derive_key",
+]
+
+_DERIVATION_PREFIX = b"sessionware.signing.key:"
+#: Payloads shorter than this are never worth compressing.
+_COMPRESS_MIN = 64
+#: Refuse to inflate more than this (a zip bomb in a cookie is still a bomb).
+MAX_DECOMPRESSED = 1 << 20
+
+
+class BadSignature(SuspiciousSession):
+    """The token was not signed by any of our keys for this salt, or is malformed."""
+
+
+class SignatureExpired(BadSignature):
+    """The signature is valid but older than ``max_age``; ``timestamp`` says when it was made."""
+
+    def __init__(self, message: str, *, timestamp: float) -> None:
+        super().__init__(message)
+        self.timestamp = timestamp
+
+
+@dataclass(frozen=True, slots=True)
+class Unsigned:
+    """A verified token: its data, when it was signed, and which key verified it."""
+
+    data: bytes
+    timestamp: float
+    #: 0 for the current key; >0 for a fallback key (re-sign with the current one).
+    key_index: int
+
+    @property
+    def needs_resign(self) -> bool:
+        """True when a retired key verified it: sign it again with the current key."""
+        return self.key_index > 0
+
+
+def b64encode(data: bytes) -> bytes:
+    """URL-safe base64 without padding."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=")
+
+
+def b64decode(data: bytes) -> bytes:
+    """Inverse of :func:`b64encode`; raises :class:`BadSignature` on bad input."""
+    try:
+        return base64.urlsafe_b64decode(data + b"=" * (-len(data) % 4))
+    except (binascii.Error, ValueError) as exc:
+        raise BadSignature(f"malformed base64 in signed token: {exc}") from exc
+
+
+def _as_bytes(key: str | bytes, what: str) -> bytes:
+    raw = key.encode("utf-8") if isinstance(key, str) else bytes(key)
+    if not raw:
+        raise ConfigurationError(
+            f"{what} is empty; set a long random secret, e.g. the output of "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`",
+            field="secret_key",
+        )
+    return raw
+
+
+def derive_key(secret_key: str | bytes, salt: str) -> bytes:
+    """The 32-byte key for one purpose (``salt``) derived from a secret."""
+    h = hmac.HMAC(_as_bytes(secret_key, "secret_key"), hashes.SHA256())
+    h.update(_DERIVATION_PREFIX + salt.encode("utf-8"))
+    return h.finalize()
+
+
+class Signer:
+    """Signs and verifies byte strings for one purpose (``salt``).
+
+    ``secret_key`` signs; ``fallback_keys`` are also accepted when verifying.
+    ``clock`` returns the current POSIX time (inject one in tests).
+    """
+
+    def __init__(
+        self,
+        secret_key: str | bytes,
+        *,
+        salt: str = "sessionware.signing",
+        fallback_keys: Sequence[str | bytes] = (),
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if not salt:
+            raise ConfigurationError("salt must be a non-empty string", field="salt")
+        self.salt = salt
+        self.clock = clock
+        self._macs = [
+            hmac.HMAC(derive_key(k, salt), hashes.SHA256())
+            for k in (secret_key, *fallback_keys)
+        ]
+
+    def _mac(self, index: int, message: bytes) -> bytes:
+        h = self._macs[index].copy()
+        h.update(message)
+        return h.finalize()
+
+    def sign(self, data: bytes, *, compress: bool | None = None) -> bytes:
+        """A token carrying ``data`` and the current time, signed with the current key.
+
+        ``compress``: ``None`` compresses only when that makes the token shorter.
+        """
+        body = data
+        flag = b""
+        if compress or (compress is None and len(data) >= _COMPRESS_MIN):
+            packed = zlib.compress(data, 6)
+            if compress or len(packed) < len(data) - 1:
+                body, flag = packed, b"."
+        message = flag + b64encode(body) + b"." + format(int(self.clock()), "x").encode()
+        return message + b"." + b64encode(self._mac(0, message))
+
+    def unsign(self, token: bytes | str, *, max_age: float | None = None) -> bytes:
+        """The data in ``token`` if a key of ours signed it (and, with ``max_age``, recently)."""
+        return self.verify(token, max_age=max_age).data
+
+    def verify(self, token: bytes | str, *, max_age: float | None = None) -> Unsigned:
+        """Like :meth:`unsign`, also telling when the token was signed and by which key."""
+        if isinstance(token, str):
+            try:
+                token = token.encode("ascii")
+            except UnicodeEncodeError:
+                raise BadSignature("signed token contains non-ASCII characters") from None
+        message, sep, sig_b64 = token.rpartition(b".")
+        if not sep:
+            raise BadSignature("no signature in token")
+        signature = b64decode(sig_b64)
+        for index, base in enumerate(self._macs):
+            h = base.copy()
+            h.update(message)
+            try:
+                h.verify(signature)
+            except InvalidSignature:
+                continue
+            break
+        else:
+            raise BadSignature(f"signature does not match for salt {self.salt!r}")
+        payload, sep, ts_hex = message.rpartition(b".")
+        try:
+            timestamp = float(int(ts_hex, 16)) if sep else -1.0
+        except ValueError:
+            timestamp = -1.0
+        if timestamp < 0:
+            raise BadSignature("signed token has no valid timestamp")
+        if max_age is not None:
+            age = self.clock() - timestamp
+            if age > max_age:
+                raise SignatureExpired(
+                    f"signature age {age:.0f}s exceeds max_age {max_age:.0f}s", timestamp=timestamp
+                )
+        compressed = payload.startswith(b".")
+        data = b64decode(payload[1:] if compressed else payload)
+        if compressed:
+            inflater = zlib.decompressobj()
+            try:
+                data = inflater.decompress(data, MAX_DECOMPRESSED)
+            except zlib.error as exc:
+                raise BadSignature(f"signed payload does not decompress: {exc}") from exc
+            if inflater.unconsumed_tail:
+                raise BadSignature(
+                    f"signed payload inflates past {MAX_DECOMPRESSED} bytes; refused"
+                )
+        return Unsigned(data=data, timestamp=timestamp, key_index=index)

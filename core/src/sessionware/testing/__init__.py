@@ -1,0 +1,1 @@
+"""The conformance kit for engine and serializer plugins (being written)."""
