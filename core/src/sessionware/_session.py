@@ -381,6 +381,7 @@ class SessionStore(dict[str, Any]):
 
     def get_expiry_age(self) -> int:
         """Seconds from now until this session expires."""
+        self._ensure_loaded()
         expiry = self._expiry
         if not expiry:
             return self.config.cookie_age
@@ -390,6 +391,7 @@ class SessionStore(dict[str, Any]):
 
     def get_expiry_date(self) -> datetime:
         """The moment (UTC) this session expires."""
+        self._ensure_loaded()
         expiry = self._expiry
         if isinstance(expiry, datetime):
             return expiry
@@ -397,6 +399,7 @@ class SessionStore(dict[str, Any]):
 
     def get_expire_at_browser_close(self) -> bool:
         """True when the cookie should end with the browser session."""
+        self._ensure_loaded()
         if self._expiry is None:
             return self.config.expire_at_browser_close
         return self._expiry == 0

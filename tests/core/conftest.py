@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+import sessionware
+from sessionware import SessionStore
+
+from .support import JsonSerializer, MemoryEngine
+
+
+@pytest.fixture
+def engine() -> MemoryEngine:
+    return MemoryEngine()
+
+
+@pytest.fixture
+def make_store(engine: MemoryEngine) -> Iterator[Any]:
+    def make(**settings: Any) -> type[SessionStore]:
+        return sessionware.session_store(
+            engine_instance=engine, serializer_instance=JsonSerializer(), **settings
+        )
+
+    yield make
+
+
+@pytest.fixture
+def Store(make_store: Any) -> type[SessionStore]:  # noqa: N802 - it is a class
+    return make_store()

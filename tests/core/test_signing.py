@@ -1,0 +1,105 @@
+"""sessionware.signing: HMAC-SHA256, salts, timestamps, rotation, compression."""
+
+from __future__ import annotations
+
+import pytest
+
+from sessionware import ConfigurationError, SuspiciousSession
+from sessionware.signing import BadSignature, SignatureExpired, Signer
+
+
+class Clock:
+    def __init__(self, now: float = 1_700_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_round_trip() -> None:
+    s = Signer("secret")
+    assert s.unsign(s.sign(b"hello")) == b"hello"
+
+
+def test_token_is_cookie_safe_ascii() -> None:
+    token = Signer("secret").sign(bytes(range(256)))
+    assert token.decode("ascii")
+    assert not set(token) & set(b' ;,"\\')
+
+
+def test_tampered_payload_is_rejected() -> None:
+    s = Signer("secret")
+    token = bytearray(s.sign(b"user=1"))
+    token[2] ^= 1
+    with pytest.raises(BadSignature):
+        s.unsign(bytes(token))
+
+
+def test_bad_signature_is_suspicious_session() -> None:
+    assert issubclass(BadSignature, SuspiciousSession)
+
+
+@pytest.mark.parametrize("token", [b"", b"nodots", b"a.b", b"a.b.c", b"....", "\u00e9.x.y"])
+def test_malformed_tokens_are_rejected(token: bytes | str) -> None:
+    with pytest.raises(BadSignature):
+        Signer("secret").unsign(token)
+
+
+def test_salt_separates_purposes() -> None:
+    token = Signer("secret", salt="cookies").sign(b"x")
+    with pytest.raises(BadSignature):
+        Signer("secret", salt="other").unsign(token)
+
+
+def test_other_secret_is_rejected() -> None:
+    with pytest.raises(BadSignature):
+        Signer("b").unsign(Signer("a").sign(b"x"))
+
+
+def test_fallback_keys_verify_and_flag_resign() -> None:
+    old = Signer("old").sign(b"x")
+    rotated = Signer("new", fallback_keys=["old"])
+    result = rotated.verify(old)
+    assert result.data == b"x" and result.key_index == 1 and result.needs_resign
+    fresh = rotated.verify(rotated.sign(b"x"))
+    assert fresh.key_index == 0 and not fresh.needs_resign
+
+
+def test_max_age() -> None:
+    clock = Clock()
+    s = Signer("secret", clock=clock)
+    token = s.sign(b"x")
+    clock.now += 100
+    assert s.unsign(token, max_age=100) == b"x"
+    clock.now += 1
+    with pytest.raises(SignatureExpired) as info:
+        s.unsign(token, max_age=100)
+    assert info.value.timestamp == 1_700_000_000
+
+
+def test_compression_when_it_pays() -> None:
+    s = Signer("secret")
+    data = b"a" * 1000
+    token = s.sign(data)
+    assert token.startswith(b".") and len(token) < 200
+    assert s.unsign(token) == data
+    assert not s.sign(b"short").startswith(b".")
+
+
+def test_compression_flag_is_covered_by_signature() -> None:
+    s = Signer("secret")
+    token = s.sign(b"a" * 1000)
+    with pytest.raises(BadSignature):
+        s.unsign(token[1:])  # strip the flag
+
+
+def test_decompression_bomb_is_refused() -> None:
+    s = Signer("secret")
+    token = s.sign(b"\0" * (4 << 20), compress=True)
+    with pytest.raises(BadSignature, match="inflates past"):
+        s.unsign(token)
+
+
+def test_empty_secret_is_a_configuration_error() -> None:
+    with pytest.raises(ConfigurationError, match="secret_key is empty"):
+        Signer("")
