@@ -1,0 +1,332 @@
+"""The ``sessionware`` command line: plugins, engines, serializers, clear-expired, check, demo.
+
+Settings come from ``--config FILE`` (TOML), then ``SESSIONWARE_*`` variables,
+then ``--engine``/``--serializer``/``--option`` flags. Exit codes: 0 success,
+1 a problem was found (``check``) or the command failed, 2 bad usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import json
+import os
+import sys
+import time
+import warnings
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+from . import __version__
+from ._config import SessionConfig
+from ._errors import SessionwareError
+from ._plugins import PluginWarning, get_engine_class, get_serializer_class, host, list_plugins
+from ._session import build_engine, build_serializer
+
+__all__ = ["main"]
+
+
+def _parse_option(text: str) -> tuple[str, Any]:
+    name, sep, raw = text.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"--option takes NAME=VALUE, got {text!r}")
+    try:
+        value: Any = json.loads(raw)
+    except json.JSONDecodeError:
+        value = raw  # a bare string such as a path
+    return name.strip(), value
+
+
+def _config(args: argparse.Namespace) -> SessionConfig:
+    overrides: dict[str, Any] = {}
+    if getattr(args, "engine", None):
+        overrides["engine"] = args.engine
+    if getattr(args, "serializer", None):
+        overrides["serializer"] = args.serializer
+    config = SessionConfig.load(toml=args.config, **overrides)
+    options = dict(getattr(args, "option", None) or [])
+    if options:
+        config = config.replace(engine_options={**config.engine_options, **options})
+    return config
+
+
+def _quiet_discovery() -> list[str]:
+    """Discover plugins, turning load warnings into lines (the listing shows them)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", PluginWarning)
+        host.discover()
+    return [str(w.message) for w in caught if issubclass(w.category, PluginWarning)]
+
+
+# -- plugins / engines / serializers -------------------------------------------
+
+
+def cmd_plugins(args: argparse.Namespace, out: TextIO) -> int:
+    _quiet_discovery()
+    plugins = list_plugins()
+    if args.json:
+        json.dump([p.as_dict() for p in plugins], out, indent=2)
+        out.write("\n")
+        return 0
+    if not plugins:
+        out.write("no sessionware plugins installed; try: pip install sessionware-db sessionware-json\n")
+        return 0
+    rows = [("PLUGIN", "DISTRIBUTION", "VERSION", "ENGINES", "SERIALIZERS")]
+    for p in plugins:
+        rows.append((
+            p.name,
+            p.distribution or "(in code)",
+            p.version or "-",
+            ",".join(p.engines) or "-",
+            ",".join(p.serializers) or "-",
+        ))
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    for row in rows:
+        out.write("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() + "\n")
+    for p in plugins:
+        if p.error:
+            out.write(f"\nBROKEN {p.name} ({p.distribution}): {p.error}\n")
+    return 0
+
+
+def _describe_class(cls: type[Any]) -> str:
+    doc = (inspect.getdoc(cls) or "").splitlines()
+    return doc[0] if doc else ""
+
+
+def _options_of(cls: type[Any]) -> str:
+    parts = []
+    for name, p in inspect.signature(cls).parameters.items():
+        if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD) and name not in {
+            "secret_key", "fallback_keys",
+        }:
+            parts.append(name if p.default is p.empty else f"{name}={p.default!r}")
+    return ", ".join(parts)
+
+
+def cmd_engines(args: argparse.Namespace, out: TextIO) -> int:
+    _quiet_discovery()
+    if not host.engines:
+        out.write("no engines installed; the default is: pip install sessionware-db\n")
+        return 0
+    for name in sorted(host.engines):
+        reg = host.engines[name]
+        caps = reg.cls.capabilities
+        flags = [f for f in ("server_side", "clear_expired", "native_async", "local",
+                             "shared_across_processes") if getattr(caps, f, False)]
+        out.write(f"{name}  ({reg.plugin.distribution or 'in code'} {reg.plugin.version or ''})".rstrip())
+        out.write(f"\n    {_describe_class(reg.cls)}\n    options: {_options_of(reg.cls) or 'none'}\n")
+        out.write(f"    capabilities: {', '.join(flags) or 'none'}\n")
+    return 0
+
+
+def cmd_serializers(args: argparse.Namespace, out: TextIO) -> int:
+    _quiet_discovery()
+    if not host.serializers:
+        out.write("no serializers installed; the default is: pip install sessionware-json\n")
+        return 0
+    for name in sorted(host.serializers):
+        reg = host.serializers[name]
+        out.write(f"{name}  ({reg.plugin.distribution or 'in code'} {reg.plugin.version or ''})".rstrip())
+        out.write(f"\n    {_describe_class(reg.cls)}\n")
+    return 0
+
+
+# -- clear-expired ------------------------------------------------------------------
+
+
+class _Progress:
+    """A one-line progress display on a terminal; silent elsewhere."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.tty = stream.isatty()
+        self.started = time.monotonic()
+
+    def __call__(self, removed: int) -> None:
+        if not self.tty:
+            return
+        spin = "|/-\\"[int(time.monotonic() * 8) % 4]
+        rate = removed / max(time.monotonic() - self.started, 1e-6)
+        self.stream.write(f"\r{spin} removed {removed:,} expired sessions ({rate:,.0f}/s)")
+        self.stream.flush()
+
+    def done(self) -> None:
+        if self.tty:
+            self.stream.write("\n")
+
+
+def cmd_clear_expired(args: argparse.Namespace, out: TextIO) -> int:
+    config = _config(args)
+    engine = build_engine(config)
+    try:
+        if not engine.capabilities.clear_expired:
+            out.write(f"the {engine.name!r} engine expires sessions by itself; nothing to do\n")
+            return 0
+        progress = _Progress(sys.stderr)
+        started = time.monotonic()
+        params = inspect.signature(engine.clear_expired).parameters
+        if "progress" in params:
+            removed = engine.clear_expired(progress=progress)  # type: ignore[call-arg]
+        else:
+            removed = engine.clear_expired()
+        progress.done()
+        elapsed = time.monotonic() - started
+        out.write(f"removed {removed} expired session(s) from the {engine.name!r} engine "
+                  f"in {elapsed:.2f}s\n")
+        return 0
+    finally:
+        engine.close()
+
+
+# -- check --------------------------------------------------------------------------
+
+
+def _check_middleware(spec: str) -> list[str]:
+    from .middleware import check_order
+
+    factories = []
+    for ref in [s.strip() for s in spec.split(",") if s.strip()]:
+        module_name, _, attr = ref.partition(":")
+        try:
+            module = __import__(module_name, fromlist=["_"])
+            factories.append(getattr(module, attr))
+        except (ImportError, AttributeError) as exc:
+            return [f"middleware {ref!r} cannot be imported: {exc}"]
+    try:
+        check_order(factories)
+    except SessionwareError as exc:
+        return [str(exc)]
+    return []
+
+
+def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
+    problems: list[str] = []
+    notes: list[str] = []
+    problems += [f"plugin: {m}" for m in _quiet_discovery()]
+    try:
+        config = _config(args)
+    except SessionwareError as exc:
+        out.write(f"PROBLEM config: {exc}\n")
+        return 1
+    notes.append(f"engine {config.engine!r}, serializer {config.serializer!r}, "
+                 f"cookie {config.cookie_name!r} (max-age {config.cookie_age}s)")
+    signs = False
+    try:
+        engine_cls = get_engine_class(config.engine)
+        signs = bool(getattr(engine_cls, "uses_secret", False))
+    except SessionwareError as exc:
+        problems.append(f"engine: {exc}")
+        engine_cls = None
+    try:
+        serializer_cls = get_serializer_class(config.serializer)
+        signs = signs or bool(getattr(serializer_cls, "uses_secret", False))
+    except SessionwareError as exc:
+        problems.append(f"serializer: {exc}")
+    secret = config.secret_key or ""
+    if signs and not secret:
+        problems.append("secret: the engine or serializer signs data but secret_key is not set "
+                        "(SESSIONWARE_SECRET_KEY)")
+    elif secret and len(secret) < 32:
+        problems.append(f"secret: secret_key is only {len(secret)} characters; use at least 32 "
+                        "random characters")
+    if engine_cls is not None and not problems:
+        try:
+            engine = build_engine(config)
+            build_serializer(config)
+        except SessionwareError as exc:
+            problems.append(f"engine: {exc}")
+        else:
+            try:
+                workers = args.workers or int(os.environ.get("WEB_CONCURRENCY", "1") or 1)
+                if not engine.capabilities.shared_across_processes:
+                    message = (f"the {config.engine!r} engine keeps sessions in one process; "
+                               f"with several worker processes each has its own sessions")
+                    if workers > 1:
+                        problems.append(f"engine: {message} ({workers} workers configured); use "
+                                        "the db or redis engine")
+                    else:
+                        notes.append(message)
+            finally:
+                engine.close()
+    if not config.cookie_secure:
+        notes.append("cookie_secure is off: turn it on for sites served over HTTPS")
+    if args.middleware:
+        problems += [f"middleware: {m}" for m in _check_middleware(args.middleware)]
+    for line in notes:
+        out.write(f"ok      {line}\n")
+    for line in problems:
+        out.write(f"PROBLEM {line}\n")
+    out.write("no problems found\n" if not problems else f"{len(problems)} problem(s) found\n")
+    return 1 if problems else 0
+
+
+# -- demo ---------------------------------------------------------------------------
+
+
+def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
+    from ._demo import serve
+
+    config = _config(args)
+    return serve(config, host=args.host, port=args.port, threads=args.threads, out=out)
+
+
+# -- entry point ----------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for the CLI reference docs)."""
+    parser = argparse.ArgumentParser(
+        prog="sessionware", description="Sessions for any Python web app: inspect and operate."
+    )
+    parser.add_argument("--version", action="version", version=f"sessionware {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def with_config(p: argparse.ArgumentParser, engine_flags: bool = True) -> None:
+        p.add_argument("--config", metavar="FILE", help="TOML file with a [sessionware] table")
+        if engine_flags:
+            p.add_argument("--engine", help="engine name (default: db, or the config's)")
+            p.add_argument("--serializer", help="serializer name (default: json)")
+            p.add_argument("--option", "-o", action="append", type=_parse_option,
+                           metavar="NAME=VALUE", help="an engine option; repeatable")
+
+    p = sub.add_parser("plugins", help="list installed plugins with versions and load errors")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_plugins)
+    sub.add_parser("engines", help="list installed engines, options and capabilities").set_defaults(
+        func=cmd_engines)
+    sub.add_parser("serializers", help="list installed serializers").set_defaults(
+        func=cmd_serializers)
+    p = sub.add_parser("clear-expired", help="remove expired sessions from the engine")
+    with_config(p)
+    p.set_defaults(func=cmd_clear_expired)
+    p = sub.add_parser("check", help="check configuration, secret, engine and middleware order")
+    with_config(p)
+    p.add_argument("--middleware", metavar="MOD:ATTR,...",
+                   help="middleware factories in order, to check provides/requires")
+    p.add_argument("--workers", type=int, default=0, help="worker processes the app runs with")
+    p.set_defaults(func=cmd_check)
+    p = sub.add_parser("demo", help="run the demo web app")
+    with_config(p)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--threads", type=int, default=4)
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
+    """Run the CLI; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    stream = out or sys.stdout
+    try:
+        code: int = args.func(args, stream)
+    except SessionwareError as exc:
+        sys.stderr.write(f"sessionware: error: {exc}\n")
+        return 1
+    return code
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

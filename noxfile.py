@@ -1,0 +1,92 @@
+"""Every way this repository is tested, linted, type-checked, documented and demonstrated.
+
+    nox -s tests          the whole suite: core + every plugin installed from their folders
+    nox -s plugin         each plugin alone with the core in a fresh environment, its own tests
+    nox -s lint types     ruff and mypy --strict
+    nox -s demo           the demo web app on the embedded default engine
+    nox -s docs           build the documentation (mkdocs, strict)
+    nox -s bench          the benchmarks
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nox
+
+ROOT = Path(__file__).parent
+PLUGINS = sorted(p.name for p in (ROOT / "plugins").iterdir() if (p / "pyproject.toml").exists())
+TEST_DEPS = [
+    "pytest>=8",
+    "pytest-asyncio>=0.23",
+    "hypothesis>=6",
+    "flask>=3",
+    "starlette>=0.37",
+    "uvicorn>=0.29",
+    "httpx>=0.27",
+    "waitress>=3",
+]
+
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.sessions = ["tests"]
+nox.options.error_on_missing_interpreters = False
+
+
+def _install_everything(session: nox.Session) -> None:
+    session.install("./core[demo]", *(f"./plugins/{name}" for name in PLUGINS))
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The whole suite against wheels built from every distribution in the repo."""
+    _install_everything(session)
+    session.install(*TEST_DEPS)
+    session.run("sessionware", "plugins")
+    session.run("pytest", *(session.posargs or ["-q", "-p", "no:cacheprovider"]))
+
+
+@nox.session
+@nox.parametrize("plugin", PLUGINS)
+def plugin(session: nox.Session, plugin: str) -> None:
+    """One plugin alone with the core, running only that plugin's tests."""
+    session.install("./core", f"./plugins/{plugin}", "pytest>=8", "pytest-asyncio>=0.23")
+    session.run("sessionware", "plugins", "--json")
+    session.run("pytest", "-q", "-p", "no:cacheprovider", f"plugins/{plugin}")
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff over everything."""
+    session.install("ruff")
+    session.run("ruff", "check", "core", "plugins", "tests", "bench", "noxfile.py")
+
+
+@nox.session
+def types(session: nox.Session) -> None:
+    """mypy --strict over the core and the plugins."""
+    _install_everything(session)
+    session.install("mypy", "pytest")
+    session.run("mypy", "core/src/sessionware", *(f"plugins/{n}/src" for n in PLUGINS))
+
+
+@nox.session
+def demo(session: nox.Session) -> None:
+    """The demo web app on the embedded default engine (db on sqlite)."""
+    session.install("./core[demo]", "./plugins/sessionware-db", "./plugins/sessionware-json")
+    session.run("sessionware", "demo", *session.posargs)
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the documentation in strict mode."""
+    _install_everything(session)
+    session.install("mkdocs-material>=9", "mkdocstrings[python]>=0.24")
+    session.run("mkdocs", "build", "--strict", "--site-dir", str(ROOT / "site"))
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """The benchmarks: real numbers printed, never asserted."""
+    _install_everything(session)
+    for script in sorted((ROOT / "bench").glob("bench_*.py")):
+        session.run("python", str(script), *session.posargs)
