@@ -1,0 +1,17 @@
+"""The sessionware plugin hook of this distribution."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from sessionware import hookimpl
+
+from ._serializer import JSONSerializer
+
+__all__ = ["register_serializers"]
+
+
+@hookimpl(trylast=True)
+def register_serializers(register: Callable[[type[Any]], None]) -> None:
+    """Register the ``json`` serializer (after third-party plugins: defaults yield)."""
+    register(JSONSerializer)

@@ -1,0 +1,256 @@
+"""JSONSerializer: session data to compact UTF-8 JSON and back, str keys only.
+
+The fast path is the stdlib C encoder and decoder plus one walk over the
+containers to check their keys. When encoding fails, a second, slower walk
+finds the offending value so the error can name its path; that walk only
+runs on the error path. Nothing here knows about engines or sessions.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any, ClassVar, NoReturn
+from uuid import UUID
+
+from sessionware import SerializationError
+
+__all__ = ["JSONSerializer"]
+
+class _Unencodable(Exception):
+    """Raised from the encoder's ``default`` hook; never leaves this module."""
+
+
+def _refuse(value: object) -> NoReturn:
+    raise _Unencodable(type(value).__name__)
+
+
+def _reject_constant(name: str) -> NoReturn:
+    raise SerializationError(
+        f"JSON session data contains {name}, which is not valid JSON; refusing to decode it"
+    )
+
+
+# Built once: json.dumps/json.loads with non-default arguments construct a
+# new encoder/decoder on every call, which costs more than encoding a small
+# session does.
+_ENCODER = json.JSONEncoder(
+    ensure_ascii=False,
+    allow_nan=False,
+    separators=(",", ":"),
+    default=_refuse,
+)
+def _parse_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        # "1e999" is valid JSON syntax but overflows to inf, which dumps refuses.
+        raise SerializationError(
+            f"JSON session data contains the number {text[:40]}, which overflows a float"
+        )
+    return value
+
+
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_parse_float)
+
+
+def _path(parts: list[str]) -> str:
+    return "session" + "".join(parts)
+
+
+_PLAIN_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+def _plain_dict(obj: dict[Any, Any]) -> bool:
+    """True when every key under ``obj`` is exactly ``str`` and no tuple is inside.
+
+    The C encoder accepts both without complaint and changes them: keys
+    become strings, tuples become lists. This is the hot path, so it checks
+    exact types and returns a bare bool; anything unusual (a subclass, a
+    tuple, a bad key) sends the caller to :func:`_find_problem` for a verdict
+    and a message.
+    """
+    for key, value in obj.items():
+        if type(key) is not str:
+            return False
+        kind = type(value)
+        if kind in _PLAIN_SCALARS:
+            continue
+        if kind is dict:
+            if not _plain_dict(value):
+                return False
+        elif kind is list:
+            if not _plain_list(value):
+                return False
+        else:
+            return False
+    return True
+
+
+def _plain_list(obj: list[Any]) -> bool:
+    for value in obj:
+        kind = type(value)
+        if kind in _PLAIN_SCALARS:
+            continue
+        if kind is dict:
+            if not _plain_dict(value):
+                return False
+        elif kind is list:
+            if not _plain_list(value):
+                return False
+        else:
+            return False
+    return True
+
+
+_ADVICE: list[tuple[type | tuple[type, ...], str]] = [
+    (datetime, "store value.isoformat() and read it back with datetime.fromisoformat()"),
+    (date, "store value.isoformat() and read it back with date.fromisoformat()"),
+    (time, "store value.isoformat() and read it back with time.fromisoformat()"),
+    (timedelta, "store value.total_seconds() and rebuild it with timedelta(seconds=...)"),
+    ((set, frozenset), "store a list, e.g. sorted(value)"),
+    (tuple, "store a list: a tuple would come back as a list and look changed on every request"),
+    ((bytes, bytearray, memoryview), "store text, e.g. base64.b64encode(value).decode('ascii')"),
+    ((Decimal, UUID), "store str(value) and convert it back when you read it"),
+]
+
+
+def _advice(value: object) -> str:
+    for kinds, text in _ADVICE:
+        if isinstance(value, kinds):
+            return text
+    return "store its data as dicts with str keys, lists, str, int, float, bool or None"
+
+
+def _find_problem(obj: Any, parts: list[str], seen: set[int]) -> str | None:
+    """Describe the first value under ``obj`` that JSON cannot carry faithfully."""
+    if isinstance(obj, str):
+        try:
+            obj.encode("utf-8")
+        except UnicodeEncodeError:
+            return f"{_path(parts)} is a str containing a lone surrogate, which is not valid UTF-8"
+        return None
+    if obj is None or isinstance(obj, (bool, int)):
+        return None
+    if isinstance(obj, float):
+        if math.isfinite(obj):
+            return None
+        return (
+            f"{_path(parts)} is {obj!r}, which JSON cannot represent; "
+            "store None or a string instead"
+        )
+    if isinstance(obj, tuple):
+        return f"{_path(parts)} is a tuple, which JSON cannot store; {_advice(obj)}"
+    if isinstance(obj, (dict, list)):
+        if id(obj) in seen:
+            return f"{_path(parts)} refers back to a container that contains it (a cycle)"
+        seen = seen | {id(obj)}
+        items = obj.items() if isinstance(obj, dict) else enumerate(obj)
+        for key, value in items:
+            if isinstance(obj, dict) and not isinstance(key, str):
+                return _key_message(parts, key)
+            found = _find_problem(value, [*parts, f"[{key!r}]"], seen)
+            if found is not None:
+                return found
+        return None
+    return (
+        f"{_path(parts)} is a {type(obj).__name__}, which JSON cannot store; {_advice(obj)}"
+    )
+
+
+def _key_message(parts: list[str], key: object) -> str:
+    where = f"a dict at {_path(parts)}" if parts else "the session"
+    return (
+        f"{where} has the key {key!r} of type {type(key).__name__}; JSON keys are strings, "
+        f"so it would come back as {str(key)!r} and no longer match. "
+        f"Use str keys at every depth, e.g. {str(key)!r}"
+    )
+
+
+class JSONSerializer:
+    """Compact UTF-8 JSON; every dict key, at every depth, must be a ``str``.
+
+    ``dumps`` refuses what stdlib JSON would silently change or cannot carry
+    (non-str keys, tuples, sets, datetimes, bytes, NaN and infinities, other
+    objects) with a :class:`~sessionware.SerializationError` naming the path.
+    ``loads`` accepts UTF-8 bytes holding a JSON object and refuses anything
+    else. It takes no options.
+    """
+
+    name: ClassVar[str] = "json"
+
+    def dumps(self, data: dict[str, Any]) -> bytes:
+        """Encode ``data`` as compact UTF-8 JSON bytes."""
+        if not isinstance(data, Mapping):
+            raise SerializationError(
+                f"session data must be a dict with str keys, got {type(data).__name__}"
+            )
+        try:
+            text = _ENCODER.encode(data)
+            out = text.encode("utf-8")
+        except (_Unencodable, ValueError, TypeError, RecursionError) as exc:
+            # ValueError: NaN/inf or a cycle; TypeError: a non-scalar key;
+            # UnicodeEncodeError (a ValueError): a lone surrogate.
+            raise self._explain(data, exc) from None
+        # The encoder quietly turns int, float, bool and None keys into
+        # strings and tuples into lists; this walk is the check it does not do.
+        try:
+            if type(data) is dict and _plain_dict(data):
+                return out
+            problem = _find_problem(data, [], set())
+        except RecursionError:
+            raise SerializationError("session data is nested too deeply to encode") from None
+        if problem is not None:
+            raise SerializationError(problem)
+        return out
+
+    def _explain(self, data: Any, exc: BaseException) -> SerializationError:
+        if isinstance(exc, RecursionError):
+            return SerializationError("session data is nested too deeply to encode")
+        try:
+            problem = _find_problem(data, [], set())
+        except RecursionError:
+            problem = None
+        return SerializationError(problem or f"session data cannot be encoded as JSON: {exc}")
+
+    def loads(self, raw: bytes) -> dict[str, Any]:
+        """Decode UTF-8 JSON bytes holding an object; anything else raises."""
+        try:
+            text = raw.decode("utf-8") if isinstance(raw, bytes) else bytes(raw).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise SerializationError(
+                f"session data is not valid UTF-8 (byte {exc.start}); it was not written "
+                "by the json serializer"
+            ) from None
+        except TypeError:
+            raise SerializationError(
+                f"the json serializer decodes bytes, got {type(raw).__name__}"
+            ) from None
+        try:
+            data = _DECODER.decode(text)
+        except json.JSONDecodeError as exc:
+            raise SerializationError(
+                f"session data is not valid JSON ({exc.msg} at position {exc.pos})"
+            ) from None
+        except RecursionError:
+            raise SerializationError("session data is nested too deeply to decode") from None
+        if type(data) is not dict:
+            raise SerializationError(
+                f"session data must be a JSON object, got a JSON {_json_kind(data)}"
+            )
+        return data
+
+    def __repr__(self) -> str:
+        return "<JSONSerializer 'json'>"
+
+
+def _json_kind(value: object) -> str:
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, bool) or value is None:
+        return "literal"
+    return "number"
