@@ -1,11 +1,11 @@
 """Every way this repository is tested, linted, type-checked, documented and demonstrated.
 
-    nox -s tests          the whole suite: core + every plugin installed from their folders
-    nox -s plugin         each plugin alone with the core in a fresh environment, its own tests
-    nox -s lint types     ruff and mypy --strict
-    nox -s demo           the demo web app on the embedded default engine
-    nox -s docs           build the documentation (mkdocs, strict)
-    nox -s bench          the benchmarks
+nox -s tests          the whole suite: core + every plugin installed from their folders
+nox -s plugin         each plugin alone with the core in a fresh environment, its own tests
+nox -s lint types     ruff and mypy --strict
+nox -s demo           the demo web app on the embedded default engine
+nox -s docs           build the documentation (mkdocs, strict)
+nox -s bench          the benchmarks
 """
 
 from __future__ import annotations

@@ -27,5 +27,5 @@ def make_store(engine: MemoryEngine) -> Iterator[Any]:
 
 
 @pytest.fixture
-def Store(make_store: Any) -> type[SessionStore]:  # noqa: N802 - it is a class
+def Store(make_store: Any) -> type[SessionStore]:
     return make_store()

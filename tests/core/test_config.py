@@ -12,9 +12,17 @@ from sessionware import ConfigurationError, SessionConfig
 def test_defaults_match_django() -> None:
     c = SessionConfig()
     assert (c.cookie_name, c.cookie_age, c.cookie_domain, c.cookie_path) == (
-        "sessionid", 1209600, None, "/")
+        "sessionid",
+        1209600,
+        None,
+        "/",
+    )
     assert (c.cookie_secure, c.cookie_httponly, c.cookie_samesite, c.cookie_partitioned) == (
-        False, True, "Lax", False)
+        False,
+        True,
+        "Lax",
+        False,
+    )
     assert (c.save_every_request, c.expire_at_browser_close) == (False, False)
     assert (c.engine, c.serializer, c.secret_key, c.fallback_keys) == ("db", "json", None, ())
 
@@ -73,7 +81,10 @@ def test_from_mapping() -> None:
 
 def test_from_toml_table(tmp_path: Path) -> None:
     path = tmp_path / "sessions.toml"
-    path.write_text('[sessionware]\ncookie_age = 60\nengine = "db"\n[sessionware.engine_options]\npath = "x.db"\n')
+    path.write_text(
+        '[sessionware]\ncookie_age = 60\nengine = "db"\n'
+        '[sessionware.engine_options]\npath = "x.db"\n'
+    )
     c = SessionConfig.from_toml(path)
     assert c.cookie_age == 60 and c.engine_options == {"path": "x.db"}
 

@@ -48,9 +48,7 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[.
         (tmp_path / f"{module}.py").write_text(textwrap.dedent(source))
         info = tmp_path / f"{dist.replace('-', '_')}-{version}.dist-info"
         info.mkdir()
-        (info / "METADATA").write_text(
-            f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n"
-        )
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n")
         (info / "entry_points.txt").write_text(f"[sessionware]\n{ep_name} = {module}\n")
         added.append(module)
         host.reset()
@@ -63,7 +61,9 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[.
 
 
 def test_entry_point_plugin_is_discovered(site: Callable[..., None]) -> None:
-    site("sessionware-fake", "fake", "fake_engine_mod", ENGINE_MODULE.format(cls="Fake", name="fake"))
+    site(
+        "sessionware-fake", "fake", "fake_engine_mod", ENGINE_MODULE.format(cls="Fake", name="fake")
+    )
     engine = sessionware.get_engine("fake", path="p")
     assert engine.path == "p"
     info = {p.name: p for p in sessionware.list_plugins()}["fake"]
@@ -81,7 +81,9 @@ def test_discovery_is_lazy_at_import() -> None:
 
 def test_broken_plugin_is_recorded_and_warned_not_raised(site: Callable[..., None]) -> None:
     site("sessionware-broken", "broken", "broken_mod", "raise ImportError('missing libfoo')\n")
-    site("sessionware-fake", "fake", "fake_engine_mod", ENGINE_MODULE.format(cls="Fake", name="fake"))
+    site(
+        "sessionware-fake", "fake", "fake_engine_mod", ENGINE_MODULE.format(cls="Fake", name="fake")
+    )
     with pytest.warns(PluginWarning, match="broken.*missing libfoo"):
         plugins = {p.name: p for p in sessionware.list_plugins()}
     assert plugins["broken"].error and "missing libfoo" in plugins["broken"].error
@@ -131,8 +133,12 @@ def test_duplicate_engine_name_names_both_distributions(site: Callable[..., None
     assert sessionware.get_engine("dup") is not None
 
 
-def test_disable_plugins_by_name(site: Callable[..., None], monkeypatch: pytest.MonkeyPatch) -> None:
-    site("sessionware-fake", "fake", "fake_engine_mod", ENGINE_MODULE.format(cls="Fake", name="fake"))
+def test_disable_plugins_by_name(
+    site: Callable[..., None], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site(
+        "sessionware-fake", "fake", "fake_engine_mod", ENGINE_MODULE.format(cls="Fake", name="fake")
+    )
     monkeypatch.setenv("SESSIONWARE_DISABLE_PLUGINS", "fake, other")
     with pytest.raises(EngineNotFound):
         sessionware.get_engine("fake")
@@ -158,7 +164,12 @@ def test_unknown_first_party_engine_names_pip_install(monkeypatch: pytest.Monkey
 
 
 def test_unknown_engine_suggests_close_name(site: Callable[..., None]) -> None:
-    site("sessionware-fake", "fake", "fake_engine_mod", ENGINE_MODULE.format(cls="Fake", name="fakedb"))
+    site(
+        "sessionware-fake",
+        "fake",
+        "fake_engine_mod",
+        ENGINE_MODULE.format(cls="Fake", name="fakedb"),
+    )
     with pytest.raises(EngineNotFound, match="Did you mean 'fakedb'") as info:
         sessionware.get_engine("fakdb")
     assert "fakedb" in info.value.installed
@@ -170,8 +181,10 @@ def test_unknown_serializer_lists_installed() -> None:
 
 
 def test_unknown_engine_option_is_an_error_listing_valid_ones(site: Callable[..., None]) -> None:
-    site("sessionware-fake", "fake", "fake_engine_mod", ENGINE_MODULE.format(cls="Fake", name="fake"))
-    with pytest.raises(ConfigurationError, match="'pth'.*its options: path, size") as info:
+    site(
+        "sessionware-fake", "fake", "fake_engine_mod", ENGINE_MODULE.format(cls="Fake", name="fake")
+    )
+    with pytest.raises(ConfigurationError, match=r"'pth'.*its options: path, size") as info:
         sessionware.get_engine("fake", pth="x")
     assert info.value.field == "engine_options.pth"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -65,7 +65,17 @@ def test_read_sets_accessed_not_modified(Store: type[SessionStore]) -> None:
         lambda s: s.clear(),
         lambda s: s.set_expiry(60),
     ],
-    ids=["setitem", "delitem", "pop", "popitem", "setdefault-new", "update", "ior", "clear", "expiry"],
+    ids=[
+        "setitem",
+        "delitem",
+        "pop",
+        "popitem",
+        "setdefault-new",
+        "update",
+        "ior",
+        "clear",
+        "expiry",
+    ],
 )
 def test_every_mutation_sets_modified(Store: type[SessionStore], mutate: Any) -> None:
     s = Store(saved(Store, a=1))
@@ -122,7 +132,9 @@ def test_dict_interop(Store: type[SessionStore]) -> None:
     assert s.copy() == {"a": 1, "b": [1, 2]} and type(s.copy()) is dict
 
 
-def test_repr_does_not_load_or_leak_the_key(Store: type[SessionStore], engine: MemoryEngine) -> None:
+def test_repr_does_not_load_or_leak_the_key(
+    Store: type[SessionStore], engine: MemoryEngine
+) -> None:
     key = saved(Store, secret="x")
     engine.calls.clear()
     text = repr(Store(key))
@@ -166,7 +178,9 @@ def test_save_must_create_on_existing_key_raises(Store: type[SessionStore]) -> N
     assert Store(key)["a"] == 1
 
 
-def test_load_of_unknown_key_creates_nothing(Store: type[SessionStore], engine: MemoryEngine) -> None:
+def test_load_of_unknown_key_creates_nothing(
+    Store: type[SessionStore], engine: MemoryEngine
+) -> None:
     s = Store("c" * 32)
     assert s.load() == {}
     assert s.session_key is None
@@ -215,7 +229,9 @@ def test_cycle_key_on_new_session_creates(Store: type[SessionStore]) -> None:
     assert Store(s.session_key)["a"] == 1
 
 
-@pytest.mark.parametrize("bad", ["../../etc/passwd", "a/b", "\x00" * 32, "x" * 10_000, "", "A" * 32])
+@pytest.mark.parametrize(
+    "bad", ["../../etc/passwd", "a/b", "\x00" * 32, "x" * 10_000, "", "A" * 32]
+)
 def test_invalid_key_is_absent_without_io(
     Store: type[SessionStore], engine: MemoryEngine, bad: str
 ) -> None:
@@ -277,7 +293,7 @@ def test_default_expiry_follows_cookie_age(make_store: Any) -> None:
     s = Store()
     assert s.get_expiry_age() == 300
     assert not s.get_expire_at_browser_close()
-    delta = s.get_expiry_date() - datetime.now(timezone.utc)
+    delta = s.get_expiry_date() - datetime.now(UTC)
     assert 298 <= delta.total_seconds() <= 300
 
 
@@ -296,7 +312,7 @@ def test_set_expiry_zero_means_browser_close(Store: type[SessionStore]) -> None:
 
 def test_set_expiry_datetime_and_timedelta(Store: type[SessionStore]) -> None:
     s = Store()
-    when = datetime.now(timezone.utc) + timedelta(hours=1)
+    when = datetime.now(UTC) + timedelta(hours=1)
     s.set_expiry(when)
     assert s.get_expiry_date() == when
     assert 3590 <= s.get_expiry_age() <= 3600
@@ -331,7 +347,7 @@ def test_custom_expiry_persists_and_is_hidden(Store: type[SessionStore]) -> None
 
 
 def test_datetime_expiry_persists(Store: type[SessionStore]) -> None:
-    when = (datetime.now(timezone.utc) + timedelta(hours=2)).replace(microsecond=0)
+    when = (datetime.now(UTC) + timedelta(hours=2)).replace(microsecond=0)
     s = Store()
     s.set_expiry(when)
     s.save()
@@ -346,7 +362,9 @@ def test_expired_session_loads_empty(Store: type[SessionStore], engine: MemoryEn
     assert s.load() == {} and s.session_key is None
 
 
-def test_saved_expiry_matches_session_expiry(Store: type[SessionStore], engine: MemoryEngine) -> None:
+def test_saved_expiry_matches_session_expiry(
+    Store: type[SessionStore], engine: MemoryEngine
+) -> None:
     import time
 
     s = Store()

@@ -203,7 +203,7 @@ class SessionConfig:
     def from_env(
         cls, environ: Mapping[str, str] | None = None, *, base: SessionConfig | None = None
     ) -> SessionConfig:
-        """Apply ``SESSIONWARE_<FIELD>`` variables (e.g. ``SESSIONWARE_COOKIE_AGE``) over ``base``."""
+        """Apply ``SESSIONWARE_<FIELD>`` variables (``SESSIONWARE_COOKIE_AGE``...) over ``base``."""
         env = os.environ if environ is None else environ
         values = {}
         for name in cls.field_names():
@@ -280,6 +280,6 @@ def _parse_json_mapping(name: str, raw: str) -> Any:
         return json.loads(raw)
     except json.JSONDecodeError as exc:
         raise ConfigurationError(
-            f"{name} given as text must be a JSON object, e.g. '{{\"path\": \"s.db\"}}': {exc}",
+            f'{name} given as text must be a JSON object, e.g. \'{{"path": "s.db"}}\': {exc}',
             field=name,
         ) from None

@@ -113,9 +113,9 @@ def describe(request: Request, config: SessionConfig) -> Response:
     rows = {
         "engine": f"{engine.name} ({type(engine).__module__})",
         "serializer": session.serializer.name,
-        "session key": (key[:8] + "…") if key and engine.capabilities.server_side else (
-            f"(the cookie carries the data: {len(key)} characters)" if key else "(none yet)"
-        ),
+        "session key": (key[:8] + "…")
+        if key and engine.capabilities.server_side
+        else (f"(the cookie carries the data: {len(key)} characters)" if key else "(none yet)"),
         "data": html.escape(repr(dict(session))),
         "expires": session.get_expiry_date().isoformat(timespec="seconds"),
         "expiry age": f"{session.get_expiry_age()} s",
@@ -154,9 +154,7 @@ def make_app(config: SessionConfig) -> Any:
     return App(handler, middleware=[SessionMiddleware.configured(config=config)])
 
 
-def serve(
-    config: SessionConfig, *, host: str, port: int, threads: int, out: TextIO
-) -> int:
+def serve(config: SessionConfig, *, host: str, port: int, threads: int, out: TextIO) -> int:
     """Serve the demo with waitress until interrupted; returns the exit code."""
     try:
         import waitress

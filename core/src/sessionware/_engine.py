@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import ClassVar, Protocol, runtime_checkable
 
 from ._errors import InvalidSessionKey
 from ._keys import is_valid_key
@@ -188,4 +188,3 @@ class EngineBase:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} engine {self.name!r}>"
-

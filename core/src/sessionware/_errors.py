@@ -82,9 +82,7 @@ class PluginLoadError(ConfigurationError):
     distribution that provides it (``None`` for plugins registered in code).
     """
 
-    def __init__(
-        self, message: str, *, plugin: str, distribution: str | None = None
-    ) -> None:
+    def __init__(self, message: str, *, plugin: str, distribution: str | None = None) -> None:
         super().__init__(message)
         self.plugin = plugin
         self.distribution = distribution

@@ -9,7 +9,8 @@ so an observer can never break a request.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
@@ -54,4 +55,7 @@ def session_key_cycled(old_key: str | None, new_key: str, engine: str) -> None:
 
 @hookspec
 def session_rejected(reason: str, engine: str, detail: str) -> None:
-    """Session input was refused: ``reason`` is ``"invalid_key"``, ``"undecodable"`` or ``"tampered"``."""
+    """Session input was refused.
+
+    ``reason`` is ``"invalid_key"``, ``"undecodable"`` or ``"tampered"``.
+    """

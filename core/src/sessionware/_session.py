@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable, Iterator, Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 from ._config import SessionConfig
@@ -37,7 +37,7 @@ _CREATE_ATTEMPTS = 16
 
 
 def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _key_error(key: object) -> TypeError:
@@ -292,7 +292,7 @@ class SessionStore(dict[str, Any]):
         if isinstance(other, Mapping):
             items = list(other.items())
         elif hasattr(other, "keys"):
-            items = [(k, other[k]) for k in other.keys()]
+            items = [(k, other[k]) for k in other.keys()]  # noqa: SIM118 - a keys() protocol object
         else:
             items = list(other)
         for key, _ in items:
@@ -367,7 +367,7 @@ class SessionStore(dict[str, Any]):
         elif isinstance(value, timedelta):
             self._expiry = _utcnow() + value
         elif isinstance(value, datetime):
-            self._expiry = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+            self._expiry = value if value.tzinfo else value.replace(tzinfo=UTC)
         elif isinstance(value, (int, float)) and not isinstance(value, bool):
             if value < 0:
                 raise ValueError(f"set_expiry() takes a non-negative age, got {value}")

@@ -69,17 +69,21 @@ def cmd_plugins(args: argparse.Namespace, out: TextIO) -> int:
         out.write("\n")
         return 0
     if not plugins:
-        out.write("no sessionware plugins installed; try: pip install sessionware-db sessionware-json\n")
+        out.write(
+            "no sessionware plugins installed; try: pip install sessionware-db sessionware-json\n"
+        )
         return 0
     rows = [("PLUGIN", "DISTRIBUTION", "VERSION", "ENGINES", "SERIALIZERS")]
     for p in plugins:
-        rows.append((
-            p.name,
-            p.distribution or "(in code)",
-            p.version or "-",
-            ",".join(p.engines) or "-",
-            ",".join(p.serializers) or "-",
-        ))
+        rows.append(
+            (
+                p.name,
+                p.distribution or "(in code)",
+                p.version or "-",
+                ",".join(p.engines) or "-",
+                ",".join(p.serializers) or "-",
+            )
+        )
     widths = [max(len(r[i]) for r in rows) for i in range(5)]
     for row in rows:
         out.write("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() + "\n")
@@ -98,7 +102,8 @@ def _options_of(cls: type[Any]) -> str:
     parts = []
     for name, p in inspect.signature(cls).parameters.items():
         if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD) and name not in {
-            "secret_key", "fallback_keys",
+            "secret_key",
+            "fallback_keys",
         }:
             parts.append(name if p.default is p.empty else f"{name}={p.default!r}")
     return ", ".join(parts)
@@ -112,10 +117,23 @@ def cmd_engines(args: argparse.Namespace, out: TextIO) -> int:
     for name in sorted(host.engines):
         reg = host.engines[name]
         caps = reg.cls.capabilities
-        flags = [f for f in ("server_side", "clear_expired", "native_async", "local",
-                             "shared_across_processes") if getattr(caps, f, False)]
-        out.write(f"{name}  ({reg.plugin.distribution or 'in code'} {reg.plugin.version or ''})".rstrip())
-        out.write(f"\n    {_describe_class(reg.cls)}\n    options: {_options_of(reg.cls) or 'none'}\n")
+        flags = [
+            f
+            for f in (
+                "server_side",
+                "clear_expired",
+                "native_async",
+                "local",
+                "shared_across_processes",
+            )
+            if getattr(caps, f, False)
+        ]
+        out.write(
+            f"{name}  ({reg.plugin.distribution or 'in code'} {reg.plugin.version or ''})".rstrip()
+        )
+        out.write(
+            f"\n    {_describe_class(reg.cls)}\n    options: {_options_of(reg.cls) or 'none'}\n"
+        )
         out.write(f"    capabilities: {', '.join(flags) or 'none'}\n")
     return 0
 
@@ -127,7 +145,9 @@ def cmd_serializers(args: argparse.Namespace, out: TextIO) -> int:
         return 0
     for name in sorted(host.serializers):
         reg = host.serializers[name]
-        out.write(f"{name}  ({reg.plugin.distribution or 'in code'} {reg.plugin.version or ''})".rstrip())
+        out.write(
+            f"{name}  ({reg.plugin.distribution or 'in code'} {reg.plugin.version or ''})".rstrip()
+        )
         out.write(f"\n    {_describe_class(reg.cls)}\n")
     return 0
 
@@ -172,8 +192,10 @@ def cmd_clear_expired(args: argparse.Namespace, out: TextIO) -> int:
             removed = engine.clear_expired()
         progress.done()
         elapsed = time.monotonic() - started
-        out.write(f"removed {removed} expired session(s) from the {engine.name!r} engine "
-                  f"in {elapsed:.2f}s\n")
+        out.write(
+            f"removed {removed} expired session(s) from the {engine.name!r} engine "
+            f"in {elapsed:.2f}s\n"
+        )
         return 0
     finally:
         engine.close()
@@ -209,8 +231,10 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
     except SessionwareError as exc:
         out.write(f"PROBLEM config: {exc}\n")
         return 1
-    notes.append(f"engine {config.engine!r}, serializer {config.serializer!r}, "
-                 f"cookie {config.cookie_name!r} (max-age {config.cookie_age}s)")
+    notes.append(
+        f"engine {config.engine!r}, serializer {config.serializer!r}, "
+        f"cookie {config.cookie_name!r} (max-age {config.cookie_age}s)"
+    )
     signs = False
     try:
         engine_cls = get_engine_class(config.engine)
@@ -225,11 +249,15 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
         problems.append(f"serializer: {exc}")
     secret = config.secret_key or ""
     if signs and not secret:
-        problems.append("secret: the engine or serializer signs data but secret_key is not set "
-                        "(SESSIONWARE_SECRET_KEY)")
+        problems.append(
+            "secret: the engine or serializer signs data but secret_key is not set "
+            "(SESSIONWARE_SECRET_KEY)"
+        )
     elif secret and len(secret) < 32:
-        problems.append(f"secret: secret_key is only {len(secret)} characters; use at least 32 "
-                        "random characters")
+        problems.append(
+            f"secret: secret_key is only {len(secret)} characters; use at least 32 "
+            "random characters"
+        )
     if engine_cls is not None and not problems:
         try:
             engine = build_engine(config)
@@ -240,11 +268,15 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
             try:
                 workers = args.workers or int(os.environ.get("WEB_CONCURRENCY", "1") or 1)
                 if not engine.capabilities.shared_across_processes:
-                    message = (f"the {config.engine!r} engine keeps sessions in one process; "
-                               f"with several worker processes each has its own sessions")
+                    message = (
+                        f"the {config.engine!r} engine keeps sessions in one process; "
+                        f"with several worker processes each has its own sessions"
+                    )
                     if workers > 1:
-                        problems.append(f"engine: {message} ({workers} workers configured); use "
-                                        "the db or redis engine")
+                        problems.append(
+                            f"engine: {message} ({workers} workers configured); use "
+                            "the db or redis engine"
+                        )
                     else:
                         notes.append(message)
             finally:
@@ -287,23 +319,34 @@ def build_parser() -> argparse.ArgumentParser:
         if engine_flags:
             p.add_argument("--engine", help="engine name (default: db, or the config's)")
             p.add_argument("--serializer", help="serializer name (default: json)")
-            p.add_argument("--option", "-o", action="append", type=_parse_option,
-                           metavar="NAME=VALUE", help="an engine option; repeatable")
+            p.add_argument(
+                "--option",
+                "-o",
+                action="append",
+                type=_parse_option,
+                metavar="NAME=VALUE",
+                help="an engine option; repeatable",
+            )
 
     p = sub.add_parser("plugins", help="list installed plugins with versions and load errors")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_plugins)
     sub.add_parser("engines", help="list installed engines, options and capabilities").set_defaults(
-        func=cmd_engines)
+        func=cmd_engines
+    )
     sub.add_parser("serializers", help="list installed serializers").set_defaults(
-        func=cmd_serializers)
+        func=cmd_serializers
+    )
     p = sub.add_parser("clear-expired", help="remove expired sessions from the engine")
     with_config(p)
     p.set_defaults(func=cmd_clear_expired)
     p = sub.add_parser("check", help="check configuration, secret, engine and middleware order")
     with_config(p)
-    p.add_argument("--middleware", metavar="MOD:ATTR,...",
-                   help="middleware factories in order, to check provides/requires")
+    p.add_argument(
+        "--middleware",
+        metavar="MOD:ATTR,...",
+        help="middleware factories in order, to check provides/requires",
+    )
     p.add_argument("--workers", type=int, default=0, help="worker processes the app runs with")
     p.set_defaults(func=cmd_check)
     p = sub.add_parser("demo", help="run the demo web app")

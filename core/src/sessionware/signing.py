@@ -122,8 +122,7 @@ class Signer:
         self.salt = salt
         self.clock = clock
         self._macs = [
-            hmac.HMAC(derive_key(k, salt), hashes.SHA256())
-            for k in (secret_key, *fallback_keys)
+            hmac.HMAC(derive_key(k, salt), hashes.SHA256()) for k in (secret_key, *fallback_keys)
         ]
 
     def _mac(self, index: int, message: bytes) -> bytes:
@@ -160,7 +159,7 @@ class Signer:
         if not sep:
             raise BadSignature("no signature in token")
         signature = b64decode(sig_b64)
-        for index, base in enumerate(self._macs):
+        for index, base in enumerate(self._macs):  # noqa: B007 - index is used after break
             h = base.copy()
             h.update(message)
             try:

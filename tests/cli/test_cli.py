@@ -1,0 +1,137 @@
+"""The sessionware CLI, run in-process (and once as a real subprocess)."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import sessionware
+from sessionware._plugins import host
+from sessionware.cli import main
+
+# Under CI the default plugins are always installed: there a missing one must fail, not skip.
+needs_db = pytest.mark.skipif(
+    not os.environ.get("CI")
+    and "db" not in {e for p in sessionware.list_plugins() for e in p.engines},
+    reason="sessionware-db is not installed (nox -s tests installs it)",
+)
+
+
+def run(*argv: str) -> tuple[int, str]:
+    out = io.StringIO()
+    code = main(list(argv), out=out)
+    return code, out.getvalue()
+
+
+@pytest.fixture(autouse=True)
+def fresh_plugins(monkeypatch: pytest.MonkeyPatch) -> Any:
+    for name in ("SESSIONWARE_ENGINE", "SESSIONWARE_SECRET_KEY", "WEB_CONCURRENCY"):
+        monkeypatch.delenv(name, raising=False)
+    host.reset()
+    yield
+    host.reset()
+
+
+def test_plugins_json_lists_distributions_and_versions() -> None:
+    code, text = run("plugins", "--json")
+    assert code == 0
+    listed = {p["distribution"]: p for p in json.loads(text)}
+    for dist in ("sessionware-json", "sessionware-db"):
+        if dist in listed:
+            assert listed[dist]["version"] and listed[dist]["error"] is None
+    assert all(
+        set(p) == {"name", "distribution", "version", "engines", "serializers", "error"}
+        for p in listed.values()
+    )
+
+
+def test_plugins_table_has_a_header() -> None:
+    code, text = run("plugins")
+    assert code == 0 and ("PLUGIN" in text or "no sessionware plugins" in text)
+
+
+def test_unknown_engine_in_check_is_a_problem_with_install_hint() -> None:
+    code, text = run("check", "--engine", "nosuchengine")
+    assert code == 1
+    assert "PROBLEM engine" in text and "nosuchengine" in text
+
+
+def test_bad_config_value_is_reported(tmp_path: Path) -> None:
+    path = tmp_path / "s.toml"
+    path.write_text("[sessionware]\ncookie_age = -5\n")
+    code, text = run("check", "--config", str(path))
+    assert code == 1 and "cookie_age" in text
+
+
+def test_bad_usage_exits_2() -> None:
+    with pytest.raises(SystemExit) as info:
+        run("clear-expired", "--option", "novalue")
+    assert info.value.code == 2
+
+
+@needs_db
+def test_check_passes_for_a_sound_db_setup(tmp_path: Path) -> None:
+    code, text = run("check", "-o", f"path={tmp_path / 's.sqlite3'}")
+    assert code == 0, text
+    assert "no problems found" in text
+
+
+@needs_db
+def test_check_reports_short_secret(tmp_path: Path) -> None:
+    path = tmp_path / "s.toml"
+    path.write_text(
+        "[sessionware]\nsecret_key = 'short'\n"
+        f"[sessionware.engine_options]\npath = '{tmp_path / 'x.db'}'\n"
+    )
+    code, text = run("check", "--config", str(path))
+    assert code == 1 and "only 5 characters" in text
+
+
+@needs_db
+def test_check_reports_unknown_engine_option(tmp_path: Path) -> None:
+    code, text = run("check", "-o", "pth=x.db")
+    assert code == 1 and "'pth'" in text
+
+
+@needs_db
+def test_clear_expired_removes_and_counts(tmp_path: Path) -> None:
+    db = tmp_path / "s.sqlite3"
+    engine = sessionware.get_engine("db", path=str(db))
+    try:
+        for _ in range(5):
+            engine.save(sessionware.new_session_key(), b"{}", time.time() - 10, must_create=True)
+        live = sessionware.new_session_key()
+        engine.save(live, b"{}", time.time() + 100, must_create=True)
+    finally:
+        engine.close()
+    code, text = run("clear-expired", "-o", f"path={db}")
+    assert code == 0 and "removed 5 expired session(s)" in text
+    engine = sessionware.get_engine("db", path=str(db))
+    try:
+        assert engine.exists(live)
+    finally:
+        engine.close()
+
+
+@needs_db
+def test_engines_lists_options_and_capabilities() -> None:
+    code, text = run("engines")
+    assert code == 0 and "db" in text and "options:" in text and "server_side" in text
+
+
+def test_module_entry_point_runs() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "sessionware", "--version"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0 and "sessionware" in result.stdout
