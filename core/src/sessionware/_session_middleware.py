@@ -1,0 +1,251 @@
+"""The session response rules, shared by every form of SessionMiddleware.
+
+:class:`SessionRules` is built once per middleware: it builds the session
+class (and so the engine and its connections) once, precomputes the cookie
+attributes, and for each response decides, Django's way, whether to save
+the session, set or delete the cookie, add ``Vary: Cookie``, or replace the
+response (400 when the session vanished meanwhile, 503 when the engine is
+unreachable). Nothing here knows about WSGI, ASGI or the protocol chain;
+those live in ``wsgi``, ``asgi`` and ``middleware``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any, ClassVar, Final
+
+from ._config import SessionConfig
+from ._engine import Engine
+from ._errors import EngineUnavailable, UpdateError
+from ._http import cookie_attributes, delete_cookie_header, http_date, patch_vary
+from ._serializer import Serializer
+from ._session import SessionStore, session_store
+
+__all__ = ["INTERRUPTED_BODY", "UNAVAILABLE_BODY", "Outcome", "SessionRules"]
+
+logger = logging.getLogger("sessionware.middleware")
+
+#: Body of the 400 answered when the session was deleted while the request ran.
+INTERRUPTED_BODY: Final = (
+    b"Your session ended while this request was running (for example, you logged out "
+    b"in another tab). Please retry the request.\n"
+)
+#: Body of the 503 answered when the session engine cannot be reached.
+UNAVAILABLE_BODY: Final = (
+    b"The session store is unavailable right now. Please retry in a moment.\n"
+)
+
+_SAVE: Final = object()
+
+
+class Outcome:
+    """What the rules decided for one response.
+
+    ``set_cookie`` is a ``Set-Cookie`` value to add (or ``None``), ``vary``
+    says to add ``Vary: Cookie``; a non-``None`` ``status`` means: discard the
+    application's response and answer ``status`` with the plain-text ``body``.
+    """
+
+    __slots__ = ("body", "set_cookie", "status", "vary")
+
+    def __init__(
+        self,
+        *,
+        set_cookie: str | None = None,
+        vary: bool = False,
+        status: int | None = None,
+        body: bytes = b"",
+    ) -> None:
+        self.set_cookie = set_cookie
+        self.vary = vary
+        self.status = status
+        self.body = body
+
+    def apply(self, headers: list[tuple[str, str]]) -> None:
+        """Add this outcome's ``Set-Cookie`` and ``Vary`` to a header list in place."""
+        if self.vary:
+            patch_vary(headers, "Cookie")
+        if self.set_cookie is not None:
+            headers.append(("Set-Cookie", self.set_cookie))
+
+    def error_headers(self) -> list[tuple[str, str]]:
+        """Headers of the replacement response (plain text, not cached)."""
+        return [
+            ("Content-Type", "text/plain; charset=utf-8"),
+            ("Content-Length", str(len(self.body))),
+            ("Cache-Control", "no-store"),
+        ]
+
+
+class _GuardedStore(SessionStore):
+    """Session class the middleware hands out: applies the ``on_unavailable`` policy on load."""
+
+    #: Policy copied from the config: ``True`` for ``"empty"``.
+    _run_empty: ClassVar[bool] = False
+    #: The EngineUnavailable met while loading, if any (instance attribute when set).
+    _unavailable: EngineUnavailable | None = None
+
+    def _failed(self, exc: EngineUnavailable) -> None:
+        self._unavailable = exc
+        if not self._run_empty:
+            raise exc
+        logger.warning(
+            "session engine %r unavailable (%s); running the request with an empty, "
+            "unsaved session",
+            self.engine.name,
+            exc,
+        )
+        self._apply(None)
+
+    def _ensure_loaded(self) -> None:
+        if self._loaded:
+            return
+        try:
+            super()._ensure_loaded()
+        except EngineUnavailable as exc:
+            self._failed(exc)
+
+    async def _aensure_loaded(self) -> None:
+        if self._loaded:
+            return
+        try:
+            await super()._aensure_loaded()
+        except EngineUnavailable as exc:
+            self._failed(exc)
+
+
+class SessionRules:
+    """Django's session response rules for one middleware instance.
+
+    ``config`` and keyword ``settings`` are combined as
+    :func:`sessionware.session_store` does (settings that are not
+    :class:`~sessionware.SessionConfig` fields are engine options);
+    ``engine_instance``/``serializer_instance`` share pre-built ones.
+    """
+
+    def __init__(
+        self,
+        config: SessionConfig | None = None,
+        *,
+        engine_instance: Engine | None = None,
+        serializer_instance: Serializer | None = None,
+        **settings: Any,
+    ) -> None:
+        base = session_store(
+            config,
+            engine_instance=engine_instance,
+            serializer_instance=serializer_instance,
+            **settings,
+        )
+        cfg = base.config
+        #: The configuration in force.
+        self.config: SessionConfig = cfg
+        #: The session class handed to each request (built once).
+        self.store_class: type[SessionStore] = type(
+            "SessionStore",
+            (_GuardedStore, base),
+            {"_run_empty": cfg.on_unavailable == "empty", "__module__": base.__module__},
+        )
+        #: Name of the session cookie.
+        self.cookie_name: str = cfg.cookie_name
+        #: Preload sessions before an ASGI app runs (the engine does network I/O natively).
+        self.preload: bool = base.engine.capabilities.native_async
+        self._save_every_request = cfg.save_every_request
+        self._error_on_unavailable = cfg.on_unavailable == "error"
+        self._tail = cookie_attributes(
+            path=cfg.cookie_path,
+            domain=cfg.cookie_domain,
+            secure=cfg.cookie_secure,
+            httponly=cfg.cookie_httponly,
+            samesite=cfg.cookie_samesite,
+            partitioned=cfg.cookie_partitioned,
+        )
+        self._deleted = Outcome(
+            set_cookie=delete_cookie_header(
+                cfg.cookie_name,
+                path=cfg.cookie_path,
+                domain=cfg.cookie_domain,
+                secure=cfg.cookie_secure,
+                samesite=cfg.cookie_samesite,
+                partitioned=cfg.cookie_partitioned,
+            ),
+            vary=True,
+        )
+        self._vary = Outcome(vary=True)
+        self._interrupted = Outcome(status=400, body=INTERRUPTED_BODY)
+        self._down = Outcome(status=503, body=UNAVAILABLE_BODY)
+
+    def open(self, session_key: str | None) -> SessionStore:
+        """A lazy session for the cookie's value (``None``: no cookie). No I/O."""
+        return self.store_class(session_key)
+
+    def unavailable(self, exc: EngineUnavailable) -> Outcome:
+        """The answer when the engine failed outside the rules (e.g. raised through the app)."""
+        logger.error("session engine unavailable; answering 503: %s", exc)
+        return self._down
+
+    def plan(self, session: SessionStore, had_cookie: bool, status: int) -> Any:
+        """Decide without I/O: an :class:`Outcome`, ``None`` (nothing to do) or save-first."""
+        down = getattr(session, "_unavailable", None)
+        if down is not None:
+            if self._error_on_unavailable and status >= 500:
+                return self.unavailable(down)
+            return self._vary if session.accessed else None
+        accessed = session.accessed
+        if accessed:
+            session.detect_changes()
+        if session.is_empty():
+            return self._deleted if had_cookie else (self._vary if accessed else None)
+        if (session.modified or self._save_every_request) and status < 500:
+            return _SAVE
+        return self._vary if accessed else None
+
+    def saved(self, session: SessionStore) -> Outcome:
+        """The outcome after a successful save: the session cookie, and Vary if accessed."""
+        if session.get_expire_at_browser_close():
+            expiry = ""
+        else:
+            age = session.get_expiry_age()
+            expiry = f"; Expires={http_date(time.time() + age)}; Max-Age={age}"
+        return Outcome(
+            set_cookie=f"{self.cookie_name}={session.session_key}{expiry}{self._tail}",
+            vary=session.accessed,
+        )
+
+    def save_failed(self, session: SessionStore, exc: Exception) -> Outcome | None:
+        """The outcome when saving raised :class:`UpdateError` or :class:`EngineUnavailable`."""
+        if isinstance(exc, UpdateError):
+            logger.warning(
+                "session deleted by another request before this one could save it; "
+                "answering 400 instead of recreating it (%s)",
+                exc,
+            )
+            return self._interrupted
+        if self._error_on_unavailable:
+            logger.error("session engine unavailable while saving; answering 503: %s", exc)
+            return self._down
+        logger.warning("session engine unavailable while saving; the change is lost: %s", exc)
+        return self._vary if session.accessed else None
+
+    def finish(self, session: SessionStore, had_cookie: bool, status: int) -> Outcome | None:
+        """Apply the rules for a response of ``status``, saving synchronously if needed."""
+        step = self.plan(session, had_cookie, status)
+        if step is not _SAVE:
+            return step  # type: ignore[no-any-return]
+        try:
+            session.save()
+        except (UpdateError, EngineUnavailable) as exc:
+            return self.save_failed(session, exc)
+        return self.saved(session)
+
+    async def afinish(self, session: SessionStore, had_cookie: bool, status: int) -> Outcome | None:
+        """Async twin of :meth:`finish` (saves with ``asave``)."""
+        step = self.plan(session, had_cookie, status)
+        if step is not _SAVE:
+            return step  # type: ignore[no-any-return]
+        try:
+            await session.asave()
+        except (UpdateError, EngineUnavailable) as exc:
+            return self.save_failed(session, exc)
+        return self.saved(session)

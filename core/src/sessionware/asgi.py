@@ -1,0 +1,201 @@
+"""ASGI: a session middleware for any ASGI app, and an app built from a protocol handler.
+
+``SessionMiddleware(app, **settings)`` puts the session at ``scope["session"]``
+(where Starlette's and FastAPI's ``request.session`` look) for ``http`` and
+``websocket`` scopes and passes every other scope (``lifespan``) through.
+The rules are applied when the app sends ``http.response.start``; saving
+uses ``asave`` so network engines never block the loop, and sessions of
+engines with native async I/O are loaded before the app runs, so that
+synchronous ``request.session[...]`` never does network I/O on the loop.
+``App(handler, middleware)`` serves a middleware-protocol chain over ASGI.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from typing import Any
+
+from ._config import SessionConfig
+from ._engine import Engine
+from ._errors import EngineUnavailable, UpdateError
+from ._http import Request, get_cookie
+from ._serializer import Serializer
+from ._session import SessionStore
+from ._session_middleware import Outcome, SessionRules
+from .middleware import Handler, MiddlewareFactory, build_chain
+
+__all__ = ["App", "SessionMiddleware"]
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+logger = logging.getLogger("sessionware.middleware")
+
+
+def _cookie_header(scope: Scope) -> str | None:
+    found: list[bytes] = [v for k, v in scope.get("headers", ()) if k == b"cookie"]
+    if not found:
+        return None
+    raw = found[0] if len(found) == 1 else b"; ".join(found)
+    return raw.decode("latin-1")
+
+
+def _patch_vary(headers: list[tuple[bytes, bytes]]) -> None:
+    for index, (name, value) in enumerate(headers):
+        if name.lower() == b"vary":
+            fields = [f.strip().lower() for f in value.split(b",")]
+            if b"cookie" not in fields and b"*" not in fields:
+                headers[index] = (name, value + b", Cookie")
+            return
+    headers.append((b"vary", b"Cookie"))
+
+
+async def _send_replacement(send: Send, outcome: Outcome) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": outcome.status,
+            "headers": [(k.lower().encode(), v.encode()) for k, v in outcome.error_headers()],
+        }
+    )
+    await send({"type": "http.response.body", "body": outcome.body, "more_body": False})
+
+
+class SessionMiddleware:
+    """Wrap any ASGI app with sessions: ``app = SessionMiddleware(app, engine="db", path="s.db")``.
+
+    ``config`` and keyword ``settings`` are those of
+    :func:`sessionware.session_store`; the engine is built once, here.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        config: SessionConfig | None = None,
+        *,
+        engine_instance: Engine | None = None,
+        serializer_instance: Serializer | None = None,
+        **settings: Any,
+    ) -> None:
+        self.app = app
+        #: The session rules (and ``rules.store_class``, the session class).
+        self.rules = SessionRules(
+            config,
+            engine_instance=engine_instance,
+            serializer_instance=serializer_instance,
+            **settings,
+        )
+        self._name = self.rules.cookie_name
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve one connection."""
+        kind = scope["type"]
+        if kind != "http" and kind != "websocket":
+            await self.app(scope, receive, send)
+            return
+        rules = self.rules
+        key = get_cookie(_cookie_header(scope), self._name)
+        session = scope["session"] = rules.open(key)
+        if kind == "websocket":
+            await self._websocket(scope, receive, send, session, key)
+            return
+        if key is not None and rules.preload:
+            try:
+                await session.aload()
+            except EngineUnavailable as exc:
+                await _send_replacement(send, rules.unavailable(exc))
+                return
+        started = replaced = False
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal started, replaced
+            if replaced:
+                return  # the app's own body after we answered for it
+            if message["type"] == "http.response.start":
+                started = True
+                outcome = await rules.afinish(session, key is not None, message["status"])
+                if outcome is not None:
+                    if outcome.status is not None:
+                        replaced = True
+                        await _send_replacement(send, outcome)
+                        return
+                    headers = list(message.get("headers", ()))
+                    if outcome.vary:
+                        _patch_vary(headers)
+                    if outcome.set_cookie is not None:
+                        headers.append((b"set-cookie", outcome.set_cookie.encode("latin-1")))
+                    message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        except EngineUnavailable as exc:
+            if started:
+                raise
+            await _send_replacement(send, rules.unavailable(exc))
+
+    async def _websocket(
+        self, scope: Scope, receive: Receive, send: Send, session: SessionStore, key: str | None
+    ) -> None:
+        # No response headers can carry a cookie: an existing session's changes
+        # are saved when the connection ends; a new session is never stored.
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            if (
+                key is not None
+                and session.session_key is not None
+                and session.accessed
+                and session.detect_changes()
+            ):
+                try:
+                    await session.asave()
+                except (UpdateError, EngineUnavailable) as exc:
+                    logger.warning("websocket session not saved: %s", exc)
+
+
+class App:
+    """An ASGI app that serves a protocol handler (sync or async) through a chain.
+
+    ``App(handler, middleware=[SessionMiddleware(...)])``: the chain is built
+    once in async mode (sync parts run in worker threads); the request body is
+    read completely before the handler is called. ``lifespan`` is answered.
+    """
+
+    def __init__(self, handler: Handler, middleware: Iterable[MiddlewareFactory] = ()) -> None:
+        #: The built chain: ``await chain(request) -> Response``.
+        self.chain = build_chain(handler, middleware, mode="async")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve one connection."""
+        kind = scope["type"]
+        if kind == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        if kind != "http":
+            if kind == "websocket":
+                await send({"type": "websocket.close", "code": 1000})
+            return
+        chunks: list[bytes] = []
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        response = await self.chain(Request.from_scope(scope, b"".join(chunks)))
+        headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
+        if not any(k == b"content-length" for k, _ in headers):
+            headers.append((b"content-length", str(len(response.body)).encode()))
+        await send({"type": "http.response.start", "status": response.status, "headers": headers})
+        await send({"type": "http.response.body", "body": response.body, "more_body": False})
