@@ -1,0 +1,13 @@
+"""sessionware-db: the embedded default engine, sessions in one SQLite table.
+
+This module only re-exports the engine and the plugin hook that registers
+it; the engine lives in ``_engine``, the schema and migrations in ``_schema``.
+"""
+
+from ._engine import DbEngine
+from ._hooks import register_engines
+from ._schema import SCHEMA_VERSION
+
+__version__ = "0.1.0"
+
+__all__ = ["SCHEMA_VERSION", "DbEngine", "__version__", "register_engines"]

@@ -1,0 +1,466 @@
+"""DbEngine: sessions in one SQLite table, the embedded default engine.
+
+The request path runs fixed, prepared SQL through :mod:`sqlite3` on a
+connection per thread (opened lazily, tracked so :meth:`DbEngine.close` can
+close them all). Schema work — creation, version record, migrations — runs
+once at construction in ``_schema`` through sqlite-utils. What lives here:
+option validation, connections, the five engine operations and the mapping
+of SQLite failures to :class:`~sessionware.EngineUnavailable`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import re
+import sqlite3
+import threading
+import weakref
+from collections.abc import Callable
+from types import TracebackType
+from typing import ClassVar
+
+from sessionware import (
+    Capabilities,
+    ConfigurationError,
+    CreateError,
+    EngineBase,
+    EngineUnavailable,
+    UpdateError,
+)
+
+from ._schema import VERSION_TABLE, ensure_schema
+
+__all__ = ["DbEngine"]
+
+logger = logging.getLogger("sessionware.db")
+
+_TABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
+_SYNCHRONOUS = ("NORMAL", "FULL", "OFF")
+_LOCKED = ("SQLITE_BUSY", "SQLITE_LOCKED")
+_BROKEN = ("SQLITE_CORRUPT", "SQLITE_NOTADB")
+
+#: Every live engine, so a forked child can drop connections it inherited.
+_ENGINES: weakref.WeakSet[DbEngine] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for engine in list(_ENGINES):
+        engine._forget_inherited_connections()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _option_error(option: str, message: str) -> ConfigurationError:
+    return ConfigurationError(
+        f"db engine option {option!r}: {message}", field=f"engine_options.{option}"
+    )
+
+
+def _check_path(path: object) -> str:
+    if isinstance(path, os.PathLike):
+        path = os.fspath(path)
+    if not isinstance(path, str):
+        raise _option_error("path", f"expected a file path (str or Path), got {path!r}")
+    if path in ("", ":memory:"):
+        raise _option_error(
+            "path",
+            f"{path!r} is not supported: SQLite gives every thread's connection its own "
+            "private in-memory database, so sessions would vanish between requests. Use a "
+            "file (in tests, a temporary directory such as pytest's tmp_path)",
+        )
+    # Absolute now, so a later chdir cannot point new threads at another file.
+    resolved = os.path.abspath(os.path.expanduser(path))
+    parent = os.path.dirname(resolved)
+    if not os.path.isdir(parent):
+        raise _option_error(
+            "path", f"the directory {parent} (for {resolved}) does not exist; create it first"
+        )
+    if os.path.isdir(resolved):
+        raise _option_error("path", f"{resolved} is a directory; name a database file in it")
+    return resolved
+
+
+def _check_table(table: object) -> str:
+    if not isinstance(table, str) or not _TABLE_NAME.fullmatch(table):
+        raise _option_error(
+            "table",
+            f"{table!r} is not a valid table name: use 1-63 ASCII letters, digits and "
+            "underscores, not starting with a digit",
+        )
+    if table.lower().startswith("sqlite_") or table == VERSION_TABLE:
+        raise _option_error("table", f"{table!r} is reserved; choose another name")
+    return table
+
+
+def _check_timeout(timeout: object) -> float:
+    if (
+        isinstance(timeout, bool)
+        or not isinstance(timeout, (int, float))
+        or not math.isfinite(timeout)
+        or timeout < 0
+    ):
+        raise _option_error(
+            "timeout", f"expected a non-negative number of seconds, got {timeout!r}"
+        )
+    return float(timeout)
+
+
+def _check_synchronous(synchronous: object) -> str:
+    value = synchronous.upper() if isinstance(synchronous, str) else None
+    if value not in _SYNCHRONOUS:
+        raise _option_error(
+            "synchronous", f"expected one of {', '.join(_SYNCHRONOUS)}, got {synchronous!r}"
+        )
+    return value
+
+
+def _check_batch_size(batch_size: object) -> int:
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise _option_error(
+            "batch_size", f"expected a positive int (rows per batch), got {batch_size!r}"
+        )
+    return batch_size
+
+
+def _check_create(create: object) -> bool:
+    if not isinstance(create, bool):
+        raise _option_error("create", f"expected True or False, got {create!r}")
+    return create
+
+
+_SQL = {
+    "load": "SELECT session_data FROM {t} WHERE session_key = ? AND expires_at > ?",
+    "exists": "SELECT 1 FROM {t} WHERE session_key = ? AND expires_at > ?",
+    # An expired row under the key does not count as existing: it is replaced.
+    "create": (
+        "INSERT INTO {t} (session_key, session_data, expires_at) VALUES (?, ?, ?) "
+        "ON CONFLICT (session_key) DO UPDATE SET session_data = excluded.session_data, "
+        "expires_at = excluded.expires_at WHERE {t}.expires_at <= ?"
+    ),
+    # The expiry condition is what keeps a deleted or expired session dead.
+    "update": (
+        "UPDATE {t} SET session_data = ?, expires_at = ? WHERE session_key = ? AND expires_at > ?"
+    ),
+    "delete": "DELETE FROM {t} WHERE session_key = ?",
+    "purge": (
+        "DELETE FROM {t} WHERE rowid IN "
+        "(SELECT rowid FROM {t} WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)"
+    ),
+}
+
+
+def _statements(quoted_table: str) -> dict[str, str]:
+    """The request-path SQL for one table.
+
+    Identifiers cannot be bound as parameters; the table name was checked
+    against ``_TABLE_NAME`` (letters, digits, underscore) before it gets here.
+    """
+    return {op: template.format(t=quoted_table) for op, template in _SQL.items()}
+
+
+class DbEngine(EngineBase):
+    """Sessions in one SQLite table: one machine, any number of processes and threads.
+
+    Options (keyword arguments; ``get_engine("db", ...)`` or the engine
+    options of :class:`~sessionware.SessionConfig`):
+
+    ``path`` (``"sessions.sqlite3"``)
+        The database file, resolved to an absolute path at construction. Its
+        directory must exist. ``":memory:"`` is refused: each thread's
+        connection would see its own empty database.
+    ``table`` (``"sessionware_session"``)
+        The session table; letters, digits and underscores.
+    ``timeout`` (``5.0``)
+        Seconds to wait for another connection's write lock before raising
+        :class:`~sessionware.EngineUnavailable`.
+    ``synchronous`` (``"NORMAL"``)
+        SQLite's ``PRAGMA synchronous``: ``"NORMAL"`` (with WAL, a power cut
+        may lose the last commits but never corrupts), ``"FULL"`` (fsync on
+        every commit, 8-10x slower writes) or ``"OFF"`` (no fsync at all).
+    ``batch_size`` (``2000``)
+        Rows deleted per transaction by :meth:`clear_expired`.
+    ``create`` (``True``)
+        Create the table if it is missing; with ``False`` a missing table is
+        a :class:`~sessionware.ConfigurationError`.
+
+    Invalid options, a missing directory or a file that cannot be opened
+    raise :class:`~sessionware.ConfigurationError` naming the option.
+    """
+
+    name: ClassVar[str] = "db"
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        server_side=True,
+        clear_expired=True,
+        native_async=False,
+        shared_across_processes=True,
+        local=True,
+    )
+
+    def __init__(
+        self,
+        *,
+        path: str | os.PathLike[str] = "sessions.sqlite3",
+        table: str = "sessionware_session",
+        timeout: float = 5.0,
+        synchronous: str = "NORMAL",
+        batch_size: int = 2000,
+        create: bool = True,
+    ) -> None:
+        #: Absolute path of the database file.
+        self.path: str = _check_path(path)
+        #: Name of the session table.
+        self.table: str = _check_table(table)
+        #: Busy timeout in seconds.
+        self.timeout: float = _check_timeout(timeout)
+        #: ``PRAGMA synchronous`` of every connection.
+        self.synchronous: str = _check_synchronous(synchronous)
+        #: Rows per ``clear_expired`` transaction.
+        self.batch_size: int = _check_batch_size(batch_size)
+        #: Whether a missing table is created.
+        self.create: bool = _check_create(create)
+
+        self._lock = threading.Lock()
+        self._local = threading.local()
+        self._conns: list[tuple[weakref.ref[threading.Thread], sqlite3.Connection]] = []
+        # Connections inherited through fork: never used or closed by the child
+        # (SQLite forbids carrying a connection across fork), only kept alive.
+        self._inherited: list[sqlite3.Connection] = []
+
+        sql = _statements(f'"{self.table}"')
+        self._sql_load = sql["load"]
+        self._sql_exists = sql["exists"]
+        self._sql_create = sql["create"]
+        self._sql_update = sql["update"]
+        self._sql_delete = sql["delete"]
+        self._sql_purge = sql["purge"]
+
+        self._setup()
+        _ENGINES.add(self)
+
+    # -- connections -----------------------------------------------------------
+
+    def _setup(self) -> None:
+        try:
+            conn = sqlite3.connect(self.path, timeout=self.timeout)
+        except sqlite3.Error as exc:
+            raise _option_error("path", f"cannot open {self.path}: {exc}") from exc
+        try:
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if str(mode).lower() != "wal":
+                logger.warning(
+                    "%s stays in journal mode %r instead of WAL; concurrent readers will "
+                    "wait for writers",
+                    self.path,
+                    mode,
+                )
+            ensure_schema(conn, self.table, path=self.path, create=self.create)
+        except sqlite3.Error as exc:
+            if getattr(exc, "sqlite_errorname", "").startswith(_LOCKED):
+                raise self._unavailable(exc) from exc
+            raise _option_error("path", f"cannot use {self.path}: {self._describe(exc)}") from exc
+        finally:
+            conn.close()
+
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            # isolation_level=None: each statement commits on its own, which is
+            # all the atomicity one-statement operations need, with no implicit
+            # BEGIN round trip. check_same_thread=False only so close() and the
+            # reaper may close a connection from another thread; it is never
+            # used by two threads.
+            conn = sqlite3.connect(
+                self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False
+            )
+            conn.execute(f"PRAGMA synchronous = {self.synchronous}")
+        except sqlite3.Error as exc:
+            raise self._unavailable(exc) from exc
+        with self._lock:
+            self._reap()
+            self._conns.append((weakref.ref(threading.current_thread()), conn))
+        self._local.conn = conn
+        return conn
+
+    def _conn(self) -> sqlite3.Connection:
+        try:
+            conn: sqlite3.Connection = self._local.conn
+        except AttributeError:
+            return self._connect()
+        return conn
+
+    def _reap(self) -> None:
+        """Close connections of threads that ended (servers that spawn threads per request)."""
+        alive = []
+        for ref, conn in self._conns:
+            thread = ref()
+            if thread is None or not thread.is_alive():
+                conn.close()
+            else:
+                alive.append((ref, conn))
+        self._conns = alive
+
+    def _drop_current(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            return
+        del self._local.conn
+        with self._lock:
+            self._conns = [(r, c) for r, c in self._conns if c is not conn]
+        conn.close()
+
+    def _forget_inherited_connections(self) -> None:
+        self._inherited.extend(conn for _, conn in self._conns)
+        self._conns = []
+        self._local = threading.local()
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        """Close every connection this engine opened, in every thread.
+
+        Call it when no other thread is using the engine. A later call on the
+        engine opens a fresh connection, so closing twice is harmless.
+        """
+        with self._lock:
+            conns, self._conns = self._conns, []
+            self._local = threading.local()
+        for _, conn in conns:
+            conn.close()
+
+    def __enter__(self) -> DbEngine:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- failures --------------------------------------------------------------
+
+    def _describe(self, exc: sqlite3.Error) -> str:
+        code = getattr(exc, "sqlite_errorname", "")
+        if code.startswith(_BROKEN):
+            return (
+                f"the file is corrupted or is not an SQLite database ({exc}); restore it "
+                "from a backup, or move it aside to start with no sessions"
+            )
+        return str(exc)
+
+    def _unavailable(self, exc: sqlite3.Error) -> EngineUnavailable:
+        code = getattr(exc, "sqlite_errorname", "")
+        if code.startswith(_LOCKED):
+            message = (
+                f"the session database {self.path} stayed locked longer than the "
+                f"{self.timeout:g}s busy timeout ({exc}): another connection holds a long "
+                "write transaction; retry, or raise the 'timeout' option"
+            )
+        else:
+            message = f"the session database {self.path} cannot be used: {self._describe(exc)}"
+        return EngineUnavailable(message, address=self.path)
+
+    def _fail(self, exc: sqlite3.Error) -> EngineUnavailable:
+        if not getattr(exc, "sqlite_errorname", "").startswith(_LOCKED):
+            # A connection that saw corruption or an I/O error is not trusted
+            # again; the next call reopens the file.
+            self._drop_current()
+        return self._unavailable(exc)
+
+    # -- the engine operations ---------------------------------------------------
+
+    def load(self, key: str) -> bytes | None:
+        """The bytes stored under ``key``, or ``None`` if missing, expired or invalid."""
+        if not self.is_valid_key(key):
+            return None
+        try:
+            row = self._conn().execute(self._sql_load, (key, self.now())).fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise self._fail(exc) from exc
+        if row is None:
+            return None
+        data = row[0]
+        # A row written by something else may hold TEXT; hand the serializer
+        # bytes so it rejects the content rather than the type.
+        return data if type(data) is bytes else str(data).encode("utf-8", "surrogatepass")
+
+    def save(self, key: str, data: bytes, expires_at: float, must_create: bool = False) -> str:
+        """Create (``must_create``) or update the row for ``key``; return ``key``.
+
+        Raises :class:`~sessionware.CreateError` when creating over an
+        unexpired session and :class:`~sessionware.UpdateError` when updating
+        one that was deleted or has expired.
+        """
+        self.check_key(key)
+        if type(data) is not bytes:
+            data = bytes(data)
+        now = self.now()
+        try:
+            conn = self._conn()
+            if must_create:
+                changed = conn.execute(
+                    self._sql_create, (key, data, float(expires_at), now)
+                ).rowcount
+            else:
+                changed = conn.execute(
+                    self._sql_update, (data, float(expires_at), key, now)
+                ).rowcount
+        except sqlite3.IntegrityError:
+            raise
+        except sqlite3.DatabaseError as exc:
+            raise self._fail(exc) from exc
+        if changed == 1:
+            return key
+        if must_create:
+            raise CreateError(f"a session with key {key[:6]}... already exists in {self.path}")
+        raise UpdateError(
+            f"session {key[:6]}... no longer exists in {self.path} (deleted or expired); "
+            "it is not recreated"
+        )
+
+    def exists(self, key: str) -> bool:
+        """True when an unexpired session is stored under ``key``."""
+        if not self.is_valid_key(key):
+            return False
+        try:
+            row = self._conn().execute(self._sql_exists, (key, self.now())).fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise self._fail(exc) from exc
+        return row is not None
+
+    def delete(self, key: str) -> None:
+        """Remove the row for ``key``; nothing happens if there is none."""
+        if not self.is_valid_key(key):
+            return
+        try:
+            self._conn().execute(self._sql_delete, (key,))
+        except sqlite3.DatabaseError as exc:
+            raise self._fail(exc) from exc
+
+    def clear_expired(self, progress: Callable[[int], None] | None = None) -> int:
+        """Delete expired rows, ``batch_size`` per transaction; return how many.
+
+        Each batch is its own short transaction on the ``expires_at`` index,
+        so a large purge never holds the write lock for long. ``progress``,
+        if given, is called with the running total after each batch that
+        removed rows (the CLI draws its progress bar from it). Rows that
+        expire while the purge runs are left for the next one.
+        """
+        cutoff = self.now()
+        removed = 0
+        while True:
+            try:
+                count = self._conn().execute(self._sql_purge, (cutoff, self.batch_size)).rowcount
+            except sqlite3.DatabaseError as exc:
+                raise self._fail(exc) from exc
+            if count > 0:
+                removed += count
+                if progress is not None:
+                    progress(removed)
+            if count < self.batch_size:
+                return removed
+
+    def __repr__(self) -> str:
+        return f"<DbEngine 'db' path={self.path!r} table={self.table!r}>"
