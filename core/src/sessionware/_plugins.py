@@ -126,26 +126,28 @@ class PluginHost:
         if self._discovered:
             return
         with self._lock:
-            if self._discovered:
-                return
-            disabled = _env_list("SESSIONWARE_DISABLE_PLUGINS") or set()
-            only = _env_list("SESSIONWARE_LOAD_PLUGINS")
-            for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
-                dist = ep.dist.name if ep.dist is not None else None
-                version = ep.dist.version if ep.dist is not None else None
-                if ep.name in disabled or (dist is not None and dist in disabled):
-                    continue
-                if only is not None and not ({ep.name, dist} & only):
-                    continue
-                info = PluginInfo(name=ep.name, distribution=dist, version=version)
-                try:
-                    module = ep.load()
-                except Exception as exc:  # any import failure: record, never raise
-                    self._record_failure(info, f"{type(exc).__name__}: {exc}")
-                    continue
-                self._register(module, info)
-            self._discovered = True
-            self._refresh_listening()
+            if not self._discovered:
+                self._discover_entry_points()
+
+    def _discover_entry_points(self) -> None:
+        disabled = _env_list("SESSIONWARE_DISABLE_PLUGINS") or set()
+        only = _env_list("SESSIONWARE_LOAD_PLUGINS")
+        for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+            dist = ep.dist.name if ep.dist is not None else None
+            version = ep.dist.version if ep.dist is not None else None
+            if ep.name in disabled or (dist is not None and dist in disabled):
+                continue
+            if only is not None and not ({ep.name, dist} & only):
+                continue
+            info = PluginInfo(name=ep.name, distribution=dist, version=version)
+            try:
+                module = ep.load()
+            except Exception as exc:  # any import failure: record, never raise
+                self._record_failure(info, f"{type(exc).__name__}: {exc}")
+                continue
+            self._register(module, info)
+        self._discovered = True
+        self._refresh_listening()
 
     def register(self, plugin: ModuleType | object, name: str | None = None) -> PluginInfo:
         """Register a plugin object in code (apps and tests); returns its record.

@@ -17,7 +17,7 @@ import logging
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ._config import SessionConfig
 from ._engine import Engine
@@ -25,6 +25,9 @@ from ._errors import ConfigurationError, CreateError, SuspiciousSession
 from ._keys import new_session_key
 from ._plugins import get_engine, get_engine_class, get_serializer, get_serializer_class, host
 from ._serializer import Serializer
+
+if TYPE_CHECKING:
+    from _collections_abc import dict_items, dict_keys, dict_values
 
 __all__ = ["SessionStore", "build_engine", "build_serializer", "session_store"]
 
@@ -215,7 +218,7 @@ class SessionStore(dict[str, Any]):
         self._ensure_loaded()
         return dict.__ne__(self, other)
 
-    __hash__ = None  # type: ignore[assignment]
+    __hash__ = None  # mutable, like dict
 
     def __or__(self, other: Any) -> dict[str, Any]:  # type: ignore[override]
         self._ensure_loaded()
@@ -227,7 +230,7 @@ class SessionStore(dict[str, Any]):
         self.accessed = True
         return dict(other) | dict(dict.items(self))
 
-    def __ior__(self, other: Any) -> SessionStore:  # type: ignore[override,misc]
+    def __ior__(self, other: Any) -> SessionStore:  # type: ignore[override]
         self.update(other)
         return self
 
@@ -241,17 +244,17 @@ class SessionStore(dict[str, Any]):
         self.accessed = True
         return dict.get(self, key, default)
 
-    def keys(self):  # type: ignore[no-untyped-def]
+    def keys(self) -> dict_keys[str, Any]:
         self._ensure_loaded()
         self.accessed = True
         return dict.keys(self)
 
-    def values(self):  # type: ignore[no-untyped-def]
+    def values(self) -> dict_values[str, Any]:
         self._ensure_loaded()
         self.accessed = True
         return dict.values(self)
 
-    def items(self):  # type: ignore[no-untyped-def]
+    def items(self) -> dict_items[str, Any]:
         self._ensure_loaded()
         self.accessed = True
         return dict.items(self)
@@ -415,6 +418,9 @@ class SessionStore(dict[str, Any]):
         self._raw = None
         host.emit("session_created" if created else "session_saved", session=self)
 
+    def _vanished(self) -> bool:
+        return self._session_key is None
+
     def save(self, must_create: bool = False) -> None:
         """Write the session; a session without a key is created.
 
@@ -428,7 +434,7 @@ class SessionStore(dict[str, Any]):
             self._loaded = True
         else:
             self._ensure_loaded()
-            if self._session_key is None:  # vanished on load: start a new one
+            if self._vanished():  # it expired or was deleted before we loaded it
                 return self.create()
         data, expires_at = self._encode()
         self._saved(self.engine.save(self._session_key, data, expires_at, must_create), must_create)
@@ -443,7 +449,7 @@ class SessionStore(dict[str, Any]):
             self._loaded = True
         else:
             await self._aensure_loaded()
-            if self._session_key is None:
+            if self._vanished():
                 return await self.acreate()
         data, expires_at = self._encode()
         value = await self.engine.asave(self._session_key, data, expires_at, must_create)
