@@ -1,0 +1,33 @@
+"""Shared timing helpers for the benchmarks: warm-up, repeats, median and spread."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+
+
+def measure(fn: Callable[[], object], *, number: int = 2000, repeat: int = 15) -> list[float]:
+    """Microseconds per call for each of ``repeat`` runs of ``number`` calls, after a warm-up."""
+    for _ in range(max(number // 10, 50)):
+        fn()
+    runs = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        for _ in range(number):
+            fn()
+        runs.append((time.perf_counter() - start) / number * 1e6)
+    return runs
+
+
+def summary(runs: list[float]) -> str:
+    """``median (p10–p90) µs`` of a list of runs."""
+    ordered = sorted(runs)
+    p10 = ordered[max(0, len(ordered) // 10)]
+    p90 = ordered[min(len(ordered) - 1, (len(ordered) * 9) // 10)]
+    return f"{statistics.median(runs):8.2f} µs  ({p10:.2f}–{p90:.2f})"
+
+
+def median(runs: list[float]) -> float:
+    """The median of ``runs``."""
+    return statistics.median(runs)
