@@ -40,7 +40,8 @@ MAX_COOKIE_HEADER = 16 * 1024
 _WS = " \t"
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 # RFC 6265 cookie-octet: printable ASCII except space, DQUOTE, comma, semicolon, backslash.
-_COOKIE_VALUE = re.compile(r"[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]*")
+_OCTETS = r"[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]*"
+_COOKIE_VALUE = re.compile(f'{_OCTETS}|"{_OCTETS}"')
 _ESCAPE = re.compile(r"\\(?:([0-3][0-7][0-7])|(.))")
 _SAMESITE = {"lax": "Lax", "strict": "Strict", "none": "None"}
 _EPOCH_DATE = "Thu, 01 Jan 1970 00:00:00 GMT"

@@ -59,7 +59,7 @@ def is_async_callable(obj: object) -> bool:
 def _name(factory: object) -> str:
     while isinstance(factory, functools.partial):
         factory = factory.func
-    return str(getattr(factory, "__qualname__", None) or type(factory).__qualname__)
+    return str(getattr(factory, "__name__", None) or type(factory).__name__)
 
 
 def _declared(factory: object, attribute: str) -> tuple[str, ...]:
