@@ -1,1 +1,44 @@
-"""The conformance kit for engine and serializer plugins (being written)."""
+"""The conformance kit every sessionware engine and serializer runs.
+
+Plugin authors subclass :class:`EngineConformance` (one fixture: ``engine``,
+an empty engine) or :class:`SerializerConformance` (one fixture:
+``serializer``) in their own test suite. See docs/plugin-authors.md.
+This module only re-exports.
+"""
+
+import pytest
+
+# The kit's tests live in this package, not in the plugin's test files, so ask
+# pytest to rewrite their asserts (detailed failure messages) before importing.
+pytest.register_assert_rewrite(
+    "sessionware.testing._engine_kit",
+    "sessionware.testing._serializer_kit",
+    "sessionware.testing._session_kit",
+    "sessionware.testing._session_storage_kit",
+    "sessionware.testing._stress_kit",
+)
+
+from ._conformance import EngineConformance  # noqa: E402
+from ._helpers import (  # noqa: E402
+    BINARY_PAYLOAD,
+    HOSTILE_KEYS,
+    expired,
+    expires_in,
+    run_async,
+    run_in_threads,
+)
+from ._reference import ReferenceSerializer  # noqa: E402
+from ._serializer_kit import SerializerConformance, assert_identical  # noqa: E402
+
+__all__ = [
+    "BINARY_PAYLOAD",
+    "HOSTILE_KEYS",
+    "EngineConformance",
+    "ReferenceSerializer",
+    "SerializerConformance",
+    "assert_identical",
+    "expired",
+    "expires_in",
+    "run_async",
+    "run_in_threads",
+]

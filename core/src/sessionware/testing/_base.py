@@ -1,0 +1,80 @@
+"""The fixtures and skip helpers every engine test class of the kit shares.
+
+A plugin author overrides exactly one fixture, ``engine``, which must return
+an EMPTY engine (and close it after the test). Everything else — the
+serializer sessions are stored with, the bound ``SessionStore`` class — is
+derived from it and can be overridden too.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from .._engine import Capabilities, Engine
+from .._keys import new_session_key
+from .._serializer import Serializer
+from .._session import SessionStore, session_store
+from ._helpers import capabilities_of, expires_in
+from ._reference import ReferenceSerializer
+
+__all__ = ["EngineKitBase"]
+
+
+class EngineKitBase:
+    """Fixtures and helpers shared by the engine halves of the conformance kit."""
+
+    @pytest.fixture
+    def engine(self) -> Engine:
+        """Override me: yield an EMPTY engine, close it afterwards."""
+        pytest.fail(
+            f"{type(self).__name__} must define an `engine` fixture that returns an empty "
+            "engine, e.g.\n\n    @pytest.fixture\n    def engine(self, tmp_path):\n"
+            "        e = MyEngine(path=tmp_path)\n        yield e\n        e.close()\n"
+        )
+
+    @pytest.fixture
+    def kit_serializer(self) -> Serializer:
+        """The serializer for sessions: the kit's stdlib-json :class:`ReferenceSerializer`."""
+        return ReferenceSerializer()
+
+    @pytest.fixture
+    def store(self, engine: Engine, kit_serializer: Serializer) -> type[SessionStore]:
+        """A ``SessionStore`` class bound to ``engine`` and ``kit_serializer``."""
+        return session_store(engine_instance=engine, serializer_instance=kit_serializer)
+
+    # -- helpers ---------------------------------------------------------------
+
+    @staticmethod
+    def caps(engine: Engine) -> Capabilities:
+        """The engine's declared capabilities."""
+        return capabilities_of(engine)
+
+    @classmethod
+    def require_server_side(cls, engine: Engine, why: str) -> None:
+        """Skip unless the engine keeps data on the server (``server_side=True``)."""
+        if not cls.caps(engine).server_side:
+            pytest.skip(f"engine declares server_side=False: {why}")
+
+    @classmethod
+    def require_clear_expired(cls, engine: Engine) -> None:
+        """Skip unless the engine removes expired sessions itself in ``clear_expired``."""
+        cls.require_server_side(engine, "there is nothing on the server to clear")
+        if not cls.caps(engine).clear_expired:
+            pytest.skip(
+                "engine declares clear_expired=False: the store expires sessions on its own"
+            )
+
+    @staticmethod
+    def new_key() -> str:
+        """A fresh, valid session key."""
+        return new_session_key()
+
+    @staticmethod
+    def create(engine: Engine, data: bytes = b"kit", expires_at: float | None = None) -> str:
+        """Create a session with ``data`` under a new key; return the handle ``save`` gave.
+
+        The handle is the key for server-side engines and the cookie value for
+        cookie engines; pass it to ``load``.
+        """
+        when = expires_in() if expires_at is None else expires_at
+        return engine.save(new_session_key(), data, when, must_create=True)

@@ -1,0 +1,38 @@
+"""``EngineConformance``: every engine test of the kit in one class to subclass.
+
+The halves live in their own modules (protocol, stress, session mapping,
+session storage); this module only composes them.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from ._engine_kit import EngineProtocolTests
+from ._session_kit import SessionMappingTests
+from ._session_storage_kit import SessionStorageTests
+from ._stress_kit import StressTests
+
+__all__ = ["EngineConformance"]
+
+
+class EngineConformance(EngineProtocolTests, StressTests, SessionMappingTests, SessionStorageTests):
+    """The conformance suite for an engine. Subclass it and define an ``engine`` fixture.
+
+    ``engine`` must return an EMPTY engine and close it afterwards::
+
+        class TestMyEngine(EngineConformance):
+            @pytest.fixture
+            def engine(self, tmp_path):
+                e = MyEngine(path=tmp_path)
+                yield e
+                e.close()
+
+    Tests that do not apply skip themselves by the engine's declared
+    :class:`~sessionware.Capabilities` (``server_side``, ``clear_expired``);
+    nothing needs overriding. Sessions are stored with the kit's stdlib-json
+    :class:`ReferenceSerializer`; override ``kit_serializer`` to use another.
+    Every test carries the ``sessionware_kit`` marker.
+    """
+
+    pytestmark = [pytest.mark.sessionware_kit]

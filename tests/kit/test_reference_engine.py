@@ -1,0 +1,63 @@
+"""The conformance kit passes against the correct in-memory reference engine.
+
+Also runs the serializer half against the kit's own ReferenceSerializer, and
+checks the kit's public surface.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+import sessionware.testing
+from sessionware import Engine, Serializer
+from sessionware.testing import EngineConformance, ReferenceSerializer, SerializerConformance
+
+
+class TestReferenceEngine(EngineConformance):
+    """The whole engine kit against ``MemoryEngine``."""
+
+    @pytest.fixture
+    def engine(self, engines: ModuleType) -> Iterator[Engine]:
+        """An empty reference engine."""
+        engine: Any = engines.MemoryEngine()
+        yield engine
+        engine.close()
+
+
+class TestReferenceSerializer(SerializerConformance):
+    """The whole serializer kit against the kit's own stdlib-json serializer."""
+
+    @pytest.fixture
+    def serializer(self) -> Serializer:
+        """The kit's reference serializer."""
+        return ReferenceSerializer()
+
+
+def test_public_api_is_documented() -> None:
+    """``sessionware.testing.__all__`` is exactly what the guide documents, isort-sorted."""
+    assert sessionware.testing.__all__ == [
+        "BINARY_PAYLOAD",
+        "HOSTILE_KEYS",
+        "EngineConformance",
+        "ReferenceSerializer",
+        "SerializerConformance",
+        "assert_identical",
+        "expired",
+        "expires_in",
+        "run_async",
+        "run_in_threads",
+    ]
+
+
+def test_reference_serializer_satisfies_the_protocol() -> None:
+    """The kit's serializer is a ``sessionware.Serializer``."""
+    assert isinstance(ReferenceSerializer(), Serializer)
+
+
+def test_reference_engine_satisfies_the_protocol(engines: ModuleType) -> None:
+    """``MemoryEngine`` is a ``sessionware.Engine``."""
+    assert isinstance(engines.MemoryEngine(), Engine)
