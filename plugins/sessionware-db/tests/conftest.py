@@ -1,0 +1,65 @@
+"""Fixtures for the db engine tests: engines on a fresh file, always closed."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sessionware_db import DbEngine
+
+import sessionware
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "sessions.sqlite3"
+
+
+@pytest.fixture
+def make_engine(db_path: Path) -> Iterator[Callable[..., DbEngine]]:
+    """Build engines (default: on ``db_path``); every one is closed at teardown."""
+    made: list[DbEngine] = []
+
+    def make(**options: Any) -> DbEngine:
+        options.setdefault("path", db_path)
+        engine = sessionware.get_engine("db", **options)
+        assert isinstance(engine, DbEngine)
+        made.append(engine)
+        return engine
+
+    yield make
+    for engine in made:
+        engine.close()
+
+
+@pytest.fixture
+def engine(make_engine: Callable[..., DbEngine]) -> DbEngine:
+    return make_engine()
+
+
+@pytest.fixture
+def Store(db_path: Path) -> Iterator[type[sessionware.SessionStore]]:
+    store = sessionware.session_store(engine="db", path=db_path)
+    yield store
+    store.engine.close()
+
+
+@pytest.fixture
+def raw(db_path: Path, engine: DbEngine) -> Iterator[sqlite3.Connection]:
+    """A plain sqlite3 connection to the same file, for looking behind the engine."""
+    conn = sqlite3.connect(db_path, isolation_level=None)
+    yield conn
+    conn.close()
+
+
+@pytest.fixture
+def rows(raw: sqlite3.Connection) -> Callable[[], int]:
+    """Count the rows of the default session table through ``raw``."""
+
+    def count() -> int:
+        return int(raw.execute("SELECT count(*) FROM sessionware_session").fetchone()[0])
+
+    return count
