@@ -9,7 +9,11 @@ generated test modules, so it imports only sessionware's public API.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
+import re
+import struct
 import threading
 from typing import Any, ClassVar
 
@@ -153,3 +157,48 @@ class StringifyingSerializer:
         if not isinstance(data, dict):
             raise SerializationError("not a JSON object")
         return data
+
+
+class CookieEngine(EngineBase):
+    """A cookie-style engine (``server_side=False``): the handle IS the data.
+
+    Unsigned, so only fit for exercising the kit's capability skips: ``save``
+    returns base64 of the expiry and the bytes, ``load`` decodes it back.
+    """
+
+    name: ClassVar[str] = "kit_cookie"
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        server_side=False, clear_expired=False, local=True
+    )
+    _COOKIE = re.compile(r"[A-Za-z0-9_=-]{12,8192}")
+    _PREFIX = "kc1_"
+
+    def is_valid_key(self, key: str) -> bool:
+        """Session keys (for ``save``) and cookie values (for ``load``) are both base64-ish."""
+        return type(key) is str and self._COOKIE.fullmatch(key) is not None
+
+    def save(self, key: str, data: bytes, expires_at: float, must_create: bool = False) -> str:
+        """Return the cookie value carrying ``data`` until ``expires_at``."""
+        self.check_key(key)
+        body = base64.urlsafe_b64encode(struct.pack(">d", expires_at) + data).decode("ascii")
+        return self._PREFIX + body
+
+    def load(self, key: str) -> bytes | None:
+        """Decode a cookie value; ``None`` when malformed or expired."""
+        if not self.is_valid_key(key) or not key.startswith(self._PREFIX):
+            return None
+        try:
+            raw = base64.urlsafe_b64decode(key[len(self._PREFIX) :].encode("ascii"))
+        except (binascii.Error, ValueError):
+            return None
+        if len(raw) < 8:
+            return None
+        (expires_at,) = struct.unpack(">d", raw[:8])
+        return raw[8:] if expires_at > self.now() else None
+
+    def exists(self, key: str) -> bool:
+        """A cookie exists when it decodes and is unexpired."""
+        return self.load(key) is not None
+
+    def delete(self, key: str) -> None:
+        """Nothing is stored server-side."""

@@ -28,6 +28,17 @@ class TestReferenceEngine(EngineConformance):
         engine.close()
 
 
+class TestCookieEngine(EngineConformance):
+    """The engine kit against a cookie-style engine: server-side tests skip by declaration."""
+
+    @pytest.fixture
+    def engine(self, engines: ModuleType) -> Iterator[Engine]:
+        """A cookie engine (nothing to empty)."""
+        engine: Any = engines.CookieEngine()
+        yield engine
+        engine.close()
+
+
 class TestReferenceSerializer(SerializerConformance):
     """The whole serializer kit against the kit's own stdlib-json serializer."""
 
