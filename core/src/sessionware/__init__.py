@@ -23,6 +23,7 @@ from ._errors import (
     UpdateError,
 )
 from ._hookspecs import hookimpl
+from ._http import Request, Response
 from ._keys import is_valid_key, new_session_key
 from ._plugins import (
     PluginInfo,
@@ -51,6 +52,8 @@ __all__ = [
     "PluginInfo",
     "PluginLoadError",
     "PluginWarning",
+    "Request",
+    "Response",
     "SerializationError",
     "Serializer",
     "SerializerNotFound",
