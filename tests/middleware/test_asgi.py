@@ -26,7 +26,7 @@ async def call(app: Any, scope: dict[str, Any], body: bytes = b"") -> list[Messa
     async def receive() -> Message:
         return incoming.pop(0) if incoming else {"type": "http.disconnect"}
 
-    async def send(message: Message) -> None:
+    async def send(message: Any) -> None:
         sent.append(message)
 
     await app(scope, receive, send)
@@ -41,7 +41,7 @@ def headers_of(messages: list[Message]) -> dict[bytes, list[bytes]]:
 
 
 def counting_app(on_start: list[Any] | None = None) -> Any:
-    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def app(scope: Any, receive: Any, send: Any) -> None:
         session = scope["session"]
         if on_start is not None:
             on_start.append(list(session.engine.calls))
@@ -70,7 +70,7 @@ async def test_set_cookie_and_vary_are_added_to_the_response_start(
 async def test_lifespan_scope_passes_through_without_a_session(store_args: dict[str, Any]) -> None:
     seen: list[dict[str, Any]] = []
 
-    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def app(scope: Any, receive: Any, send: Any) -> None:
         seen.append(dict(scope))
 
     await SessionMiddleware(app, **store_args)({"type": "lifespan"}, None, None)  # type: ignore[arg-type]
@@ -84,11 +84,11 @@ async def test_websocket_gets_a_session_and_saves_changes_without_a_cookie(
     key = key_from(await call(middleware, http_scope()))
     sent: list[Message] = []
 
-    async def ws_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def ws_app(scope: Any, receive: Any, send: Any) -> None:
         scope["session"]["ws"] = True
         await send({"type": "websocket.close"})
 
-    async def send(message: Message) -> None:
+    async def send(message: Any) -> None:
         sent.append(message)
 
     scope = {**http_scope(f"sessionid={key}"), "type": "websocket"}
@@ -117,7 +117,7 @@ async def test_native_async_engine_is_preloaded_before_the_app_runs(
 async def test_app_that_never_starts_a_response_gets_nothing_saved(
     engine: MemoryEngine, store_args: dict[str, Any]
 ) -> None:
-    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def app(scope: Any, receive: Any, send: Any) -> None:
         scope["session"]["n"] = 1
 
     assert await call(SessionMiddleware(app, **store_args), http_scope()) == []
@@ -125,7 +125,7 @@ async def test_app_that_never_starts_a_response_gets_nothing_saved(
 
 
 async def test_engine_unavailable_raised_by_the_app_answers_503(store_args: dict[str, Any]) -> None:
-    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def app(scope: Any, receive: Any, send: Any) -> None:
         raise EngineUnavailable("down")
 
     messages = await call(SessionMiddleware(app, **store_args), http_scope())
@@ -160,7 +160,7 @@ async def test_asgi_app_answers_lifespan() -> None:
     async def receive() -> Message:
         return incoming.pop(0)
 
-    async def send(message: Message) -> None:
+    async def send(message: Any) -> None:
         sent.append(message)
 
     await App(lambda r: Response())({"type": "lifespan"}, receive, send)

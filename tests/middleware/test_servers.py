@@ -90,11 +90,11 @@ def starlette_app(engine: MemoryEngine) -> Any:
         return PlainTextResponse(",".join(request.session.get("cart", {"items": []})["items"]))
 
     async def login(request: Request) -> PlainTextResponse:
-        await request.session.acycle_key()
+        await request.session.acycle_key()  # type: ignore[attr-defined]
         return PlainTextResponse("cycled")
 
     async def logout(request: Request) -> PlainTextResponse:
-        await request.session.aflush()
+        await request.session.aflush()  # type: ignore[attr-defined]
         return PlainTextResponse("bye")
 
     async def untouched(request: Request) -> PlainTextResponse:
@@ -102,7 +102,7 @@ def starlette_app(engine: MemoryEngine) -> Any:
 
     async def race(request: Request) -> PlainTextResponse:
         request.session["n"] = request.session.get("n", 0) + 1
-        engine.delete(request.session.session_key)
+        engine.delete(request.session.session_key)  # type: ignore[attr-defined]
         return PlainTextResponse("raced")
 
     app = Starlette(

@@ -13,7 +13,8 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from types import TracebackType
-from typing import Any, Protocol
+from typing import Any
+from wsgiref.types import StartResponse, WSGIApplication
 
 from ._config import SessionConfig
 from ._engine import Engine
@@ -29,22 +30,8 @@ __all__ = ["ENVIRON_KEY", "App", "SessionMiddleware", "get_session"]
 #: Where :class:`SessionMiddleware` puts the session in the environ.
 ENVIRON_KEY = "sessionware.session"
 
-_ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
-
-
-class StartResponse(Protocol):
-    """The ``start_response`` callable of PEP 3333."""
-
-    def __call__(
-        self,
-        status: str,
-        headers: list[tuple[str, str]],
-        exc_info: _ExcInfo | None = ...,
-        /,
-    ) -> Callable[[bytes], object]: ...
-
-
-WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+_ExcInfo = tuple[type[BaseException], BaseException, TracebackType]
+WSGIApp = WSGIApplication
 
 
 def get_session(environ: dict[str, Any]) -> SessionStore:
@@ -127,7 +114,11 @@ class _Call:
         self.started = False
 
     def __call__(
-        self, status: str, headers: list[tuple[str, str]], exc_info: _ExcInfo | None = None
+        self,
+        status: str,
+        headers: list[tuple[str, str]],
+        exc_info: _ExcInfo | tuple[None, None, None] | None = None,
+        /,
     ) -> Callable[[bytes], object]:
         if self.started and exc_info is None:
             return self.start_response(status, headers)
@@ -148,7 +139,7 @@ class _Call:
 
     def replace(self, outcome: Outcome, app_iter: Iterable[bytes] | None) -> Iterable[bytes]:
         exc_info = sys.exc_info() if app_iter is None and self.started else None
-        self.start_response(_status_line(outcome), outcome.error_headers(), exc_info)  # type: ignore[arg-type]
+        self.start_response(_status_line(outcome), outcome.error_headers(), exc_info)
         return _Replaced(outcome.body, app_iter)
 
 
