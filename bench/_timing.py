@@ -21,11 +21,11 @@ def measure(fn: Callable[[], object], *, number: int = 2000, repeat: int = 15) -
 
 
 def summary(runs: list[float]) -> str:
-    """``median (p10–p90) µs`` of a list of runs."""
+    """``median (p10-p90) µs`` of a list of runs."""
     ordered = sorted(runs)
     p10 = ordered[max(0, len(ordered) // 10)]
     p90 = ordered[min(len(ordered) - 1, (len(ordered) * 9) // 10)]
-    return f"{statistics.median(runs):8.2f} µs  ({p10:.2f}–{p90:.2f})"
+    return f"{statistics.median(runs):8.2f} µs  ({p10:.2f}-{p90:.2f})"
 
 
 def median(runs: list[float]) -> float:

@@ -14,9 +14,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import sessionware  # noqa: E402
-from _timing import measure, median, summary  # noqa: E402
-from sessionware import Capabilities, EngineBase  # noqa: E402
+from _timing import measure, median, summary
+
+import sessionware
+from sessionware import Capabilities, EngineBase
 
 PAYLOAD = {
     "user_id": 4211,

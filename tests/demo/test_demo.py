@@ -28,9 +28,20 @@ def demo(tmp_path: Path) -> Iterator[str]:
     """Run ``sessionware demo`` on a free port; yield its base URL."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SESSIONWARE_")}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "sessionware", "demo", "--port", "0",
-         "-o", f"path={tmp_path / 'demo.sqlite3'}"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+        [
+            sys.executable,
+            "-m",
+            "sessionware",
+            "demo",
+            "--port",
+            "0",
+            "-o",
+            f"path={tmp_path / 'demo.sqlite3'}",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
     )
     try:
         assert proc.stdout is not None
@@ -49,17 +60,19 @@ def demo(tmp_path: Path) -> Iterator[str]:
 def test_demo_counts_visits_logs_in_and_out_and_keeps_a_cart(demo: str) -> None:
     with httpx.Client(base_url=demo, timeout=10) as client:
         first = client.get("/")
-        assert first.status_code == 200 and 'id=visits>1<' in first.text
+        assert first.status_code == 200 and "id=visits>1<" in first.text
         cookie = first.cookies["sessionid"]
-        assert "HttpOnly" in first.headers["set-cookie"] and "SameSite=Lax" in first.headers[
-            "set-cookie"]
-        assert 'id=visits>2<' in client.get("/").text
+        assert (
+            "HttpOnly" in first.headers["set-cookie"]
+            and "SameSite=Lax" in first.headers["set-cookie"]
+        )
+        assert "id=visits>2<" in client.get("/").text
 
         client.post("/login", data={"username": "ada"})
         after_login = client.cookies["sessionid"]
         assert after_login != cookie  # cycle_key at log-in
         page = client.get("/")
-        assert "Logged in as <b>ada</b>" in page.text and 'id=visits>3<' in page.text
+        assert "Logged in as <b>ada</b>" in page.text and "id=visits>3<" in page.text
 
         client.post("/cart", data={"item": "tea"})
         client.post("/cart", data={"item": "milk"})  # nested mutation: must be saved
@@ -79,5 +92,6 @@ def test_demo_answers_404_and_405_without_tracebacks(demo: str) -> None:
     with httpx.Client(base_url=demo, timeout=10) as client:
         assert client.get("/nope").status_code == 404
         assert client.get("/login").status_code == 405
-        garbage = client.get("/", headers={"Cookie": "sessionid=../../etc/passwd; x=\x7f"})
+        hostile = 'sessionid=../../etc/passwd; x="unterminated; =novalue; ;;'
+        garbage = client.get("/", headers={"Cookie": hostile})
         assert garbage.status_code == 200 and "Traceback" not in garbage.text
