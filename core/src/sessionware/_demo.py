@@ -174,7 +174,7 @@ def serve(config: SessionConfig, *, host: str, port: int, threads: int, out: Tex
     app = make_app(config)
     server = waitress.create_server(app, host=host, port=port, threads=threads)
     out.write(
-        f"sessionware demo on http://{host}:{server.effective_port}/  "  # type: ignore[attr-defined]
+        f"sessionware demo on http://{host}:{server.effective_port}/  "
         f"(engine {config.engine!r} {dict(config.engine_options)}, serializer "
         f"{config.serializer!r}); Ctrl-C stops it\n"
     )
