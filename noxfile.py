@@ -49,7 +49,7 @@ def tests(session: nox.Session) -> None:
 @nox.parametrize("plugin", PLUGINS)
 def plugin(session: nox.Session, plugin: str) -> None:
     """One plugin alone with the core, running only that plugin's tests."""
-    session.install("./core", f"./plugins/{plugin}", "pytest>=8", "pytest-asyncio>=0.23")
+    session.install("./core", f"./plugins/{plugin}[test]", "pytest>=8", "pytest-asyncio>=0.23")
     session.run("sessionware", "plugins", "--json")
     session.run("pytest", "-q", "-p", "no:cacheprovider", f"plugins/{plugin}")
 

@@ -11,6 +11,7 @@ import pytest
 from sessionware_db import DbEngine
 
 import sessionware
+from sessionware.testing import ReferenceSerializer
 
 
 @pytest.fixture
@@ -42,7 +43,11 @@ def engine(make_engine: Callable[..., DbEngine]) -> DbEngine:
 
 @pytest.fixture
 def Store(db_path: Path) -> Iterator[type[sessionware.SessionStore]]:
-    store = sessionware.session_store(engine="db", path=db_path)
+    # The kit's reference serializer keeps these tests independent of the json plugin,
+    # so they pass with only the core and this plugin installed.
+    store = sessionware.session_store(
+        engine="db", path=db_path, serializer_instance=ReferenceSerializer()
+    )
     yield store
     store.engine.close()
 
