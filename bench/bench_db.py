@@ -119,9 +119,7 @@ def main() -> None:
             "raw: sqlite3 SELECT by primary key": measure(floor_select, n, r),
             "raw: json dumps + loads (5-key session)": measure(floor_json, n, r),
             "raw: SELECT + json loads (read floor)": measure(floor_select_loads, n, r),
-            "raw: SELECT + json + upsert (write floor)": measure(
-                floor_select_upsert, n, r
-            ),
+            "raw: SELECT + json + upsert (write floor)": measure(floor_select_upsert, n, r),
             "db: SessionStore(key) + one read": measure(store_load, n, r),
             "db: load + modify one key + save": measure(store_load_modify_save, n, r),
         }
