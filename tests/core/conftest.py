@@ -8,7 +8,7 @@ import pytest
 import sessionware
 from sessionware import SessionStore
 
-from .support import JsonSerializer, MemoryEngine
+from ..engines import JsonSerializer, MemoryEngine
 
 
 @pytest.fixture

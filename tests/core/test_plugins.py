@@ -21,7 +21,7 @@ from sessionware import (
 )
 from sessionware._plugins import host
 
-from .support import JsonSerializer, MemoryEngine
+from ..engines import JsonSerializer, MemoryEngine
 
 ENGINE_MODULE = """
 from sessionware import hookimpl, EngineBase, Capabilities
@@ -203,7 +203,7 @@ def test_plugin_registered_in_code_selects_by_name() -> None:
     host.reset()
     host.register(_CodePlugin(), name="code")
     try:
-        Store = sessionware.session_store(engine="memory", serializer="testjson")
+        Store = sessionware.session_store(engine="memory", serializer="json_test")
         s = Store()
         s["a"] = 1
         s.save()

@@ -11,7 +11,7 @@ import pytest
 
 from sessionware import CreateError, SessionStore, UpdateError
 
-from .support import MemoryEngine
+from ..engines import MemoryEngine
 
 
 def saved(Store: type[SessionStore], **data: Any) -> str:
@@ -184,7 +184,7 @@ def test_load_of_unknown_key_creates_nothing(
     s = Store("c" * 32)
     assert s.load() == {}
     assert s.session_key is None
-    assert engine.rows == {}
+    assert engine.data == {}
 
 
 def test_saving_session_with_stale_key_creates_a_new_key(Store: type[SessionStore]) -> None:
@@ -356,8 +356,8 @@ def test_datetime_expiry_persists(Store: type[SessionStore]) -> None:
 
 def test_expired_session_loads_empty(Store: type[SessionStore], engine: MemoryEngine) -> None:
     key = saved(Store, a=1)
-    data, _ = engine.rows[key]
-    engine.rows[key] = (data, 1.0)
+    data, _ = engine.data[key]
+    engine.data[key] = (data, 1.0)
     s = Store(key)
     assert s.load() == {} and s.session_key is None
 
@@ -370,13 +370,13 @@ def test_saved_expiry_matches_session_expiry(
     s = Store()
     s.set_expiry(90)
     s.save()
-    _, expires_at = engine.rows[s.session_key]
+    _, expires_at = engine.data[s.session_key]
     assert 88 <= expires_at - time.time() <= 90
 
 
 def test_clear_expired_goes_to_engine(Store: type[SessionStore], engine: MemoryEngine) -> None:
     key = saved(Store, a=1)
-    engine.rows[key] = (engine.rows[key][0], 1.0)
+    engine.data[key] = (engine.data[key][0], 1.0)
     assert Store.clear_expired() == 1
 
 

@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from .memory_engine import DownEngine, JsonSerializer, MemoryEngine
+from ..engines import DownEngine, JsonSerializer, MemoryEngine
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from sessionware._http import Request, Response
 from sessionware.asgi import App, SessionMiddleware
 from sessionware.middleware import SessionMiddleware as ProtocolSessionMiddleware
 
-from .memory_engine import JsonSerializer, MemoryEngine, NativeAsyncMemoryEngine
+from ..engines import JsonSerializer, MemoryEngine, NativeAsyncMemoryEngine
 
 Message = dict[str, Any]
 

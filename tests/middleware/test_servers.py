@@ -16,7 +16,7 @@ import pytest
 
 from sessionware import asgi, wsgi
 
-from .memory_engine import JsonSerializer, MemoryEngine
+from ..engines import JsonSerializer, MemoryEngine
 
 pytestmark = pytest.mark.http
 

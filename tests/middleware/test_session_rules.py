@@ -15,8 +15,8 @@ from sessionware._http import Request, Response
 from sessionware._plugins import host
 from sessionware.middleware import SessionMiddleware, build_chain
 
+from ..engines import DownEngine, JsonSerializer, MemoryEngine
 from .conftest import cookie_value
-from .memory_engine import DownEngine, JsonSerializer, MemoryEngine
 
 View = Callable[[Any], Any]
 

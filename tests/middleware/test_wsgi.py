@@ -12,8 +12,8 @@ from sessionware._http import Request, Response
 from sessionware.middleware import SessionMiddleware as ProtocolSessionMiddleware
 from sessionware.wsgi import App, SessionMiddleware, get_session
 
+from ..engines import MemoryEngine
 from .conftest import call_wsgi, cookie_value
-from .memory_engine import MemoryEngine
 
 StartResponse = Callable[..., Any]
 

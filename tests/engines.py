@@ -1,4 +1,4 @@
-"""In-test engine and serializer, so these tests need no plugin installed.
+"""In-test engines and serializer shared by the test folders, so they need no plugin installed.
 
 ``MemoryEngine`` is a dict-based engine that honours ``must_create``,
 ``CreateError``/``UpdateError`` and expiry, and counts storage calls so tests
