@@ -401,3 +401,12 @@ async def test_async_twins(Store: type[SessionStore]) -> None:
     await t.aflush()
     assert t.session_key is None
     assert await Store.aclear_expired() == 0
+
+
+def test_nested_change_after_a_mid_request_save_is_detected(Store: type[SessionStore]) -> None:
+    s = Store(saved(Store, cart={"items": [1]}))
+    s.get("cart")
+    s.save()
+    s.modified = False
+    s["cart"]["items"].append(2)
+    assert s.detect_changes()

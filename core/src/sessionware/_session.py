@@ -413,9 +413,9 @@ class SessionStore(dict[str, Any]):
         data = self.serializer.dumps(self._payload())
         return data, time.time() + self.get_expiry_age()
 
-    def _saved(self, value: str, created: bool) -> None:
+    def _saved(self, value: str, created: bool, data: bytes) -> None:
         self._session_key = value
-        self._raw = None
+        self._raw = data  # what is stored now: later nested changes are compared with it
         host.emit("session_created" if created else "session_saved", session=self)
 
     def _vanished(self) -> bool:
@@ -437,7 +437,8 @@ class SessionStore(dict[str, Any]):
             if self._vanished():  # it expired or was deleted before we loaded it
                 return self.create()
         data, expires_at = self._encode()
-        self._saved(self.engine.save(self._session_key, data, expires_at, must_create), must_create)
+        value = self.engine.save(self._session_key, data, expires_at, must_create)
+        self._saved(value, must_create, data)
 
     async def asave(self, must_create: bool = False) -> None:
         """Async twin of :meth:`save`."""
@@ -453,7 +454,7 @@ class SessionStore(dict[str, Any]):
                 return await self.acreate()
         data, expires_at = self._encode()
         value = await self.engine.asave(self._session_key, data, expires_at, must_create)
-        self._saved(value, must_create)
+        self._saved(value, must_create, data)
 
     def create(self) -> None:
         """Store this session's data under a new random key."""
