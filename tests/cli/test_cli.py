@@ -135,3 +135,38 @@ def test_module_entry_point_runs() -> None:
         timeout=60,
     )
     assert result.returncode == 0 and "sessionware" in result.stdout
+
+
+MIDDLEWARE_MODULE = """
+from sessionware.middleware import SessionMiddleware
+
+def auth(get_response):
+    def middleware(request):
+        return get_response(request)
+    return middleware
+
+auth.requires = ("session",)
+session = SessionMiddleware(engine_instance=ENGINE, serializer_instance=SERIALIZER)
+"""
+
+
+def test_check_reports_middleware_in_the_wrong_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "cli_mw_mod.py").write_text(
+        "from sessionware.testing import ReferenceSerializer\n"
+        "from tests.engines import MemoryEngine\n"
+        "ENGINE, SERIALIZER = MemoryEngine(), ReferenceSerializer()\n" + MIDDLEWARE_MODULE
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.syspath_prepend(str(Path(__file__).parents[2]))
+    code, text = run(
+        "check", "--engine", "nosuch", "--middleware", "cli_mw_mod:auth,cli_mw_mod:session"
+    )
+    assert code == 1
+    assert "move SessionMiddleware above auth" in text
+
+
+def test_check_reports_unimportable_middleware() -> None:
+    code, text = run("check", "--middleware", "no_such_module_xyz:thing")
+    assert code == 1 and "cannot be imported" in text
