@@ -167,6 +167,8 @@ def test_check_reports_middleware_in_the_wrong_order(
     assert "move SessionMiddleware above auth" in text
 
 
-def test_check_reports_unimportable_middleware() -> None:
-    code, text = run("check", "--middleware", "no_such_module_xyz:thing")
+def test_check_reports_unimportable_middleware(tmp_path: Path) -> None:
+    code, text = run(
+        "check", "-o", f"path={tmp_path / 's.sqlite3'}", "--middleware", "no_such_module_xyz:x"
+    )
     assert code == 1 and "cannot be imported" in text
