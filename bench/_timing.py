@@ -6,6 +6,17 @@ import statistics
 import time
 from collections.abc import Callable
 
+#: The benchmark session: an int user id, a username, a list of 3 ints, a small dict of
+#: flags, an ISO timestamp, plus a counter.
+PAYLOAD = {
+    "user_id": 4211,
+    "username": "ada",
+    "recent": [3, 1, 4],
+    "flags": {"beta": True, "admin": False},
+    "last_seen": "2026-11-25T02:14:00+00:00",
+    "counter": 0,
+}
+
 
 def measure(fn: Callable[[], object], *, number: int = 2000, repeat: int = 15) -> list[float]:
     """Microseconds per call for each of ``repeat`` runs of ``number`` calls, after a warm-up."""

@@ -14,19 +14,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _timing import measure, median, summary
+from _timing import PAYLOAD, measure, median, summary
 
 import sessionware
 from sessionware import Capabilities, EngineBase
-
-PAYLOAD = {
-    "user_id": 4211,
-    "username": "ada",
-    "recent": [3, 1, 4],
-    "flags": {"beta": True, "admin": False},
-    "last_seen": "2026-11-25T02:14:00+00:00",
-    "counter": 0,
-}
 
 
 class DictEngine(EngineBase):

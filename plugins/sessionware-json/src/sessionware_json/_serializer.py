@@ -75,34 +75,22 @@ def _plain_dict(obj: dict[Any, Any]) -> bool:
     for key, value in obj.items():
         if type(key) is not str:
             return False
-        kind = type(value)
-        if kind in _PLAIN_SCALARS:
-            continue
-        if kind is dict:
-            if not _plain_dict(value):
-                return False
-        elif kind is list:
-            if not _plain_list(value):
-                return False
-        else:
+        if type(value) not in _PLAIN_SCALARS and not _plain_container(value):
             return False
     return True
 
 
-def _plain_list(obj: list[Any]) -> bool:
-    for value in obj:
-        kind = type(value)
-        if kind in _PLAIN_SCALARS:
-            continue
-        if kind is dict:
-            if not _plain_dict(value):
+def _plain_container(value: Any) -> bool:
+    """True for a dict or list whose contents pass the same checks; False for anything else."""
+    kind = type(value)
+    if kind is dict:
+        return _plain_dict(value)
+    if kind is list:
+        for item in value:  # a loop, not all(<genexpr>): this is the per-save hot path
+            if type(item) not in _PLAIN_SCALARS and not _plain_container(item):
                 return False
-        elif kind is list:
-            if not _plain_list(value):
-                return False
-        else:
-            return False
-    return True
+        return True
+    return False
 
 
 _ADVICE: list[tuple[type | tuple[type, ...], str]] = [
