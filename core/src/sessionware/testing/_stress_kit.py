@@ -9,6 +9,7 @@ inside a plain test, so a plugin project needs no async pytest plugin.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import pytest
 
@@ -32,6 +33,19 @@ def _shown(key: str) -> str:
     return repr(key) if len(key) <= 40 else repr(key[:40]) + "..."
 
 
+def _hostile_key_failures(check: Callable[[str], str | None]) -> list[str]:
+    """Run ``check`` on every hostile key; collect what it reports and what it raises."""
+    wrong = []
+    for key in HOSTILE_KEYS:
+        try:
+            problem = check(key)
+        except Exception as exc:
+            problem = f"raised {type(exc).__name__}: {exc}"
+        if problem:
+            wrong.append(f"{_shown(key)} {problem}")
+    return wrong
+
+
 class StressTests(EngineKitBase):
     """Hostile keys, concurrent threads and the async twins (``aload``, ``asave``, ...)."""
 
@@ -39,34 +53,21 @@ class StressTests(EngineKitBase):
 
     def test_hostile_keys_load_as_none(self, engine: Engine) -> None:
         """``load`` of path-traversal, NUL, huge, empty, unicode or SQL-ish keys gives ``None``."""
-        wrong = []
-        for key in HOSTILE_KEYS:
-            try:
-                if engine.load(key) is not None:
-                    wrong.append(f"{_shown(key)} loaded data")
-            except Exception as exc:
-                wrong.append(f"{_shown(key)} raised {type(exc).__name__}: {exc}")
+        wrong = _hostile_key_failures(
+            lambda key: "loaded data" if engine.load(key) is not None else None
+        )
         assert not wrong, "; ".join(wrong)
 
     def test_hostile_keys_do_not_exist(self, engine: Engine) -> None:
         """``exists`` of every hostile key is ``False`` and never raises."""
-        wrong = []
-        for key in HOSTILE_KEYS:
-            try:
-                if engine.exists(key) is not False:
-                    wrong.append(f"{_shown(key)} exists")
-            except Exception as exc:
-                wrong.append(f"{_shown(key)} raised {type(exc).__name__}: {exc}")
+        wrong = _hostile_key_failures(
+            lambda key: "exists" if engine.exists(key) is not False else None
+        )
         assert not wrong, "; ".join(wrong)
 
     def test_hostile_keys_delete_silently(self, engine: Engine) -> None:
         """``delete`` of every hostile key does nothing and never raises."""
-        wrong = []
-        for key in HOSTILE_KEYS:
-            try:
-                engine.delete(key)
-            except Exception as exc:
-                wrong.append(f"{_shown(key)} raised {type(exc).__name__}: {exc}")
+        wrong = _hostile_key_failures(lambda key: engine.delete(key))
         assert not wrong, "; ".join(wrong)
 
     def test_hostile_keys_are_refused_by_save(self, engine: Engine) -> None:
