@@ -4,7 +4,7 @@ This module only re-exports; see the user guide for the tour.
 """
 
 from ._config import SessionConfig
-from ._engine import Capabilities, Engine, EngineBase
+from ._engine import Capabilities, Engine, EngineBase, Reissue
 from ._errors import (
     ConfigurationError,
     CookieTooLarge,
@@ -52,6 +52,7 @@ __all__ = [
     "PluginInfo",
     "PluginLoadError",
     "PluginWarning",
+    "Reissue",
     "Request",
     "Response",
     "SerializationError",

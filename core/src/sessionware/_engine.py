@@ -16,7 +16,7 @@ from typing import ClassVar, Protocol, runtime_checkable
 from ._errors import InvalidSessionKey
 from ._keys import is_valid_key
 
-__all__ = ["Capabilities", "Engine", "EngineBase"]
+__all__ = ["Capabilities", "Engine", "EngineBase", "Reissue"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +44,18 @@ class Capabilities:
     local: bool = False
     #: Loads return a version and saves can compare-and-set on it (reserved).
     versioned: bool = False
+
+
+class Reissue(bytes):
+    """Loaded bytes the engine wants written again at the end of the request.
+
+    A cookie engine returns its payload wrapped in ``Reissue`` when the cookie
+    verified under a retired key (or an older format): the session then marks
+    itself modified, so the response carries a cookie made with the current
+    key. Server-side engines have no use for it.
+    """
+
+    __slots__ = ()
 
 
 @runtime_checkable

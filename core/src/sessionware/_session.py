@@ -20,8 +20,9 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ._config import SessionConfig
-from ._engine import Engine
-from ._errors import ConfigurationError, CreateError, SuspiciousSession
+from ._engine import Engine, Reissue
+from ._errors import ConfigurationError, CookieTooLarge, CreateError, SuspiciousSession
+from ._http import cookie_attributes
 from ._keys import new_session_key
 from ._plugins import get_engine, get_engine_class, get_serializer, get_serializer_class, host
 from ._serializer import Serializer
@@ -37,6 +38,8 @@ security_log = logging.getLogger("sessionware.security")
 EXPIRY_KEY = "_session_expiry"
 _MISSING: Any = object()
 _CREATE_ATTEMPTS = 16
+#: Browsers drop a cookie whose name, value and attributes pass this many bytes.
+COOKIE_LIMIT = 4096
 
 
 def _utcnow() -> datetime:
@@ -143,6 +146,8 @@ class SessionStore(dict[str, Any]):
         elif isinstance(expiry, int) and not isinstance(expiry, bool):
             self._expiry = expiry
         dict.update(self, data)
+        if isinstance(raw, Reissue):  # e.g. a cookie signed with a retired key
+            self.modified = True
 
     def _decode(self, raw: bytes) -> dict[str, Any] | None:
         try:
@@ -418,6 +423,40 @@ class SessionStore(dict[str, Any]):
         self._raw = data  # what is stored now: later nested changes are compared with it
         host.emit("session_created" if created else "session_saved", session=self)
 
+    def cookie_size(self, value: str) -> int:
+        """Bytes of the ``Set-Cookie`` value the middleware would send for ``value``.
+
+        Name, value and every attribute, as browsers count them against their
+        4096-byte limit (RFC 6265, section 6.1).
+        """
+        cfg = self.config
+        tail = cookie_attributes(
+            path=cfg.cookie_path,
+            domain=cfg.cookie_domain,
+            secure=cfg.cookie_secure,
+            httponly=cfg.cookie_httponly,
+            samesite=cfg.cookie_samesite,
+            partitioned=cfg.cookie_partitioned,
+        )
+        size = len(cfg.cookie_name) + 1 + len(value.encode()) + len(tail)
+        if not self.get_expire_at_browser_close():
+            # "; Expires=<29-character IMF-fixdate>; Max-Age=<seconds>"
+            size += len("; Expires=") + 29 + len("; Max-Age=") + len(str(self.get_expiry_age()))
+        return size
+
+    def _check_cookie_size(self, value: str) -> None:
+        """Refuse a cookie engine's value that browsers would silently drop."""
+        size = self.cookie_size(value)
+        if size > COOKIE_LIMIT:
+            raise CookieTooLarge(
+                f"the session cookie would be {size} bytes with its attributes; browsers "
+                f"drop cookies over {COOKIE_LIMIT} bytes. Store less in the session, or move "
+                f"to a server-side engine (engine='db', 'file' or 'redis') whose cookie holds "
+                f"only the key",
+                size=size,
+                limit=COOKIE_LIMIT,
+            )
+
     def _vanished(self) -> bool:
         return self._session_key is None
 
@@ -438,6 +477,8 @@ class SessionStore(dict[str, Any]):
                 return self.create()
         data, expires_at = self._encode()
         value = self.engine.save(self._session_key, data, expires_at, must_create)
+        if not self.engine.capabilities.server_side:
+            self._check_cookie_size(value)
         self._saved(value, must_create, data)
 
     async def asave(self, must_create: bool = False) -> None:
@@ -454,17 +495,23 @@ class SessionStore(dict[str, Any]):
                 return await self.acreate()
         data, expires_at = self._encode()
         value = await self.engine.asave(self._session_key, data, expires_at, must_create)
+        if not self.engine.capabilities.server_side:
+            self._check_cookie_size(value)
         self._saved(value, must_create, data)
 
     def create(self) -> None:
         """Store this session's data under a new random key."""
         self._loaded = True
+        previous = self._session_key
         for _ in range(_CREATE_ATTEMPTS):
             self._session_key = new_session_key()
             try:
                 self.save(must_create=True)
             except CreateError:
                 continue
+            except BaseException:
+                self._session_key = previous  # a key that was never stored is no key
+                raise
             self.modified = True
             return
         raise CreateError(
@@ -477,12 +524,16 @@ class SessionStore(dict[str, Any]):
         if self.engine.capabilities.local:
             return self.create()
         self._loaded = True
+        previous = self._session_key
         for _ in range(_CREATE_ATTEMPTS):
             self._session_key = new_session_key()
             try:
                 await self.asave(must_create=True)
             except CreateError:
                 continue
+            except BaseException:
+                self._session_key = previous
+                raise
             self.modified = True
             return
         raise CreateError(f"no free session key after {_CREATE_ATTEMPTS} attempts")
