@@ -1,0 +1,61 @@
+"""The cachetools cache behind the engine, counting what it drops and why.
+
+:class:`SessionCache` is a :class:`cachetools.TLRUCache` whose entries are
+``(data, expires_at)`` tuples and whose time-to-use is each entry's own
+``expires_at``. It tells two kinds of removal apart, because they mean
+different things to an operator:
+
+- **expired**: the entry's ``expires_at`` passed. TLRUCache drops those from
+  every write (and from :meth:`expire`), without being asked; counting them
+  lets ``clear_expired`` report every expired session that went away.
+- **evicted**: the cache was full and the least recently used entry had to go
+  while it was still live. TLRUCache calls :meth:`popitem` only for that, and
+  only after expiring what it could at the same instant, so every call there
+  removes a session a user still holds.
+
+Nothing here locks: cachetools caches are not thread safe and the engine
+holds one lock around every access.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from cachetools import TLRUCache
+
+__all__ = ["Entry", "SessionCache"]
+
+#: What the cache stores under a session key: the bytes and their ``expires_at``.
+Entry = tuple[bytes, float]
+
+
+def _expires_at(key: str, value: Entry, now: float) -> float:
+    """TLRUCache's time-to-use: the session's own expiry, whatever the time of the write."""
+    return value[1]
+
+
+class SessionCache(TLRUCache):  # type: ignore[misc]  # cachetools ships no type hints
+    """A TLRU cache of ``(data, expires_at)`` that counts evictions and expiries."""
+
+    def __init__(self, maxsize: int, timer: Callable[[], float]) -> None:
+        super().__init__(maxsize, ttu=_expires_at, timer=timer)
+        #: Live entries dropped because the cache was full, since construction.
+        self.evictions = 0
+        #: Expired entries dropped (by writes or by :meth:`expire`) not yet reported.
+        self.expired = 0
+
+    def popitem(self) -> tuple[str, Entry]:
+        """Evict the least recently used live entry, and count it."""
+        item: tuple[str, Entry] = super().popitem()
+        self.evictions += 1
+        return item
+
+    def expire(self, time: Any = None) -> list[tuple[str, Entry]]:
+        """Drop expired entries, count them, and return them."""
+        dropped = super().expire(time)
+        if not dropped:
+            return []
+        pairs = list(dropped)
+        self.expired += len(pairs)
+        return pairs
