@@ -20,7 +20,7 @@ holds one lock around every access.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from cachetools import TLRUCache
 
@@ -35,7 +35,14 @@ def _expires_at(key: str, value: Entry, now: float) -> float:
     return value[1]
 
 
-class SessionCache(TLRUCache):  # type: ignore[misc]  # cachetools ships no type hints
+if TYPE_CHECKING:
+    # cachetools >= 8 ships type hints; subscripting at run time needs them too.
+    _Base = TLRUCache[str, Entry, float]
+else:
+    _Base = TLRUCache
+
+
+class SessionCache(_Base):
     """A TLRU cache of ``(data, expires_at)`` that counts evictions and expiries."""
 
     def __init__(self, maxsize: int, timer: Callable[[], float]) -> None:
@@ -51,7 +58,7 @@ class SessionCache(TLRUCache):  # type: ignore[misc]  # cachetools ships no type
         self.evictions += 1
         return item
 
-    def expire(self, time: Any = None) -> list[tuple[str, Entry]]:
+    def expire(self, time: float | None = None) -> list[tuple[str, Entry]]:
         """Drop expired entries, count them, and return them."""
         dropped = super().expire(time)
         if not dropped:

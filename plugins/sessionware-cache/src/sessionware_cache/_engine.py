@@ -8,6 +8,7 @@ process has its own, and a restart loses them all.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -100,6 +101,12 @@ class CacheEngine(EngineBase):
         """How many live sessions were evicted because the cache was full."""
         return int(self._cache.evictions)
 
+    @property
+    def size(self) -> int:
+        """Live sessions held now (asking drops the expired ones first)."""
+        with self._lock:
+            return len(self._cache)
+
     # -- the engine operations ---------------------------------------------------
 
     def load(self, key: str) -> bytes | None:
@@ -167,12 +174,9 @@ class CacheEngine(EngineBase):
         """Remove the session under ``key``; nothing happens if there is none."""
         if not self.is_valid_key(key):
             return
-        with self._lock:
-            try:
-                # TLRUCache removes an expired entry too, then raises KeyError.
-                del self._cache[key]
-            except KeyError:
-                pass
+        # TLRUCache removes an expired entry too, then raises KeyError.
+        with self._lock, contextlib.suppress(KeyError):
+            del self._cache[key]
 
     def clear_expired(self) -> int:
         """Drop expired sessions; return how many expired sessions went since the last call.
