@@ -1,0 +1,21 @@
+"""sessionware-file: one file per session in a directory.
+
+This module only re-exports the engine and the plugin hook that registers
+it; the engine lives in ``_engine``, the on-disk layout in ``_format``, the
+option checks in ``_options``.
+"""
+
+from ._engine import FileEngine
+from ._format import FORMAT_VERSION, HEADER_SIZE, MAGIC
+from ._hooks import register_engines
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "FORMAT_VERSION",
+    "HEADER_SIZE",
+    "MAGIC",
+    "FileEngine",
+    "__version__",
+    "register_engines",
+]

@@ -1,0 +1,27 @@
+"""The file engine through sessionware's conformance kit, with and without fsync."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sessionware_file import FileEngine
+
+from sessionware.testing import EngineConformance
+
+
+class TestFileEngineConformance(EngineConformance):
+    @pytest.fixture
+    def engine(self, tmp_path: Path) -> Iterator[FileEngine]:
+        engine = FileEngine(path=tmp_path)
+        yield engine
+        engine.close()
+
+
+class TestFileEngineWithFsyncConformance(EngineConformance):
+    @pytest.fixture
+    def engine(self, tmp_path: Path) -> Iterator[FileEngine]:
+        engine = FileEngine(path=tmp_path, fsync=True)
+        yield engine
+        engine.close()
