@@ -1,0 +1,18 @@
+"""The sessionware plugin hook of this distribution."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sessionware import hookimpl
+
+from ._serializer import MsgpackSerializer
+
+__all__ = ["register_serializers"]
+
+
+@hookimpl(trylast=True)
+def register_serializers(register: Callable[[type[Any]], None]) -> None:
+    """Register the ``msgpack`` serializer (after third-party plugins: defaults yield)."""
+    register(MsgpackSerializer)

@@ -1,0 +1,246 @@
+"""MsgpackSerializer: session data to msgpack bytes and back, str keys, bounded unpacking.
+
+``dumps`` walks the data once (exact str keys, finite floats, bounded
+depth; see ``_check``), then packs it with a per-thread ``msgpack.Packer``.
+``loads`` refuses input over ``max_size`` before unpacking, unpacks with
+every length limit tied to the input's size and extension types refused, and
+walks the result with the same check. What lives here: the options, the
+msgpack calls and the mapping of msgpack's errors to
+:class:`~sessionware.SerializationError`.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, ClassVar, NoReturn
+
+import msgpack
+
+from sessionware import ConfigurationError, SerializationError
+
+from ._check import find_problem, plain_dict
+
+__all__ = ["MsgpackSerializer"]
+
+#: msgpack's C unpacker keeps its own stack of this many nested containers.
+_UNPACKER_STACK = 1024
+#: The deepest ``max_depth`` accepted: the walks recurse once per level, and
+#: must stay well inside Python's default recursion limit of 1000 frames.
+_DEPTH_CEILING = 500
+
+
+class _ExtensionRefused(Exception):
+    """Raised from the unpacker's ``ext_hook``; never leaves this module."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def _refuse_extension(code: int, data: bytes) -> NoReturn:
+    # max_ext_len=0 already refuses every extension with a body (timestamps
+    # included, which bypass ext_hook); this refuses the empty ones.
+    raise _ExtensionRefused(code)
+
+
+def _unpackb(buf: bytes, size: int, *, strict_map_key: bool) -> Any:
+    # Every length limit is the input's own size: an array of n items needs
+    # at least n bytes, a map of n pairs 2n. A header claiming 2**32-1 items
+    # is refused before anything is allocated for them.
+    return msgpack.unpackb(
+        buf,
+        raw=False,
+        use_list=True,
+        strict_map_key=strict_map_key,
+        timestamp=0,
+        max_str_len=size,
+        max_bin_len=size,
+        max_array_len=size,
+        max_map_len=size // 2,
+        max_ext_len=0,
+        ext_hook=_refuse_extension,
+    )
+
+
+def _option_error(option: str, message: str) -> ConfigurationError:
+    return ConfigurationError(
+        f"msgpack serializer option {option!r}: {message}", field=f"serializer_options.{option}"
+    )
+
+
+def _check_positive_int(option: str, value: object, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise _option_error(option, f"expected a positive int ({what}), got {value!r}")
+    return value
+
+
+def _msgpack_kind(value: object) -> str:
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, str):
+        return "str"
+    if isinstance(value, bytes):
+        return "bin"
+    if isinstance(value, bool) or value is None:
+        return "nil or bool"
+    if isinstance(value, (int, float)):
+        return "number"
+    return type(value).__name__
+
+
+class MsgpackSerializer:
+    """Binary msgpack; every map key, at every depth, must be a ``str``.
+
+    Accepts what the json serializer accepts — dicts with ``str`` keys, lists,
+    ``str``, ``int`` (64-bit), finite ``float``, ``bool``, ``None`` — plus
+    ``bytes``, which msgpack carries natively. ``dumps`` refuses anything else
+    with a :class:`~sessionware.SerializationError` naming the path; ``loads``
+    refuses input over ``max_size`` bytes, input nested more than
+    ``max_depth`` containers deep, extension types, trailing bytes, non-``str``
+    keys and anything that is not a map.
+
+    Options: ``max_size`` (bytes, default 1 MiB) bounds both what ``dumps``
+    produces and what ``loads`` accepts; ``max_depth`` (default 256, at most
+    500) bounds nesting.
+    """
+
+    name: ClassVar[str] = "msgpack"
+
+    def __init__(self, *, max_size: int = 1 << 20, max_depth: int = 256) -> None:
+        self.max_size = _check_positive_int("max_size", max_size, "bytes")
+        self.max_depth = _check_positive_int("max_depth", max_depth, "nested containers")
+        if max_depth > _DEPTH_CEILING:
+            raise _option_error(
+                "max_depth", f"at most {_DEPTH_CEILING} is supported, got {max_depth!r}"
+            )
+        self._local = threading.local()
+
+    def _packer(self) -> msgpack.Packer:
+        # A Packer is not thread safe; one per thread avoids packb building a
+        # new one on every call (about a third of the cost of packing a session).
+        packer: msgpack.Packer | None = getattr(self._local, "packer", None)
+        if packer is None:
+            packer = msgpack.Packer(use_bin_type=True, datetime=False)
+            self._local.packer = packer
+        return packer
+
+    # -- dumps ---------------------------------------------------------------
+
+    def dumps(self, data: dict[str, Any]) -> bytes:
+        """Encode ``data`` as msgpack bytes (at most ``max_size``)."""
+        if not isinstance(data, dict):
+            raise SerializationError(
+                f"session data must be a dict with str keys, got {type(data).__name__}"
+            )
+        try:
+            plain = type(data) is dict and plain_dict(data, self.max_depth)
+        except RecursionError:
+            plain = False
+        if not plain:
+            problem = self._describe(data)
+            if problem is not None:
+                raise SerializationError(problem)
+        try:
+            out: bytes = self._packer().pack(data)
+        except (OverflowError, ValueError, TypeError) as exc:
+            # OverflowError: an int past 64 bits; UnicodeEncodeError (a
+            # ValueError): a lone surrogate. The walk says where.
+            problem = self._describe(data)
+            raise SerializationError(
+                problem or f"session data cannot be encoded as msgpack: {exc}"
+            ) from None
+        if len(out) > self.max_size:
+            raise SerializationError(
+                f"session data encodes to {len(out)} bytes, more than max_size={self.max_size}: "
+                "it could not be read back. Store less in the session, or raise max_size"
+            )
+        return out
+
+    def _describe(self, data: Any) -> str | None:
+        try:
+            return find_problem(data, self.max_depth)
+        except RecursionError:
+            return "session data is nested too deeply to encode"
+
+    # -- loads ---------------------------------------------------------------
+
+    def loads(self, raw: bytes) -> dict[str, Any]:
+        """Decode msgpack bytes holding a map with str keys; anything else raises."""
+        received: object = raw  # typed bytes, but callers outside mypy pass anything
+        if isinstance(received, bytes):
+            buf = received
+        elif isinstance(received, (bytearray, memoryview)):
+            buf = bytes(received)
+        else:
+            raise SerializationError(
+                f"the msgpack serializer decodes bytes, got {type(received).__name__}"
+            )
+        size = len(buf)
+        if size > self.max_size:
+            raise SerializationError(
+                f"session data is {size} bytes, more than max_size={self.max_size}; refusing "
+                "to decode it (raise max_size if your sessions really are this large)"
+            )
+        data = self._unpack(buf, size)
+        if type(data) is not dict:
+            raise SerializationError(
+                f"session data must be a msgpack map, got a msgpack {_msgpack_kind(data)}"
+            )
+        try:
+            plain = plain_dict(data, self.max_depth)
+        except RecursionError:
+            plain = False
+        if not plain:
+            problem = self._describe(data) or "session data is nested too deeply to decode"
+            raise SerializationError(f"msgpack session data refused: {problem}")
+        return data
+
+    def _unpack(self, buf: bytes, size: int) -> Any:
+        try:
+            return _unpackb(buf, size, strict_map_key=True)
+        except _ExtensionRefused as exc:
+            raise SerializationError(
+                f"session data contains msgpack extension type {exc.code}; extension types "
+                "are never decoded"
+            ) from None
+        except msgpack.StackError:
+            raise SerializationError(
+                f"session data is nested more than {_UNPACKER_STACK} containers deep; "
+                "refusing to decode it"
+            ) from None
+        except msgpack.ExtraData as exc:
+            raise SerializationError(
+                f"session data has {len(exc.extra)} trailing bytes after the msgpack object; "
+                "it was not written by the msgpack serializer"
+            ) from None
+        except msgpack.FormatError:
+            raise SerializationError(
+                "session data is not valid msgpack (it uses a reserved type byte)"
+            ) from None
+        except UnicodeDecodeError as exc:
+            raise SerializationError(
+                f"session data holds a msgpack str that is not valid UTF-8 ({exc.reason})"
+            ) from None
+        except (ValueError, TypeError, OverflowError, RecursionError, MemoryError) as exc:
+            # ValueError: truncated input, a length past its limit, a non-str
+            # map key. RecursionError/MemoryError: msgpack's pure-Python
+            # fallback on hostile input; the limits keep the C unpacker clear.
+            message = str(exc) or type(exc).__name__
+            if "map key" in message:
+                located = self._locate_bad_key(buf, size)
+                if located is not None:
+                    raise SerializationError(f"msgpack session data refused: {located}") from None
+            elif "max_ext_len" in message or "timestamp" in message:
+                message = "it contains a msgpack extension type, which is never decoded"
+            raise SerializationError(f"session data is not valid msgpack: {message}") from None
+
+    def _locate_bad_key(self, buf: bytes, size: int) -> str | None:
+        """Name the path of a non-str map key that msgpack refused (error path only)."""
+        try:
+            data = _unpackb(buf, size, strict_map_key=False)
+            return find_problem(data, self.max_depth) if type(data) is dict else None
+        except Exception:  # a diagnosis only: the input is refused either way
+            return None
+
+    def __repr__(self) -> str:
+        return f"<MsgpackSerializer 'msgpack' max_size={self.max_size} max_depth={self.max_depth}>"
