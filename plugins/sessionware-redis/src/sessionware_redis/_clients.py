@@ -1,0 +1,171 @@
+"""redis-py clients built from :class:`~sessionware_redis._options.Settings`.
+
+One function per flavour (blocking, asyncio) returns a :class:`SyncClient` or
+:class:`AsyncClient`: the redis-py client the engine sends commands to, plus
+how to close everything it owns (a Sentinel client also owns its connections
+to the sentinels). Single node, Sentinel and Cluster differ only here; the
+engine sends the same single-key commands to all three and never checks the
+client's type.
+
+redis-py connects lazily for single node and Sentinel; the blocking
+``RedisCluster`` discovers the cluster in its constructor, so the engine
+builds clients on first use, inside its error handling, never at start-up.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import redis
+import redis.asyncio
+import redis.asyncio.cluster
+import redis.asyncio.retry
+import redis.asyncio.sentinel
+import redis.cluster
+import redis.retry
+import redis.sentinel
+from redis.backoff import ExponentialBackoff
+
+from ._options import Settings
+
+__all__ = ["AsyncClient", "SyncClient", "build_async", "build_sync"]
+
+# redis-py leaves these constructors unannotated; mypy --strict would refuse the calls.
+_ClusterNode: Any = redis.cluster.ClusterNode
+_Sentinel: Any = redis.sentinel.Sentinel
+_AsyncSentinel: Any = redis.asyncio.sentinel.Sentinel
+
+#: Between retries of a failed connection: 10 ms, doubling, never more than 100 ms, so
+#: a request during an outage fails in milliseconds instead of hanging.
+_BACKOFF_BASE = 0.01
+_BACKOFF_CAP = 0.1
+
+
+class SyncClient:
+    """A blocking redis-py client and what closing it involves."""
+
+    __slots__ = ("_closers", "client")
+
+    def __init__(self, client: Any, closers: list[Callable[[], object]]) -> None:
+        #: The client commands are sent to (``Redis`` or ``RedisCluster``).
+        self.client = client
+        self._closers = closers
+
+    def close(self) -> None:
+        """Close the client's pool and any sentinel connections; errors are ignored."""
+        for close in self._closers:
+            with contextlib.suppress(Exception):  # closing a dead server's sockets may fail
+                close()
+
+
+class AsyncClient:
+    """An asyncio redis-py client (bound to one event loop) and how to close it."""
+
+    __slots__ = ("_closers", "client")
+
+    def __init__(self, client: Any, closers: list[Callable[[], Awaitable[object]]]) -> None:
+        #: The client commands are awaited on (``Redis`` or ``RedisCluster``).
+        self.client = client
+        self._closers = closers
+
+    async def aclose(self) -> None:
+        """Close the client's pool and any sentinel connections; errors are ignored."""
+        for close in self._closers:
+            with contextlib.suppress(Exception):
+                await close()
+
+
+def _connection_kwargs(settings: Settings) -> dict[str, Any]:
+    """Per-connection options shared by every client flavour."""
+    kwargs: dict[str, Any] = {
+        "socket_timeout": settings.socket_timeout,
+        "socket_connect_timeout": settings.socket_connect_timeout,
+        "health_check_interval": settings.health_check_interval,
+    }
+    if settings.username is not None:
+        kwargs["username"] = settings.username
+    if settings.password is not None:
+        kwargs["password"] = settings.password
+    if settings.max_connections is not None:
+        kwargs["max_connections"] = settings.max_connections
+    kwargs.update(_tls_kwargs(settings))
+    return kwargs
+
+
+def _tls_kwargs(settings: Settings) -> dict[str, Any]:
+    if not settings.ssl:
+        return {}
+    kwargs: dict[str, Any] = {
+        "ssl": True,
+        "ssl_cert_reqs": settings.ssl_cert_reqs,
+        "ssl_check_hostname": settings.ssl_check_hostname,
+    }
+    for name in ("ssl_ca_certs", "ssl_certfile", "ssl_keyfile"):
+        value = getattr(settings, name)
+        if value is not None:
+            kwargs[name] = value
+    return kwargs
+
+
+def _sentinel_kwargs(settings: Settings) -> dict[str, Any]:
+    """Options of the connections to the sentinels themselves (not to the primary)."""
+    kwargs: dict[str, Any] = {
+        "socket_timeout": settings.socket_timeout,
+        "socket_connect_timeout": settings.socket_connect_timeout,
+    }
+    if settings.sentinel_username is not None:
+        kwargs["username"] = settings.sentinel_username
+    if settings.sentinel_password is not None:
+        kwargs["password"] = settings.sentinel_password
+    kwargs.update(_tls_kwargs(settings))
+    return kwargs
+
+
+def _backoff() -> ExponentialBackoff:
+    return ExponentialBackoff(cap=_BACKOFF_CAP, base=_BACKOFF_BASE)
+
+
+def build_sync(settings: Settings) -> SyncClient:
+    """A blocking client; for a Cluster this contacts the startup nodes (may raise)."""
+    kwargs = _connection_kwargs(settings)
+    retry = redis.retry.Retry(_backoff(), settings.retries)
+    if settings.mode == "cluster":
+        nodes = [_ClusterNode(host, port) for host, port in settings.nodes]
+        cluster = redis.cluster.RedisCluster(startup_nodes=nodes, retry=retry, **kwargs)
+        return SyncClient(cluster, [cluster.close])
+    if settings.mode == "sentinel":
+        manager = _Sentinel(
+            list(settings.nodes), sentinel_kwargs=_sentinel_kwargs(settings), **kwargs
+        )
+        client = manager.master_for(settings.service_name, db=settings.db, retry=retry)
+        return SyncClient(client, [client.close, *(s.close for s in manager.sentinels)])
+    if settings.unix_path is not None:
+        kwargs["unix_socket_path"] = settings.unix_path
+    else:
+        kwargs["host"], kwargs["port"] = settings.nodes[0]
+    client = redis.Redis(db=settings.db, retry=retry, **kwargs)
+    return SyncClient(client, [client.close])
+
+
+def build_async(settings: Settings) -> AsyncClient:
+    """An asyncio client for the running loop; connects on its first command."""
+    kwargs = _connection_kwargs(settings)
+    retry = redis.asyncio.retry.Retry(_backoff(), settings.retries)
+    if settings.mode == "cluster":
+        nodes = [redis.asyncio.cluster.ClusterNode(host, port) for host, port in settings.nodes]
+        cluster = redis.asyncio.cluster.RedisCluster(startup_nodes=nodes, retry=retry, **kwargs)
+        return AsyncClient(cluster, [cluster.aclose])
+    if settings.mode == "sentinel":
+        manager = _AsyncSentinel(
+            list(settings.nodes), sentinel_kwargs=_sentinel_kwargs(settings), **kwargs
+        )
+        client = manager.master_for(settings.service_name or "", db=settings.db, retry=retry)
+        return AsyncClient(client, [client.aclose, *(s.aclose for s in manager.sentinels)])
+    if settings.unix_path is not None:
+        kwargs["unix_socket_path"] = settings.unix_path
+    else:
+        kwargs["host"], kwargs["port"] = settings.nodes[0]
+    client = redis.asyncio.Redis(db=settings.db, retry=retry, **kwargs)
+    return AsyncClient(client, [client.aclose])

@@ -1,0 +1,18 @@
+"""The sessionware plugin hook of this distribution."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sessionware import hookimpl
+
+from ._engine import RedisEngine
+
+__all__ = ["register_engines"]
+
+
+@hookimpl(trylast=True)
+def register_engines(register: Callable[[type[Any]], None]) -> None:
+    """Register the ``redis`` engine (after third-party plugins: defaults yield)."""
+    register(RedisEngine)
