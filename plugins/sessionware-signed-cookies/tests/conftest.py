@@ -59,5 +59,7 @@ def make_store(encrypt: bool) -> Callable[..., type[sessionware.SessionStore]]:
 
 
 @pytest.fixture
-def Store(make_store: Callable[..., type[sessionware.SessionStore]]) -> type[sessionware.SessionStore]:
+def Store(
+    make_store: Callable[..., type[sessionware.SessionStore]],
+) -> type[sessionware.SessionStore]:
     return make_store()
