@@ -1,0 +1,88 @@
+"""Fixtures for the file engine tests: engines on a fresh directory, raw file helpers."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sessionware_file import FileEngine
+
+import sessionware
+from sessionware.testing import ReferenceSerializer
+
+
+@pytest.fixture
+def session_dir(tmp_path: Path) -> Path:
+    path = tmp_path / "sessions"
+    path.mkdir(mode=0o700)
+    return path
+
+
+@pytest.fixture
+def make_engine(session_dir: Path) -> Iterator[Callable[..., FileEngine]]:
+    """Build engines through the registry (default: on ``session_dir``); closed at teardown."""
+    made: list[FileEngine] = []
+
+    def make(**options: Any) -> FileEngine:
+        options.setdefault("path", session_dir)
+        engine = sessionware.get_engine("file", **options)
+        assert isinstance(engine, FileEngine)
+        made.append(engine)
+        return engine
+
+    yield make
+    for engine in made:
+        engine.close()
+
+
+@pytest.fixture
+def engine(make_engine: Callable[..., FileEngine]) -> FileEngine:
+    return make_engine()
+
+
+@pytest.fixture
+def Store(session_dir: Path) -> Iterator[type[sessionware.SessionStore]]:
+    # The kit's reference serializer keeps these tests independent of the json plugin,
+    # so they pass with only the core and this plugin installed.
+    store = sessionware.session_store(
+        engine="file", path=session_dir, serializer_instance=ReferenceSerializer()
+    )
+    yield store
+    store.engine.close()
+
+
+@pytest.fixture
+def listing(session_dir: Path) -> Callable[[], list[str]]:
+    """The names in the session directory, sorted."""
+
+    def names() -> list[str]:
+        return sorted(os.listdir(session_dir))
+
+    return names
+
+
+class _OsView:
+    """The ``os`` module as the engine sees it, with some functions replaced."""
+
+    def __init__(self, replaced: dict[str, Callable[..., Any]]) -> None:
+        self.replaced = replaced
+
+    def __getattr__(self, name: str) -> Any:
+        return self.replaced.get(name) or getattr(os, name)
+
+
+@pytest.fixture
+def patch_os(monkeypatch: pytest.MonkeyPatch) -> Callable[[str, Callable[..., Any]], None]:
+    """Replace ``os.<name>`` for the engine module only (pytest keeps the real ``os``)."""
+    from sessionware_file import _engine
+
+    view = _OsView({})
+    monkeypatch.setattr(_engine, "os", view)
+
+    def patch(name: str, replacement: Callable[..., Any]) -> None:
+        view.replaced[name] = replacement
+
+    return patch
