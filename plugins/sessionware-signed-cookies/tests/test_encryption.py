@@ -14,6 +14,7 @@ import pytest
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sessionware_signed_cookies import DEFAULT_SALT, SignedCookiesEngine
+from sessionware_signed_cookies._format import AUTO_COMPRESS_MIN
 
 import sessionware
 from sessionware.signing import b64decode, b64encode, derive_key
@@ -132,6 +133,16 @@ def test_signed_cookies_compress_only_when_that_is_shorter() -> None:
     small = engine.save(key, b'{"a":1}', 2e9)
     assert not small.startswith("s1..")
     assert engine.load(repetitive) == b"a" * 600
+
+
+def test_automatic_compression_skips_small_data() -> None:
+    """Below 256 bytes zlib's set-up costs more than the bytes it saves."""
+    engine = SignedCookiesEngine(secret_key=SECRET)
+    key = sessionware.new_session_key()
+    assert not engine.save(key, b"a" * (AUTO_COMPRESS_MIN - 1), 2e9).startswith("s1..")
+    assert engine.save(key, b"a" * AUTO_COMPRESS_MIN, 2e9).startswith("s1..")
+    always = SignedCookiesEngine(secret_key=SECRET, compress=True)
+    assert always.save(key, b"a" * 10, 2e9).startswith("s1..")
 
 
 def test_compress_false_never_compresses() -> None:

@@ -100,9 +100,10 @@ class SignedCookiesEngine(EngineBase):
     ``encrypt`` (``False``)
         Encrypt with AES-256-GCM, so the browser cannot read the data.
     ``compress`` (``None``)
-        ``None``: compress signed cookies when that makes them shorter, and
-        never compress encrypted ones (compressing before encrypting lets the
-        cookie's length reveal its content). ``True``: always; ``False``: never.
+        ``None``: compress signed cookies of 256 bytes of data or more when
+        that makes them shorter, and never compress encrypted ones
+        (compressing before encrypting lets the cookie's length reveal its
+        content). ``True``: always; ``False``: never.
 
     Invalid options raise :class:`~sessionware.ConfigurationError` naming
     the option in ``field``.

@@ -35,7 +35,15 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from sessionware.signing import BadSignature, Signer, b64decode, b64encode, derive_key
 
-__all__ = ["MAX_INFLATED", "Opened", "Rejected", "SealedFormat", "SignedFormat"]
+__all__ = [
+    "AUTO_COMPRESS_MIN",
+    "MAX_INFLATED",
+    "Opened",
+    "Rejected",
+    "SealedFormat",
+    "SignedFormat",
+    "canonical_b64",
+]
 
 #: Refuse to inflate a cookie past this many bytes (a zip bomb in a cookie is still a bomb).
 MAX_INFLATED = 1 << 20
@@ -44,10 +52,14 @@ _TAG = 16
 _EXPIRY = struct.Struct(">d")
 _SEALED_HEADER = struct.Struct(">Bd")
 _COMPRESSED = 0x01
-#: base64url characters whose two low bits are zero: the only valid last
-#: character of a 32-byte value (43 characters, 2 padding bits).
-_SIG_LAST = frozenset("AEIMQUYcgkosw048")
-_SIG_LENGTH = 43
+#: With ``compress=None``, data shorter than this is never compressed: zlib's
+#: set-up alone costs more than signing, for a few bytes saved.
+AUTO_COMPRESS_MIN = 256
+_B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+_B64_VALUE = {char: value for value, char in enumerate(_B64)}
+#: Unused low bits of the last character of an unpadded base64 text, by its length mod 4.
+_SPARE_BITS = {0: 0, 2: 0b1111, 3: 0b11}
+_SIG_LENGTH = 43  # a 32-byte HMAC-SHA256, unpadded
 
 
 class Rejected(Exception):
@@ -82,15 +94,19 @@ class SignedFormat:
 
     def dump(self, data: bytes, expires_at: float) -> str:
         """The cookie value carrying ``data`` until ``expires_at``, signed with the current key."""
-        token = self._signer.sign(_EXPIRY.pack(expires_at) + data, compress=self._compress)
+        compress = self._compress
+        if compress is None and len(data) < AUTO_COMPRESS_MIN:
+            compress = False
+        token = self._signer.sign(_EXPIRY.pack(expires_at) + data, compress=compress)
         return f"{self.prefix}.{token.decode('ascii')}"
 
     def open(self, body: str) -> Opened:
         """Verify ``body`` (the value after ``s1.``); raise :class:`Rejected` if it fails."""
         signature = body[body.rfind(".") + 1 :]
-        # Signer tolerates the two unused bits of the last character; a value
-        # that differs from the one we issued in any character is refused.
-        if len(signature) != _SIG_LENGTH or signature[-1] not in _SIG_LAST:
+        # The payload and timestamp are signed as text; the signature is not,
+        # so its spare bits are checked here: a value is accepted only exactly
+        # as it was issued.
+        if len(signature) != _SIG_LENGTH or not canonical_b64(signature):
             raise Rejected("malformed signature")
         try:
             unsigned = self._signer.verify(body)
@@ -128,13 +144,14 @@ class SealedFormat:
 
     def open(self, body: str) -> Opened:
         """Decrypt ``body`` (the value after ``e1.``); raise :class:`Rejected` if it fails."""
-        encoded = body.encode("ascii")
+        if "." in body or not canonical_b64(body):
+            raise Rejected("malformed base64")
         try:
-            raw = b64decode(encoded)
-        except BadSignature:
+            raw = b64decode(body.encode("ascii"))
+        except (BadSignature, UnicodeEncodeError):
             raise Rejected("malformed base64") from None
-        if len(raw) < _NONCE + _TAG + _SEALED_HEADER.size or b64encode(raw) != encoded:
-            raise Rejected("malformed encrypted value")
+        if len(raw) < _NONCE + _TAG + _SEALED_HEADER.size:
+            raise Rejected("encrypted value too short")
         index, plain = self._decrypt(raw[:_NONCE], raw[_NONCE:])
         flags, expires_at = _SEALED_HEADER.unpack_from(plain)
         data = plain[_SEALED_HEADER.size :]
@@ -152,6 +169,18 @@ class SealedFormat:
             except InvalidTag:
                 continue
         raise Rejected("authentication tag does not match any key")
+
+
+def canonical_b64(text: str) -> bool:
+    """True when ``text`` (base64url characters only) is the one encoding of its bytes.
+
+    Decoders ignore the unused low bits of the last character, so up to 16
+    texts decode to the same bytes; only the one with those bits zero is ours.
+    """
+    spare = _SPARE_BITS.get(len(text) % 4)
+    if spare is None:
+        return False  # a length of 4n+1 encodes no whole byte
+    return not spare or not _B64_VALUE.get(text[-1], 0) & spare
 
 
 def _inflate(data: bytes) -> bytes:
