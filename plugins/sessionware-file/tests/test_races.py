@@ -1,0 +1,372 @@
+"""Interleavings of readers and writers, forced deterministically with pauses.
+
+Each test stops one thread at a precise point (between open and read, between
+"it still exists" and the rename, between O_EXCL and the lock, between the
+purge's first look and its lock) and lets another operation run there.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sessionware_file import FileEngine
+from sessionware_file import _engine as engine_module
+
+import sessionware
+from sessionware.testing import expired, expires_in
+
+PatchOs = Callable[[str, Callable[..., Any]], None]
+WAIT = 20.0  # seconds before a stuck test fails instead of hanging
+
+
+def new_key() -> str:
+    return sessionware.new_session_key()
+
+
+class Pause:
+    """Stop the thread that hits it until the test releases it."""
+
+    def __init__(self) -> None:
+        self.reached = threading.Event()
+        self.released = threading.Event()
+
+    def __call__(self) -> None:
+        self.reached.set()
+        assert self.released.wait(WAIT), "the test never released the pause"
+
+    def wait_reached(self) -> None:
+        assert self.reached.wait(WAIT), "the paused thread never got there"
+
+
+class Worker(threading.Thread):
+    """Run ``fn`` in a thread and keep its result or exception."""
+
+    def __init__(self, fn: Callable[[], object]) -> None:
+        super().__init__(daemon=True)
+        self.fn = fn
+        self.result: object = None
+        self.error: BaseException | None = None
+        self.start()
+
+    def run(self) -> None:
+        try:
+            self.result = self.fn()
+        except BaseException as exc:
+            self.error = exc
+
+    def finish(self) -> object:
+        self.join(WAIT)
+        assert not self.is_alive(), "worker did not finish"
+        return self.result
+
+
+@pytest.fixture
+def make(make_engine: Callable[..., FileEngine]) -> Callable[[], FileEngine]:
+    """Another engine on the same directory, as a second process would have."""
+    return make_engine
+
+
+# -- a file deleted or replaced while a reader has it open --------------------------------
+
+
+def test_delete_between_open_and_read_still_returns_what_was_opened(
+    engine: FileEngine, patch_os: PatchOs
+) -> None:
+    key = new_key()
+    engine.save(key, b"data", expires_in(), must_create=True)
+    other = FileEngine(path=engine.path)
+
+    def read_after_delete(fd: int, n: int) -> bytes:
+        other.delete(key)
+        return os.read(fd, n)
+
+    patch_os("read", read_after_delete)
+    # POSIX keeps an unlinked file readable through open descriptors: the load
+    # began before the delete and sees the session as it was, never an error.
+    assert engine.load(key) == b"data"
+    assert engine.load(key) is None
+
+
+def test_replace_between_open_and_read_returns_the_old_bytes_whole(
+    engine: FileEngine, patch_os: PatchOs
+) -> None:
+    key = new_key()
+    engine.save(key, b"old" * 100, expires_in(), must_create=True)
+    other = FileEngine(path=engine.path)
+
+    def read_after_update(fd: int, n: int) -> bytes:
+        other.save(key, b"new", expires_in())
+        return os.read(fd, n)
+
+    patch_os("read", read_after_update)
+    assert engine.load(key) == b"old" * 100
+
+
+def test_delete_between_open_and_fstat_is_not_an_error(
+    engine: FileEngine, patch_os: PatchOs
+) -> None:
+    key = new_key()
+    engine.save(key, b"data", expires_in(), must_create=True)
+    path = str(Path(engine.path) / f"sessionware-{key}")
+
+    def fstat_after_delete(fd: int) -> os.stat_result:
+        if os.path.exists(path):
+            os.unlink(path)
+        return os.fstat(fd)
+
+    patch_os("fstat", fstat_after_delete)
+    assert engine.load(key) in (b"data", None)
+    assert engine.exists(key) is False
+
+
+def test_file_shrinking_during_the_read_loads_as_none(
+    engine: FileEngine, patch_os: PatchOs
+) -> None:
+    # Nothing of ours writes in place, but someone may: a short read is a broken file.
+    key = new_key()
+    engine.save(key, b"data" * 50, expires_in(), must_create=True)
+
+    def short_read(fd: int, n: int) -> bytes:
+        return os.read(fd, max(n // 2, 1)) if n > 8 else b""
+
+    patch_os("read", short_read)
+    assert engine.load(key) is None
+
+
+# -- a delete racing an update: the window between "it exists" and the rename --------------
+
+
+def pause_in(engine: FileEngine, name: str, pause: Pause, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pause the first call of ``engine.<name>``, run in a worker thread."""
+    real = getattr(engine, name)
+    main = threading.current_thread()
+
+    def paused(*args: Any) -> Any:
+        if threading.current_thread() is not main and not pause.reached.is_set():
+            pause()
+        return real(*args)
+
+    monkeypatch.setattr(engine, name, paused)
+
+
+def test_delete_waits_for_an_update_between_its_check_and_its_rename(
+    engine: FileEngine, make: Callable[[], FileEngine], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = new_key()
+    engine.save(key, b"v1", expires_in(), must_create=True)
+    pause = Pause()
+    pause_in(engine, "_write_replace", pause, monkeypatch)  # the update has checked: live
+    update = Worker(lambda: engine.save(key, b"v2", expires_in()))
+    pause.wait_reached()
+    deleter = make()
+    delete = Worker(lambda: deleter.delete(key))
+    delete.join(0.3)
+    assert delete.is_alive(), "delete went through while an update held the session"
+    pause.released.set()
+    assert update.finish() == key and update.error is None
+    delete.finish()
+    assert delete.error is None
+    # The update came first, then the delete: the session is gone, not resurrected.
+    assert engine.load(key) is None
+    assert os.listdir(engine.path) == []
+
+
+def test_update_waits_for_a_delete_and_then_refuses_to_resurrect(
+    engine: FileEngine, make: Callable[[], FileEngine], patch_os: PatchOs
+) -> None:
+    key = new_key()
+    engine.save(key, b"v1", expires_in(), must_create=True)
+    pause = Pause()
+
+    def unlink_later(path: str) -> None:
+        pause()
+        os.unlink(path)
+
+    patch_os("unlink", unlink_later)
+    delete = Worker(lambda: engine.delete(key))
+    pause.wait_reached()  # the delete holds the lock, the file is still there
+    updater = make()
+    update = Worker(lambda: updater.save(key, b"v2", expires_in()))
+    update.join(0.3)
+    assert update.is_alive(), "update went through while a delete held the session"
+    pause.released.set()
+    delete.finish()
+    update.finish()
+    assert isinstance(update.error, sessionware.UpdateError)
+    assert engine.load(key) is None
+    assert os.listdir(engine.path) == []
+
+
+def test_without_the_lock_the_same_interleaving_resurrects_the_session(
+    engine: FileEngine, make: Callable[[], FileEngine], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Proof that the lock is what closes the window: with flock disabled, a
+    # delete that lands between the update's check and its rename is undone.
+    class NoLock:
+        LOCK_EX = fcntl.LOCK_EX
+
+        @staticmethod
+        def flock(fd: int, op: int) -> None:
+            return None
+
+    monkeypatch.setattr(engine_module, "fcntl", NoLock)
+    key = new_key()
+    engine.save(key, b"v1", expires_in(), must_create=True)
+    pause = Pause()
+    pause_in(engine, "_write_replace", pause, monkeypatch)
+    update = Worker(lambda: engine.save(key, b"v2", expires_in()))
+    pause.wait_reached()
+    make().delete(key)  # goes straight through
+    assert engine.load(key) is None
+    pause.released.set()
+    update.finish()
+    assert engine.load(key) == b"v2"  # resurrected
+
+
+def test_update_that_waited_on_a_replaced_file_retries_on_the_new_one(
+    engine: FileEngine, make: Callable[[], FileEngine], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = new_key()
+    engine.save(key, b"v1", expires_in(), must_create=True)
+    pause = Pause()
+    pause_in(engine, "_write_replace", pause, monkeypatch)
+    first = Worker(lambda: engine.save(key, b"first", expires_in()))
+    pause.wait_reached()
+    second_engine = make()
+    second = Worker(lambda: second_engine.save(key, b"second", expires_in()))
+    second.join(0.3)
+    assert second.is_alive()  # waiting on the lock of the file "first" will replace
+    pause.released.set()
+    first.finish()
+    second.finish()
+    assert (first.error, second.error) == (None, None)
+    assert engine.load(key) == b"second"
+
+
+# -- two creators of one key -------------------------------------------------------------
+
+
+def test_creator_overtaken_between_o_excl_and_its_lock_loses(
+    engine: FileEngine, make: Callable[[], FileEngine], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # C1 creates the (empty) file, then stalls before flock. C2 finds an empty file,
+    # judges it dead, and replaces it. C1 must notice and report CreateError, not
+    # write into the orphaned inode and claim success.
+    key = new_key()
+    pause = Pause()
+    main = threading.current_thread()
+
+    class SlowFcntl:
+        LOCK_EX = fcntl.LOCK_EX
+
+        @staticmethod
+        def flock(fd: int, op: int) -> None:
+            if threading.current_thread() is not main and not pause.reached.is_set():
+                pause()
+            fcntl.flock(fd, op)
+
+    monkeypatch.setattr(engine_module, "fcntl", SlowFcntl)
+    c1 = Worker(lambda: engine.save(key, b"c1", expires_in(), must_create=True))
+    pause.wait_reached()
+    assert make().save(key, b"c2", expires_in(), must_create=True) == key
+    pause.released.set()
+    c1.finish()
+    assert isinstance(c1.error, sessionware.CreateError)
+    assert engine.load(key) == b"c2"
+
+
+def test_a_load_during_creation_sees_nothing_rather_than_half_a_session(
+    engine: FileEngine, make: Callable[[], FileEngine], patch_os: PatchOs
+) -> None:
+    key = new_key()
+    pause = Pause()
+    reader = make()
+
+    def write_slowly(fd: int, data: bytes) -> int:
+        half = os.write(fd, data[: max(len(data) // 2, 1)])
+        pause()
+        return half
+
+    patch_os("write", write_slowly)
+    create = Worker(lambda: engine.save(key, b"x" * 100, expires_in(), must_create=True))
+    pause.wait_reached()
+    assert reader.load(key) is None
+    assert reader.exists(key) is False
+    pause.released.set()
+    create.finish()
+    assert create.error is None
+    assert reader.load(key) == b"x" * 100
+
+
+# -- the purge and a renewal ---------------------------------------------------------------
+
+
+@pytest.fixture
+def renew_before_lock(
+    engine: FileEngine, make: Callable[[], FileEngine], monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Callable[[str, Callable[[FileEngine, str], None]], None]]:
+    """Run ``action(other_engine, key)`` after the purge's first look, before its lock."""
+    other = make()
+    real_lock = engine._lock
+
+    def arrange(key: str, action: Callable[[FileEngine, str], None]) -> None:
+        def lock(path: str) -> Any:
+            if path.endswith(key):
+                action(other, key)
+            return real_lock(path)
+
+        monkeypatch.setattr(engine, "_lock", lock)
+
+    yield arrange
+
+
+def test_session_recreated_between_the_purges_look_and_its_lock_survives(
+    engine: FileEngine,
+    renew_before_lock: Callable[[str, Callable[[FileEngine, str], None]], None],
+) -> None:
+    key = new_key()
+    engine.save(key, b"stale", expired(), must_create=True)
+    renew_before_lock(key, lambda e, k: e.save(k, b"renewed", expires_in(), must_create=True))
+    assert engine.clear_expired() == 0
+    assert engine.load(key) == b"renewed"
+
+
+def test_session_deleted_and_recreated_between_look_and_lock_survives(
+    engine: FileEngine,
+    renew_before_lock: Callable[[str, Callable[[FileEngine, str], None]], None],
+) -> None:
+    key = new_key()
+    engine.save(key, b"stale", expired(), must_create=True)
+
+    def delete_and_create(other: FileEngine, k: str) -> None:
+        other.delete(k)
+        other.save(k, b"again", expires_in(), must_create=True)
+
+    renew_before_lock(key, delete_and_create)
+    assert engine.clear_expired() == 0
+    assert engine.load(key) == b"again"
+
+
+def test_writer_that_keeps_losing_the_file_gives_up_with_engine_unavailable(
+    engine: FileEngine, patch_os: PatchOs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = new_key()
+    engine.save(key, b"x", expires_in(), must_create=True)
+    monkeypatch.setattr(engine_module, "_ATTEMPTS", 5)
+    real_stat = os.stat
+
+    def always_another_inode(path: str, **kwargs: Any) -> os.stat_result:
+        st = real_stat(path, **kwargs)
+        values = list(st)
+        values[1] += 1  # st_ino
+        return os.stat_result(values)
+
+    patch_os("stat", always_another_inode)
+    with pytest.raises(sessionware.EngineUnavailable, match="retry"):
+        engine.save(key, b"y", expires_in())
