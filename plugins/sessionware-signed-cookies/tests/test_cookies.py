@@ -12,6 +12,7 @@ from wsgiref.util import setup_testing_defaults
 import pytest
 
 import sessionware
+from sessionware.asgi import SessionMiddleware as AsgiSessionMiddleware
 from sessionware.testing import ReferenceSerializer, run_async
 from sessionware.wsgi import SessionMiddleware, get_session
 
@@ -162,3 +163,30 @@ def test_tampered_cookie_through_the_middleware_starts_a_new_session(encrypt: bo
 def test_hostile_cookie_through_the_middleware_is_a_new_session(encrypt: bool, cookie: str) -> None:
     result = call(middleware(counter, encrypt), cookie=cookie)
     assert result.status.startswith("200") and result.body == b"1"
+
+
+def test_asgi_middleware_surfaces_cookie_too_large_instead_of_sending_it(encrypt: bool) -> None:
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        scope["session"]["blob"] = incompressible(8000)
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    wrapped = AsgiSessionMiddleware(
+        app,
+        engine="signed_cookies",
+        secret_key=SECRET,
+        encrypt=encrypt,
+        serializer_instance=ReferenceSerializer(),
+    )
+    scope = {"type": "http", "method": "GET", "path": "/", "headers": []}
+    with pytest.raises(sessionware.CookieTooLarge):
+        run_async(wrapped(scope, receive, send))
+    assert sent == []

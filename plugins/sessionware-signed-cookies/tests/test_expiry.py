@@ -86,6 +86,23 @@ def test_set_expiry_moment_is_enforced(
     assert Store(value).load() == {}
 
 
+def test_browser_close_cookie_still_expires_after_cookie_age(
+    make_store: StoreFactory, travel: Callable[..., None]
+) -> None:
+    """``set_expiry(0)``: no Max-Age for the browser, but the payload still ends at cookie_age."""
+    Store = make_store(cookie_age=600)
+    session = Store()
+    session["user_id"] = 7
+    session.set_expiry(0)
+    session.save()
+    value = session.session_key
+    assert Store(value).get_expire_at_browser_close() is True
+    travel(Store, 590)
+    assert Store(value)["user_id"] == 7
+    travel(Store, 610)
+    assert Store(value).load() == {}
+
+
 def test_engine_refuses_a_value_past_its_expires_at(make_store: StoreFactory) -> None:
     Store = make_store()
     engine = Store.engine
