@@ -63,12 +63,19 @@ class SyncClient:
 class AsyncClient:
     """An asyncio redis-py client (bound to one event loop) and how to close it."""
 
-    __slots__ = ("_closers", "client")
+    __slots__ = ("_closers", "client", "prepare")
 
-    def __init__(self, client: Any, closers: list[Callable[[], Awaitable[object]]]) -> None:
+    def __init__(
+        self,
+        client: Any,
+        closers: list[Callable[[], Awaitable[object]]],
+        prepare: Callable[[], Awaitable[object]] | None = None,
+    ) -> None:
         #: The client commands are awaited on (``Redis`` or ``RedisCluster``).
         self.client = client
         self._closers = closers
+        #: To await once, alone, before the first command (``None``: nothing to do).
+        self.prepare = prepare
 
     async def aclose(self) -> None:
         """Close the client's pool and any sentinel connections; errors are ignored."""
@@ -156,7 +163,10 @@ def build_async(settings: Settings) -> AsyncClient:
     if settings.mode == "cluster":
         nodes = [redis.asyncio.cluster.ClusterNode(host, port) for host, port in settings.nodes]
         cluster = redis.asyncio.cluster.RedisCluster(startup_nodes=nodes, retry=retry, **kwargs)
-        return AsyncClient(cluster, [cluster.aclose])
+        # Discover the cluster before commands run concurrently: in redis-py 8.1, commands
+        # gathered on a client that is not initialized yet fail with AttributeError
+        # ('NoneType' object has no attribute 'writelines') while nodes are replaced.
+        return AsyncClient(cluster, [cluster.aclose], prepare=cluster.initialize)
     if settings.mode == "sentinel":
         manager = _AsyncSentinel(
             list(settings.nodes), sentinel_kwargs=_sentinel_kwargs(settings), **kwargs

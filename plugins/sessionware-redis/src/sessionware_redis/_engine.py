@@ -65,14 +65,26 @@ class _LoopClient:
     cleanly.
     """
 
-    __slots__ = ("abandoned", "client", "guard", "redis")
+    __slots__ = ("_preparing", "abandoned", "client", "guard", "ready", "redis")
 
     def __init__(self, client: AsyncClient) -> None:
         self.client = client
         #: The redis-py client itself (the hot path reads this one attribute).
         self.redis: Any = client.client
+        #: False until the client's one-time preparation (cluster discovery) succeeded.
+        self.ready = client.prepare is None
+        self._preparing: asyncio.Lock | None = None
         self.guard: AsyncGenerator[None, None] | None = None
         self.abandoned = False
+
+    async def prepare(self) -> None:
+        """Run the client's preparation once; concurrent callers wait for it."""
+        if self._preparing is None:
+            self._preparing = asyncio.Lock()
+        async with self._preparing:
+            if not self.ready and self.client.prepare is not None:
+                await self.client.prepare()  # raises during an outage; retried next call
+            self.ready = True
 
     async def _until_loop_ends(self) -> AsyncGenerator[None, None]:
         try:
@@ -192,16 +204,25 @@ class RedisEngine(EngineBase):
         return handle.client
 
     async def _aclient(self) -> Any:
+        entry = self._loops.get(asyncio.get_running_loop())
+        if entry is None:
+            entry = await self._attach()
+        if not entry.ready:
+            await entry.prepare()
+        return entry.redis
+
+    async def _attach(self) -> _LoopClient:
+        """The running loop's client, created on its first use there."""
         loop = asyncio.get_running_loop()
         with self._lock:
             entry = self._loops.get(loop)
             if entry is not None:
-                return entry.redis
+                return entry
             for other in [other for other in self._loops if other.is_closed()]:
                 self._loops.pop(other).abandon()
             entry = self._loops[loop] = _LoopClient(build_async(self.settings))
         await entry.watch()
-        return entry.redis
+        return entry
 
     def _forget_inherited_clients(self) -> None:
         self._inherited.append((self._sync, self._loops))
