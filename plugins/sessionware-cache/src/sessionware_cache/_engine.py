@@ -136,6 +136,7 @@ class CacheEngine(EngineBase):
             data = bytes(data)
         expires_at = float(expires_at)
         cache = self._cache
+        evicted_before = evicted_after = 0
         with self._lock, cache.timer as now:
             live = key in cache
             if must_create:
@@ -149,18 +150,16 @@ class CacheEngine(EngineBase):
                     "evicted because the cache was full); it is not recreated"
                 )
             if now < expires_at:
-                before = cache.evictions
+                evicted_before = cache.evictions
                 cache[key] = (data, expires_at)
-                evicted = cache.evictions - before
-                total = cache.evictions
+                evicted_after = cache.evictions
             else:
                 # Saved already expired: it is gone at once. Counted as an expired
                 # session removed, as a store that kept it until clear_expired would.
                 cache.pop(key, None)
                 cache.expired += 1
-                evicted = 0
-        if evicted:
-            self._warn_evicted(total - evicted, total)
+        if evicted_after != evicted_before:
+            self._warn_evicted(evicted_before, evicted_after)
         return key
 
     def exists(self, key: str) -> bool:
