@@ -4,8 +4,8 @@ json (the plugin) against stdlib ``json.dumps`` + ``json.loads``; msgpack (the
 plugin) against bare ``msgpack.packb`` + ``msgpack.unpackb``; signed over json
 against the core ``Signer`` signing and verifying the same json bytes (its
 inner json is the other part of its cost). Floors and plugins are measured in
-one run, so compare ratios: absolute numbers move +-30% between runs on a
-shared VM. A serializer whose plugin is not installed is skipped.
+one run, their runs alternating, so compare ratios: absolute numbers move
++-30% between runs on a shared VM. A serializer whose plugin is not installed is skipped.
 
     python bench/bench_serializers.py
 """
@@ -24,6 +24,8 @@ from _timing import PAYLOAD, measure, median, summary
 import sessionware
 from sessionware import SerializerNotFound, signing
 
+#: Runs of 2000 calls per measurement, floor and plugin alternating.
+REPEATS = 15
 #: Any long random string: the cost of HMAC does not depend on it.
 SECRET = "bench-secret-" + "x" * 40
 
@@ -84,12 +86,18 @@ def rows() -> list[tuple[str, Callable[[], object], str, Callable[[], object]]]:
 def main() -> None:
     print(
         f"python {sys.version.split()[0]}, sessionware {sessionware.__version__}; "
-        "µs per dumps + loads, median (p10-p90) of 15 runs x 2000 after a warm-up"
+        f"µs per dumps + loads, median (p10-p90) of {REPEATS} runs x 2000, floor and plugin "
+        "alternating"
     )
     medians: dict[str, float] = {}
     for label, plugin, floor_label, floor in rows():
-        floor_runs = measure(floor)
-        plugin_runs = measure(plugin)
+        floor_runs: list[float] = []
+        plugin_runs: list[float] = []
+        # Alternate floor and plugin runs, so that load from other processes on a
+        # shared VM falls on both alike and the ratio stays meaningful.
+        for _ in range(REPEATS):
+            floor_runs += measure(floor, repeat=1)
+            plugin_runs += measure(plugin, repeat=1)
         medians[label.split()[0]] = median(plugin_runs)
         ratio = median(plugin_runs) / median(floor_runs)
         print(f"  floor:  {floor_label:50} {summary(floor_runs)}")
