@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import tracemalloc
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -264,6 +265,19 @@ def test_a_failed_dumps_leaves_the_packer_clean(ser: MsgpackSerializer) -> None:
     with pytest.raises(SerializationError):
         ser.dumps({"n": 2**70})
     assert ser.dumps({"a": 1}) == b"\x81\xa1a\x01"
+
+
+def test_a_large_session_does_not_pin_memory_after_dumps(ser: MsgpackSerializer) -> None:
+    ser.dumps({"warm": "up"})
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        out = ser.dumps({"blob": "x" * 600_000})
+        del out
+        after = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert after - before < 64 * 1024
 
 
 def test_threads_share_one_serializer_safely(ser: MsgpackSerializer) -> None:
