@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import io
 import logging
 import os
 import stat
@@ -15,6 +16,7 @@ import pytest
 from sessionware_file import FORMAT_VERSION, HEADER_SIZE, MAGIC, FileEngine
 
 import sessionware
+from sessionware.cli import main
 from sessionware.testing import expired, expires_in
 
 
@@ -331,3 +333,18 @@ def test_close_is_idempotent_and_the_engine_still_works(engine: FileEngine) -> N
     key = new_key()
     engine.save(key, b"x", expires_in(), must_create=True)
     assert engine.load(key) == b"x"
+
+
+def test_cli_clear_expired_purges_the_directory(engine: FileEngine, session_dir: Path) -> None:
+    for _ in range(3):
+        engine.save(new_key(), b"x", expired(), must_create=True)
+    live = new_key()
+    engine.save(live, b"x", expires_in(), must_create=True)
+    out = io.StringIO()
+    code = main(
+        ["clear-expired", "--engine", "file", "-o", f"path={session_dir}", "-o", "fsync=true"],
+        out=out,
+    )
+    assert code == 0
+    assert "removed 3 expired session(s) from the 'file' engine" in out.getvalue()
+    assert os.listdir(session_dir) == [f"sessionware-{live}"]
