@@ -114,16 +114,25 @@ def main() -> None:
         with lock:
             floor_cache[key] = (encoded, later)
 
+    engine = Store.engine
+    encoded = json.dumps(PAYLOAD).encode()
+
+    def engine_load_save() -> None:
+        data = engine.load(key)
+        engine.save(key, data or encoded, later)
+
     results = {
         "floor: TLRUCache get + set under a lock": measure(floor_get_set, number=n, repeat=r),
         "floor: json dumps + loads of PAYLOAD": measure(floor_json, number=n, repeat=r),
         "floor: locked get + json loads (read)": measure(floor_read, number=n, repeat=r),
         "floor: get + loads + dumps + set (write)": measure(floor_write, number=n, repeat=r),
+        "cache: engine.load + engine.save (update)": measure(engine_load_save, number=n, repeat=r),
         "cache: SessionStore(key) + one read": measure(store_load, number=n, repeat=r),
         "cache: load + modify one key + save": measure(store_load_modify_save, number=n, repeat=r),
     }
     Store.engine.close()
     floors = {
+        "cache: engine.load + engine.save (update)": "floor: TLRUCache get + set under a lock",
         "cache: SessionStore(key) + one read": "floor: locked get + json loads (read)",
         "cache: load + modify one key + save": "floor: get + loads + dumps + set (write)",
     }
