@@ -140,3 +140,38 @@ def test_current_bytes_leave_the_session_unmodified() -> None:
     first.save()
     s = Store(first.session_key)
     assert s["user"] == 7 and not s.modified
+
+
+class ForgeryDetectingEngine(PlainCookieEngine):
+    """Raises SuspiciousSession for values that do not carry its prefix."""
+
+    def load(self, key: str) -> bytes | None:
+        if not key.startswith(self.prefix + "."):
+            raise sessionware.SuspiciousSession("value was not issued by this engine")
+        return super().load(key)
+
+
+@pytest.mark.parametrize("asynchronous", [False, True])
+def test_engine_reported_forgery_gives_an_empty_session_and_is_logged(
+    asynchronous: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    rejected: list[dict[str, Any]] = []
+
+    class Listener:
+        @sessionware.hookimpl
+        def session_rejected(self, reason: str, engine: str, detail: str) -> None:
+            rejected.append({"reason": reason, "engine": engine, "detail": detail})
+
+    from sessionware._plugins import host
+
+    listener = Listener()
+    host.register(listener, "forgery-listener")
+    try:
+        s = make_store(ForgeryDetectingEngine())("forged.AAAAAAAAAAAA")
+        with caplog.at_level("WARNING", logger="sessionware.security"):
+            data = sessionware.testing.run_async(s.aload()) if asynchronous else s.load()
+    finally:
+        host.unregister("forgery-listener")
+    assert data == {} and s.session_key is None
+    assert "tampered" in caplog.text and "not issued by this engine" in caplog.text
+    assert [e["reason"] for e in rejected] == ["tampered"]

@@ -147,9 +147,7 @@ class SessionConfig:
         fallback: object = self.fallback_keys  # may arrive as "a,b" text or a list
         if isinstance(fallback, str):
             fallback = tuple(k.strip() for k in fallback.split(",") if k.strip())
-        if not isinstance(fallback, (list, tuple)) or not all(
-            isinstance(k, str) for k in fallback
-        ):
+        if not isinstance(fallback, (list, tuple)) or not all(isinstance(k, str) for k in fallback):
             raise ConfigurationError(
                 "fallback_keys must be a list of strings", field="fallback_keys"
             )

@@ -77,7 +77,12 @@ class Engine(Protocol):
         ...
 
     def load(self, key: str) -> bytes | None:
-        """The bytes saved under ``key``; ``None`` if missing or expired. Never creates."""
+        """The bytes saved under ``key``; ``None`` if missing or expired. Never creates.
+
+        An engine that verifies what it loads (a cookie engine) may raise
+        :class:`~sessionware.SuspiciousSession` for forged input: the session
+        logs it and continues empty.
+        """
         ...
 
     def save(self, key: str, data: bytes, expires_at: float, must_create: bool = False) -> str:

@@ -113,18 +113,27 @@ class SessionStore(dict[str, Any]):
         if self._loaded:
             return
         key = self._session_key
-        self._apply(self.engine.load(key) if key is not None else None)
+        if key is None:
+            return self._apply(None)
+        try:
+            raw = self.engine.load(key)
+        except SuspiciousSession as exc:  # the engine saw forged input (e.g. a cookie)
+            self._reject("tampered", f"{type(exc).__name__}: {exc}")
+            raw = None
+        self._apply(raw)
 
     async def _aensure_loaded(self) -> None:
         if self._loaded:
             return
         key = self._session_key
-        if key is None:
-            self._apply(None)
-        elif self.engine.capabilities.local:
-            self._apply(self.engine.load(key))
-        else:
-            self._apply(await self.engine.aload(key))
+        if key is None or self.engine.capabilities.local:
+            return self._ensure_loaded()
+        try:
+            raw = await self.engine.aload(key)
+        except SuspiciousSession as exc:
+            self._reject("tampered", f"{type(exc).__name__}: {exc}")
+            raw = None
+        self._apply(raw)
 
     def _apply(self, raw: bytes | None) -> None:
         """Install loaded bytes as the session's data (``None``: no such session)."""
@@ -429,16 +438,21 @@ class SessionStore(dict[str, Any]):
         Name, value and every attribute, as browsers count them against their
         4096-byte limit (RFC 6265, section 6.1).
         """
-        cfg = self.config
-        tail = cookie_attributes(
-            path=cfg.cookie_path,
-            domain=cfg.cookie_domain,
-            secure=cfg.cookie_secure,
-            httponly=cfg.cookie_httponly,
-            samesite=cfg.cookie_samesite,
-            partitioned=cfg.cookie_partitioned,
-        )
-        size = len(cfg.cookie_name) + 1 + len(value.encode()) + len(tail)
+        cls = type(self)
+        fixed = cls.__dict__.get("_cookie_fixed_size")
+        if fixed is None:  # name, "=" and attributes: computed once per bound class
+            cfg = self.config
+            tail = cookie_attributes(
+                path=cfg.cookie_path,
+                domain=cfg.cookie_domain,
+                secure=cfg.cookie_secure,
+                httponly=cfg.cookie_httponly,
+                samesite=cfg.cookie_samesite,
+                partitioned=cfg.cookie_partitioned,
+            )
+            fixed = len(cfg.cookie_name) + 1 + len(tail)
+            cls._cookie_fixed_size = fixed  # type: ignore[attr-defined]
+        size: int = fixed + len(value.encode())
         if not self.get_expire_at_browser_close():
             # "; Expires=<29-character IMF-fixdate>; Max-Age=<seconds>"
             size += len("; Expires=") + 29 + len("; Max-Age=") + len(str(self.get_expiry_age()))

@@ -32,9 +32,7 @@ INTERRUPTED_BODY: Final = (
     b"in another tab). Please retry the request.\n"
 )
 #: Body of the 503 answered when the session engine cannot be reached.
-UNAVAILABLE_BODY: Final = (
-    b"The session store is unavailable right now. Please retry in a moment.\n"
-)
+UNAVAILABLE_BODY: Final = b"The session store is unavailable right now. Please retry in a moment.\n"
 
 _SAVE: Final = object()
 

@@ -281,4 +281,3 @@ def _finish(outcome: Outcome | None, response: Response | None) -> Response:
     if outcome is not None:
         outcome.apply(response.headers)
     return response
-
