@@ -11,7 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from sessionware_file import FileEngine
+from sessionware_file import HEADER_SIZE, FileEngine
+from sessionware_file._format import State, classify, live_data
 
 import sessionware
 from sessionware.testing import expired, expires_in
@@ -194,3 +195,22 @@ def test_broken_files_do_not_disturb_the_purge_of_expired_ones(
         engine.save(key, b"x", expired(), must_create=True)
     assert engine.clear_expired() == 3
     assert len(listing()) == len(BROKEN)  # fresh broken files wait until they are old
+
+
+VALID = {
+    "live": header(length=4) + b"data",
+    "live, empty": header(length=0),
+    "expired": header(expires_at=1.0, length=4) + b"data",
+}
+
+
+@pytest.mark.parametrize(
+    "content", [*BROKEN.values(), *VALID.values()], ids=[*BROKEN.keys(), *VALID.keys()]
+)
+def test_the_read_shortcut_agrees_with_the_full_judgement(content: bytes) -> None:
+    now = 1_700_000_000.0
+    state, _ = classify(content, len(content), now)
+    data = live_data(content, now)
+    assert (data is not None) == (state is State.LIVE)
+    if data is not None:
+        assert data == content[HEADER_SIZE:]

@@ -38,7 +38,7 @@ from sessionware import (
     UpdateError,
 )
 
-from ._format import HEADER_SIZE, State, classify, encode
+from ._format import HEADER_SIZE, State, classify, encode, live_data
 from ._options import check_directory, check_fsync, check_prefix
 
 __all__ = ["FILE_MODE", "STALE_AFTER", "FileEngine"]
@@ -168,26 +168,15 @@ class FileEngine(EngineBase):
             raise self._unavailable(f"cannot read {self._shown(key)}", exc) from exc
         finally:
             os.close(fd)
-        state, _ = classify(content, len(content), self.now())
-        if state is not State.LIVE:
-            return None
-        return content[HEADER_SIZE:]
+        return live_data(content, self.now())
 
     def exists(self, key: str) -> bool:
-        """True when an unexpired, complete session file is stored under ``key``."""
-        if not self.is_valid_key(key):
-            return False
-        path = self._base + key
-        fd = self._open_to_read(path)
-        if fd is None:
-            return False
-        try:
-            state, _ = self._state(fd, os.fstat(fd), self.now(), path)
-        except OSError as exc:
-            raise self._unavailable(f"cannot read {self._shown(key)}", exc) from exc
-        finally:
-            os.close(fd)
-        return state is State.LIVE
+        """True when :meth:`load` would return data for ``key``.
+
+        Reads the whole file, as ``load`` does: session files are small, and
+        one definition of "exists" cannot disagree with the other.
+        """
+        return self.load(key) is not None
 
     def _open_to_read(self, path: str) -> int | None:
         try:

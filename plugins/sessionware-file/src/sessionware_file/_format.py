@@ -24,7 +24,7 @@ import enum
 import math
 import struct
 
-__all__ = ["FORMAT_VERSION", "HEADER_SIZE", "MAGIC", "State", "classify", "encode"]
+__all__ = ["FORMAT_VERSION", "HEADER_SIZE", "MAGIC", "State", "classify", "encode", "live_data"]
 
 #: The first four bytes of every session file.
 MAGIC = b"SWSF"
@@ -57,6 +57,26 @@ class State(enum.Enum):
 def encode(data: bytes, expires_at: float) -> bytes:
     """The whole file content for ``data`` expiring at ``expires_at``."""
     return _HEADER.pack(MAGIC, FORMAT_VERSION, expires_at, len(data)) + data
+
+
+def live_data(content: bytes, now: float) -> bytes | None:
+    """The data of a whole file's ``content`` if it is a complete, unexpired session.
+
+    The read path's shortcut for ``classify(...) is State.LIVE``: the same
+    rules, without building a state.
+    """
+    if len(content) < HEADER_SIZE:
+        return None
+    magic, version, expires_at, length = _HEADER.unpack_from(content)
+    # A NaN expiry fails "> now" like an expired one.
+    if (
+        magic == MAGIC
+        and version == FORMAT_VERSION
+        and length == len(content) - HEADER_SIZE
+        and expires_at > now
+    ):
+        return content[HEADER_SIZE:]
+    return None
 
 
 def classify(head: bytes, size: int, now: float) -> tuple[State, float]:
