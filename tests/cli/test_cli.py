@@ -172,3 +172,45 @@ def test_check_reports_unimportable_middleware(tmp_path: Path) -> None:
         "check", "-o", f"path={tmp_path / 's.sqlite3'}", "--middleware", "no_such_module_xyz:x"
     )
     assert code == 1 and "cannot be imported" in text
+
+
+@pytest.fixture
+def one_process_engine() -> Any:
+    """Register the in-test MemoryEngine (shared_across_processes=False) as a plugin."""
+    from ..engines import JsonSerializer, MemoryEngine
+
+    class OneProcessPlugin:
+        @sessionware.hookimpl
+        def register_engines(self, register: Any) -> None:
+            register(MemoryEngine)
+
+        @sessionware.hookimpl
+        def register_serializers(self, register: Any) -> None:
+            register(JsonSerializer)
+
+    host.register(OneProcessPlugin(), "one-process-test")
+    yield
+    host.unregister("one-process-test")
+
+
+@pytest.mark.usefixtures("one_process_engine")
+@pytest.mark.parametrize("serializer", ["json_test", "no_such_serializer"])
+def test_check_flags_a_one_process_engine_with_several_workers(serializer: str) -> None:
+    # The warning does not depend on everything else being right (here: the serializer).
+    code, text = run("check", "--engine", "memory", "--serializer", serializer, "--workers", "4")
+    assert code == 1
+    assert "keeps sessions in one process" in text and "(4 workers configured)" in text
+
+
+@pytest.mark.usefixtures("one_process_engine")
+def test_check_notes_a_one_process_engine_with_one_worker() -> None:
+    code, text = run("check", "--engine", "memory", "--serializer", "json_test", "--workers", "1")
+    assert code == 0, text
+    assert "ok      the 'memory' engine keeps sessions in one process" in text
+
+
+@pytest.mark.usefixtures("one_process_engine")
+def test_clear_expired_refuses_an_engine_it_cannot_reach() -> None:
+    code, text = run("clear-expired", "--engine", "memory", "--serializer", "json_test")
+    assert code == 1
+    assert "cannot reach them" in text and "SessionStore.clear_expired()" in text

@@ -183,6 +183,13 @@ def cmd_clear_expired(args: argparse.Namespace, out: TextIO) -> int:
         if not engine.capabilities.clear_expired:
             out.write(f"the {engine.name!r} engine expires sessions by itself; nothing to do\n")
             return 0
+        if not engine.capabilities.shared_across_processes:
+            out.write(
+                f"the {engine.name!r} engine keeps sessions inside each app process; this "
+                "command runs in a process of its own and cannot reach them. Call "
+                "SessionStore.clear_expired() inside the app instead (e.g. from a periodic task)\n"
+            )
+            return 1
         progress = _Progress(sys.stderr)
         started = time.monotonic()
         params = inspect.signature(engine.clear_expired).parameters
@@ -258,29 +265,26 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
             f"secret: secret_key is only {len(secret)} characters; use at least 32 "
             "random characters"
         )
+    if engine_cls is not None:
+        capabilities = getattr(engine_cls, "capabilities", None)
+        if capabilities is not None and not capabilities.shared_across_processes:
+            workers = args.workers or int(os.environ.get("WEB_CONCURRENCY", "1") or 1)
+            message = (
+                f"the {config.engine!r} engine keeps sessions in one process; "
+                f"with several worker processes each has its own sessions"
+            )
+            if workers > 1:
+                problems.append(
+                    f"engine: {message} ({workers} workers configured); use the db or redis engine"
+                )
+            else:
+                notes.append(message)
     if engine_cls is not None and not problems:
         try:
-            engine = build_engine(config)
+            build_engine(config).close()  # options are valid and the store opens
             build_serializer(config)
         except SessionwareError as exc:
             problems.append(f"engine: {exc}")
-        else:
-            try:
-                workers = args.workers or int(os.environ.get("WEB_CONCURRENCY", "1") or 1)
-                if not engine.capabilities.shared_across_processes:
-                    message = (
-                        f"the {config.engine!r} engine keeps sessions in one process; "
-                        f"with several worker processes each has its own sessions"
-                    )
-                    if workers > 1:
-                        problems.append(
-                            f"engine: {message} ({workers} workers configured); use "
-                            "the db or redis engine"
-                        )
-                    else:
-                        notes.append(message)
-            finally:
-                engine.close()
     if not config.cookie_secure:
         notes.append("cookie_secure is off: turn it on for sites served over HTTPS")
     if args.middleware:
