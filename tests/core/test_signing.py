@@ -103,3 +103,26 @@ def test_decompression_bomb_is_refused() -> None:
 def test_empty_secret_is_a_configuration_error() -> None:
     with pytest.raises(ConfigurationError, match="secret_key is empty"):
         Signer("")
+
+
+def test_only_the_canonical_spelling_of_a_token_verifies() -> None:
+    import base64
+
+    from sessionware.signing import BadSignature, Signer
+
+    def lenient(text: bytes) -> bytes:
+        return base64.urlsafe_b64decode(text + b"=" * (-len(text) % 4))
+
+    signer = Signer("k" * 32, salt="canonical")
+    token = signer.sign(b"payload")
+    message, _, sig = token.rpartition(b".")
+    alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    # 32 bytes take 43 characters, the last with 2 spare bits: other last characters spell
+    # the same bytes. A lenient decoder accepts them, and skips stray characters too.
+    respelled = [sig[:-1] + bytes([c]) for c in alphabet if c != sig[-1]]
+    respelled = [v for v in respelled if lenient(v) == lenient(sig)]
+    assert len(respelled) == 3
+    for variant in [*respelled, sig[:10] + b"!" + sig[10:], sig + b"="]:
+        with pytest.raises(BadSignature):
+            signer.unsign(message + b"." + variant)
+    assert signer.unsign(token) == b"payload"

@@ -38,8 +38,9 @@ __all__ = [
 ]
 
 _DERIVATION_PREFIX = b"sessionware.signing.key:"
-#: Payloads shorter than this are never worth compressing.
-_COMPRESS_MIN = 64
+#: Payloads shorter than this are never compressed automatically: zlib's set-up
+#: costs more than signing, to save a few bytes.
+_COMPRESS_MIN = 256
 #: Refuse to inflate more than this (a zip bomb in a cookie is still a bomb).
 MAX_DECOMPRESSED = 1 << 20
 
@@ -77,11 +78,19 @@ def b64encode(data: bytes) -> bytes:
 
 
 def b64decode(data: bytes) -> bytes:
-    """Inverse of :func:`b64encode`; raises :class:`BadSignature` on bad input."""
+    """Inverse of :func:`b64encode`; raises :class:`BadSignature` on bad input.
+
+    Strict: only the one spelling :func:`b64encode` produces is accepted. Plain
+    base64 decoding skips stray characters and ignores the spare low bits of
+    the last character, so one token could otherwise be written several ways.
+    """
     try:
-        return base64.urlsafe_b64decode(data + b"=" * (-len(data) % 4))
+        decoded = base64.urlsafe_b64decode(data + b"=" * (-len(data) % 4))
     except (binascii.Error, ValueError) as exc:
         raise BadSignature(f"malformed base64 in signed token: {exc}") from exc
+    if b64encode(decoded) != data:
+        raise BadSignature("non-canonical base64 in signed token")
+    return decoded
 
 
 def _as_bytes(key: str | bytes, what: str) -> bytes:

@@ -28,6 +28,7 @@ from ._helpers import (  # noqa: E402
     run_in_threads,
 )
 from ._reference import ReferenceSerializer  # noqa: E402
+from ._registry import registered  # noqa: E402
 from ._serializer_kit import SerializerConformance, assert_identical  # noqa: E402
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
     "assert_identical",
     "expired",
     "expires_in",
+    "registered",
     "run_async",
     "run_in_threads",
 ]
