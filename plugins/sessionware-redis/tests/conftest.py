@@ -23,12 +23,14 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import redis
 import redis.cluster
@@ -391,3 +393,78 @@ def make_sentinel_engine(sentinel_url: str) -> Iterator[Callable[..., RedisEngin
     yield make
     for engine in made:
         engine.close()
+
+
+# -- app servers in their own processes ---------------------------------------------
+
+APPS = Path(__file__).with_name("_apps.py")
+
+
+class AppServers:
+    """``_apps.py`` processes under uvicorn (``"asgi"``) or waitress (``"wsgi"``)."""
+
+    def __init__(self, logs: Path) -> None:
+        self.logs = logs
+        self.procs: list[subprocess.Popen[bytes]] = []
+
+    def start(self, *specs: tuple[str, str, str, str]) -> list[str]:
+        """Start one server per ``(kind, redis_url, prefix, on_unavailable)``; their base URLs.
+
+        The servers start in parallel (each takes a second or two to import and
+        discover plugins); this returns once all of them answer.
+        """
+        started = []
+        for kind, redis_url, prefix, on_unavailable in specs:
+            port = free_port()
+            env = {
+                **os.environ,
+                "SW_REDIS_URL": redis_url,
+                "SW_PREFIX": prefix,
+                "SW_ON_UNAVAILABLE": on_unavailable,
+            }
+            path = self.logs / f"{kind}-{port}.log"
+            with path.open("ab") as log:
+                proc = subprocess.Popen(
+                    [sys.executable, str(APPS), kind, str(port)], env=env, stdout=log, stderr=log
+                )
+            self.procs.append(proc)
+            started.append((proc, f"http://127.0.0.1:{port}", path))
+        deadline = time.monotonic() + START_TIMEOUT
+        for proc, base, path in started:
+            while True:
+                try:
+                    if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    output = path.read_text(errors="replace")
+                    pytest.fail(f"the app server {path.stem} did not start:\n{output[-3000:]}")
+                time.sleep(0.05)
+        return [base for _, base, _ in started]
+
+    def close(self) -> None:
+        for proc in self.procs:
+            proc.terminate()
+        for proc in self.procs:
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(10)
+
+
+@pytest.fixture
+def serve_apps(tmp_path: Path) -> Iterator[AppServers]:
+    """App server processes stopped at the end of the test."""
+    servers = AppServers(tmp_path)
+    yield servers
+    servers.close()
+
+
+@pytest.fixture(scope="module")
+def module_apps(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServers]:
+    """App server processes shared by a module's tests."""
+    servers = AppServers(tmp_path_factory.mktemp("apps"))
+    yield servers
+    servers.close()
