@@ -80,7 +80,9 @@ def translate(exc: BaseException, address: str, operation: str) -> SessionwareEr
             "prefix of its own (the engine's prefix option)",
             field="engine_options.prefix",
         )
-    if isinstance(exc, rex.ResponseError) and message.startswith(("MOVED", "ASK ")):
+    if isinstance(exc, rex.AskError) or (  # MovedError is an AskError
+        isinstance(exc, rex.ResponseError) and message.startswith(("MOVED ", "ASK "))
+    ):
         return ConfigurationError(
             f"Redis at {address} is a Cluster node ({detail}); configure the engine with "
             "cluster=True or a redis+cluster:// URL",
