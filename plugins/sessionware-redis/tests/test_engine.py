@@ -239,6 +239,34 @@ def test_password_protected_server(private_redis: Callable[..., Any]) -> None:
         engine.close()
 
 
+def test_least_privilege_acl_user(private_redis: Callable[..., Any]) -> None:
+    """The engine needs four commands on its own prefix, nothing else (docs: Security)."""
+    server = private_redis("--save", "", "--appendonly", "no")
+    with redis.Redis(port=server.port) as admin:
+        admin.execute_command(
+            "ACL SETUSER",
+            "sessions",
+            "on",
+            ">pw",
+            "~sessionware:*",
+            "+get",
+            "+set",
+            "+exists",
+            "+del",
+        )
+    engine = RedisEngine(url=server.url, username="sessions", password="pw")
+    k = key()
+    engine.save(k, b"x", expires_in(), must_create=True)
+    assert engine.load(k) == b"x" and engine.exists(k)
+    assert asyncio.run(engine.aload(k)) == b"x"
+    engine.delete(k)
+    engine.close()
+    elsewhere = RedisEngine(url=server.url, username="sessions", password="pw", prefix="other:")
+    with pytest.raises(sessionware.EngineUnavailable, match="NoPermissionError"):
+        elsewhere.load(k)
+    elsewhere.close()
+
+
 def test_unix_socket(private_redis: Callable[..., Any], tmp_path: Path) -> None:
     sock = tmp_path / "redis.sock"
     private_redis("--save", "", "--appendonly", "no", "--unixsocket", str(sock))
