@@ -1,8 +1,9 @@
 """sessionware-redis: sessions in Redis (single node, Sentinel or Cluster), sync and asyncio.
 
 This module only re-exports the engine and the plugin hook that registers
-it; the engine lives in ``_engine``, option and URL parsing in ``_options``,
-redis-py clients in ``_clients``, error mapping in ``_errors``.
+it; the engine lives in ``_engine``, option validation in ``_options`` (URLs
+in ``_urls``, single values in ``_checks``), redis-py clients in
+``_clients``, error mapping in ``_errors``.
 """
 
 from ._engine import RedisEngine

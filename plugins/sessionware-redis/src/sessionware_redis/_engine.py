@@ -5,7 +5,7 @@ bytes; the key's TTL is the session's expiry, so Redis removes expired
 sessions by itself. Create is ``SET NX``, update ``SET XX`` (a vanished
 session is never recreated), both atomic on the server.
 
-Clients are built lazily — the app starts while Redis is down — once per
+Clients are built lazily (the app starts while Redis is down): once per
 process for blocking calls (dropped in a forked child) and once per event
 loop for asyncio (redis.asyncio pools are bound to the loop that created
 them); a loop's client is closed when the loop shuts down its async
