@@ -97,7 +97,8 @@ def starlette_app(**settings: Any) -> Any:
 
     async def race(request: Request) -> PlainTextResponse:
         request.session["n"] = request.session.get("n", 0) + 1
-        type(request.session).engine.delete(request.session.session_key)  # type: ignore[attr-defined]
+        engine = type(request.session).engine  # type: ignore[attr-defined]
+        await engine.adelete(request.session.session_key)  # type: ignore[attr-defined]
         return PlainTextResponse("raced")
 
     app = Starlette(
