@@ -14,73 +14,16 @@ import binascii
 import json
 import re
 import struct
-import threading
 from typing import Any, ClassVar
 
 from sessionware import Capabilities, CreateError, EngineBase, SerializationError, UpdateError
+from sessionware.testing import ReferenceEngine
 
 
-class MemoryEngine(EngineBase):
-    """Sessions in a dict guarded by a lock: the reference for the kit."""
+class MemoryEngine(ReferenceEngine):
+    """The kit's reference engine under the name the teeth tests use."""
 
     name: ClassVar[str] = "kit_memory"
-    capabilities: ClassVar[Capabilities] = Capabilities(shared_across_processes=False, local=True)
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._entries: dict[str, tuple[bytes, float]] = {}
-
-    def _live(self, key: str, now: float) -> bool:
-        entry = self._entries.get(key)
-        return entry is not None and entry[1] > now
-
-    def load(self, key: str) -> bytes | None:
-        """The live bytes under ``key``, else ``None``."""
-        if not self.is_valid_key(key):
-            return None
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is None or entry[1] <= self.now():
-                return None
-            return entry[0]
-
-    def save(self, key: str, data: bytes, expires_at: float, must_create: bool = False) -> str:
-        """Create (``must_create``) or update atomically; never resurrect."""
-        self.check_key(key)
-        with self._lock:
-            live = self._live(key, self.now())
-            if must_create and live:
-                raise CreateError(f"session key {key[:6]}... is taken")
-            if not must_create and not live:
-                raise UpdateError(f"session {key[:6]}... vanished before it could be updated")
-            self._entries[key] = (bytes(data), float(expires_at))
-        return key
-
-    def exists(self, key: str) -> bool:
-        """True when a live session is stored under ``key``."""
-        if not self.is_valid_key(key):
-            return False
-        with self._lock:
-            return self._live(key, self.now())
-
-    def delete(self, key: str) -> None:
-        """Remove ``key`` if present."""
-        with self._lock:
-            self._entries.pop(key, None)
-
-    def clear_expired(self) -> int:
-        """Drop expired entries; return how many."""
-        with self._lock:
-            now = self.now()
-            stale = [k for k, (_, expires_at) in self._entries.items() if expires_at <= now]
-            for key in stale:
-                del self._entries[key]
-            return len(stale)
-
-    def close(self) -> None:
-        """Forget everything."""
-        with self._lock:
-            self._entries.clear()
 
 
 class BrokenResurrectingEngine(MemoryEngine):
@@ -91,7 +34,7 @@ class BrokenResurrectingEngine(MemoryEngine):
         with self._lock:
             if must_create and self._live(key, self.now()):
                 raise CreateError("taken")
-            self._entries[key] = (bytes(data), float(expires_at))
+            self.data[key] = (bytes(data), float(expires_at))
         return key
 
 
@@ -99,13 +42,13 @@ class BrokenNoExpiryEngine(MemoryEngine):
     """BROKEN: ``expires_at`` is stored but never enforced."""
 
     def _live(self, key: str, now: float) -> bool:
-        return key in self._entries
+        return key in self.data
 
     def load(self, key: str) -> bytes | None:
         if not self.is_valid_key(key):
             return None
         with self._lock:
-            entry = self._entries.get(key)
+            entry = self.data.get(key)
             return None if entry is None else entry[0]
 
     def clear_expired(self) -> int:
@@ -119,10 +62,10 @@ class BrokenCreatesOnLoadEngine(MemoryEngine):
         if not self.is_valid_key(key):
             return None
         with self._lock:
-            if key not in self._entries:
-                self._entries[key] = (b"", self.now() + 3600)
+            if key not in self.data:
+                self.data[key] = (b"", self.now() + 3600)
                 return None
-            data, expires_at = self._entries[key]
+            data, expires_at = self.data[key]
             return data if expires_at > self.now() else None
 
 
@@ -134,7 +77,7 @@ class BrokenOverwritingEngine(MemoryEngine):
         with self._lock:
             if not must_create and not self._live(key, self.now()):
                 raise UpdateError("vanished")
-            self._entries[key] = (bytes(data), float(expires_at))
+            self.data[key] = (bytes(data), float(expires_at))
         return key
 
 

@@ -3,34 +3,21 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Iterator
 
 import pytest
 
-from sessionware import hookimpl
-from sessionware._plugins import host
 from sessionware.cli import main
-from sessionware.testing import ReferenceSerializer
-
-
-class _KitSerializerPlugin:
-    """Provides the kit's serializer, so `check` passes without the json plugin installed."""
-
-    @staticmethod
-    @hookimpl
-    def register_serializers(register: Callable[[type[Any]], None]) -> None:
-        register(ReferenceSerializer)
+from sessionware.testing import ReferenceSerializer, registered
 
 
 @pytest.fixture(autouse=True)
 def plugins(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The kit's serializer by name, so `check` passes without the json plugin installed."""
     for name in ("SESSIONWARE_ENGINE", "SESSIONWARE_SERIALIZER", "WEB_CONCURRENCY"):
         monkeypatch.delenv(name, raising=False)
-    host.reset()
-    host.register(_KitSerializerPlugin(), name="cache-tests-kit-serializer")
-    yield
-    host.reset()
+    with registered(ReferenceSerializer, name="cache-tests-kit-serializer"):
+        yield
 
 
 def check(*argv: str) -> tuple[int, str]:

@@ -9,7 +9,6 @@ plugin is used only by tests that skip themselves when it is missing.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
 
@@ -18,16 +17,10 @@ from sessionware_signed import SignedSerializer
 
 import sessionware
 from sessionware import (
-    Capabilities,
-    CreateError,
-    EngineBase,
     SerializationError,
     SerializerNotFound,
-    UpdateError,
-    hookimpl,
 )
-from sessionware._plugins import host  # registering plugins in code: tests only
-from sessionware.testing import ReferenceSerializer
+from sessionware.testing import ReferenceEngine, ReferenceSerializer, registered
 
 SECRET = "test-secret-0123456789abcdefghijklmnopqrstuvwxyz"
 OLD_SECRET = "retired-secret-0123456789abcdefghijklmnopqrstuv"
@@ -70,20 +63,13 @@ class ExplodingSerializer:
         raise KeyError("cannot decode this")
 
 
-class _InnerSerializers:
-    @hookimpl
-    def register_serializers(self, register: Callable[[type[Any]], None]) -> None:
-        register(ReferenceSerializer)
-        register(TaggedSerializer)
-        register(ExplodingSerializer)
-
-
 @pytest.fixture(autouse=True)
 def inner_serializers() -> Iterator[None]:
     """Register the inner serializers by name for one test, and remove them afterwards."""
-    host.register(_InnerSerializers(), name="signed-tests")
-    yield
-    host.unregister("signed-tests")
+    with registered(
+        ReferenceSerializer, TaggedSerializer, ExplodingSerializer, name="signed-tests"
+    ):
+        yield
 
 
 @pytest.fixture
@@ -114,46 +100,10 @@ def json_plugin() -> None:
         pytest.skip("the json plugin (sessionware-json), the default inner, is not installed")
 
 
-class DictEngine(EngineBase):
-    """Session bytes in a dict, so these tests need no engine plugin; ``data`` is open to tests."""
+class DictEngine(ReferenceEngine):
+    """The kit's dict-backed reference engine, so these tests need no engine plugin."""
 
     name: ClassVar[str] = "test_dict"
-    capabilities: ClassVar[Capabilities] = Capabilities(local=True, shared_across_processes=False)
-
-    def __init__(self) -> None:
-        self.data: dict[str, tuple[bytes, float]] = {}
-        self._lock = threading.Lock()
-
-    def load(self, key: str) -> bytes | None:
-        if not self.is_valid_key(key):
-            return None
-        entry = self.data.get(key)
-        return entry[0] if entry is not None and entry[1] > self.now() else None
-
-    def save(self, key: str, data: bytes, expires_at: float, must_create: bool = False) -> str:
-        self.check_key(key)
-        with self._lock:
-            live = self.exists(key)
-            if must_create and live:
-                raise CreateError(f"session key {key[:6]}... is taken")
-            if not must_create and not live:
-                raise UpdateError(f"session {key[:6]}... vanished")
-            self.data[key] = (bytes(data), expires_at)
-        return key
-
-    def exists(self, key: str) -> bool:
-        entry = self.data.get(key)
-        return entry is not None and entry[1] > self.now()
-
-    def delete(self, key: str) -> None:
-        self.data.pop(key, None)
-
-    def clear_expired(self) -> int:
-        now = self.now()
-        stale = [k for k, (_, exp) in self.data.items() if exp <= now]
-        for key in stale:
-            del self.data[key]
-        return len(stale)
 
 
 @pytest.fixture

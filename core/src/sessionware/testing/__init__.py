@@ -27,7 +27,7 @@ from ._helpers import (  # noqa: E402
     run_async,
     run_in_threads,
 )
-from ._reference import ReferenceSerializer  # noqa: E402
+from ._reference import ReferenceEngine, ReferenceSerializer  # noqa: E402
 from ._registry import registered  # noqa: E402
 from ._serializer_kit import SerializerConformance, assert_identical  # noqa: E402
 
@@ -35,6 +35,7 @@ __all__ = [
     "BINARY_PAYLOAD",
     "HOSTILE_KEYS",
     "EngineConformance",
+    "ReferenceEngine",
     "ReferenceSerializer",
     "SerializerConformance",
     "assert_identical",

@@ -1,18 +1,22 @@
-"""A stdlib-json serializer the kit runs sessions through.
+"""A reference engine and serializer, so the kit and plugin tests need no other plugin.
 
-The kit must not depend on any serializer plugin being installed, so it brings
-this one: compact UTF-8 JSON, ``str`` keys only, a top-level object only. It is
-deliberately plain; the real ``json`` serializer lives in sessionware-json.
+``ReferenceSerializer`` is compact UTF-8 stdlib JSON, ``str`` keys only, a
+top-level object only; the real ``json`` serializer lives in sessionware-json.
+``ReferenceEngine`` keeps sessions in a dict behind a lock and keeps every
+promise of the engine protocol: the yardstick the kit is checked against, and
+a ready engine for a serializer plugin's end-to-end tests.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 from typing import Any, ClassVar
 
-from .._errors import SerializationError
+from .._engine import Capabilities, EngineBase
+from .._errors import CreateError, SerializationError, UpdateError
 
-__all__ = ["ReferenceSerializer"]
+__all__ = ["ReferenceEngine", "ReferenceSerializer"]
 
 
 def _check_keys(value: Any, path: str) -> None:
@@ -60,3 +64,71 @@ class ReferenceSerializer:
 
     def __repr__(self) -> str:
         return "<ReferenceSerializer 'kit_json'>"
+
+
+class ReferenceEngine(EngineBase):
+    """Sessions in a dict guarded by a lock, in this process only.
+
+    ``data`` maps each key to ``(bytes, expires_at)`` and is open to tests
+    (e.g. to corrupt a stored entry). Thread safe; create and update are atomic.
+    """
+
+    name: ClassVar[str] = "kit_reference"
+    capabilities: ClassVar[Capabilities] = Capabilities(shared_across_processes=False, local=True)
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        #: key -> (stored bytes, expires_at)
+        self.data: dict[str, tuple[bytes, float]] = {}
+
+    def _live(self, key: str, now: float) -> bool:
+        entry = self.data.get(key)
+        return entry is not None and entry[1] > now
+
+    def load(self, key: str) -> bytes | None:
+        """The live bytes under ``key``, else ``None``."""
+        if not self.is_valid_key(key):
+            return None
+        with self._lock:
+            entry = self.data.get(key)
+            if entry is None or entry[1] <= self.now():
+                return None
+            return entry[0]
+
+    def save(self, key: str, data: bytes, expires_at: float, must_create: bool = False) -> str:
+        """Create (``must_create``) or update atomically; never resurrect."""
+        self.check_key(key)
+        with self._lock:
+            live = self._live(key, self.now())
+            if must_create and live:
+                raise CreateError(f"session key {key[:6]}... is taken")
+            if not must_create and not live:
+                raise UpdateError(f"session {key[:6]}... vanished before it could be updated")
+            self.data[key] = (bytes(data), float(expires_at))
+        return key
+
+    def exists(self, key: str) -> bool:
+        """True when a live session is stored under ``key``."""
+        if not self.is_valid_key(key):
+            return False
+        with self._lock:
+            return self._live(key, self.now())
+
+    def delete(self, key: str) -> None:
+        """Remove ``key`` if present."""
+        with self._lock:
+            self.data.pop(key, None)
+
+    def clear_expired(self) -> int:
+        """Drop expired entries; return how many."""
+        with self._lock:
+            now = self.now()
+            stale = [k for k, (_, expires_at) in self.data.items() if expires_at <= now]
+            for key in stale:
+                del self.data[key]
+            return len(stale)
+
+    def close(self) -> None:
+        """Forget everything."""
+        with self._lock:
+            self.data.clear()
