@@ -15,12 +15,11 @@ What does not live here: encryption (the signed_cookies engine adds AES-GCM).
 
 from __future__ import annotations
 
-import base64
 import binascii
 import time
 import zlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, hmac
@@ -57,9 +56,11 @@ class SignatureExpired(BadSignature):
         self.timestamp = timestamp
 
 
-@dataclass(frozen=True, slots=True)
-class Unsigned:
-    """A verified token: its data, when it was signed, and which key verified it."""
+class Unsigned(NamedTuple):
+    """A verified token: its data, when it was signed, and which key verified it.
+
+    A named tuple rather than a dataclass: it is made on every verified cookie.
+    """
 
     data: bytes
     timestamp: float
@@ -72,9 +73,13 @@ class Unsigned:
         return self.key_index > 0
 
 
+_TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
+_FROM_URLSAFE = bytes.maketrans(b"-_", b"+/")
+
+
 def b64encode(data: bytes) -> bytes:
     """URL-safe base64 without padding."""
-    return base64.urlsafe_b64encode(data).rstrip(b"=")
+    return binascii.b2a_base64(data, newline=False).translate(_TO_URLSAFE).rstrip(b"=")
 
 
 def b64decode(data: bytes) -> bytes:
@@ -85,8 +90,9 @@ def b64decode(data: bytes) -> bytes:
     the last character, so one token could otherwise be written several ways.
     """
     try:
-        decoded = base64.urlsafe_b64decode(data + b"=" * (-len(data) % 4))
-    except (binascii.Error, ValueError) as exc:
+        padded = data.translate(_FROM_URLSAFE) + b"=" * (-len(data) % 4)
+        decoded = binascii.a2b_base64(padded, strict_mode=True)
+    except (binascii.Error, ValueError, TypeError) as exc:
         raise BadSignature(f"malformed base64 in signed token: {exc}") from exc
     if b64encode(decoded) != data:
         raise BadSignature("non-canonical base64 in signed token")
