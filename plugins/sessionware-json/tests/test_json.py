@@ -28,7 +28,10 @@ SESSION = {
 }
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
     max_leaves=20,
@@ -179,3 +182,18 @@ def test_loads_refuses_other_utf_encodings() -> None:
 
 def test_output_is_read_by_stdlib_json() -> None:
     assert json.loads(ser.dumps(SESSION)) == SESSION
+
+
+@pytest.mark.parametrize("raw", [b' {"a":1}', b'{"a":1}\n', b'\t{ "a" : 1 }  '])
+def test_whitespace_around_the_document_is_accepted(raw: bytes) -> None:
+    # The fast path reads compact documents only; the full decoder takes the rest.
+    assert JSONSerializer().loads(raw) == {"a": 1}
+
+
+def test_a_deep_but_finite_nesting_is_called_too_deep_not_a_cycle() -> None:
+    deep: dict[str, object] = {}
+    node = deep
+    for _ in range(100_000):
+        node["n"] = node = {}
+    with pytest.raises(SerializationError, match="nested too deeply"):
+        JSONSerializer().dumps(deep)

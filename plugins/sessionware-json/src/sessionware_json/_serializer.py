@@ -9,8 +9,9 @@ runs on the error path. Nothing here knows about engines or sessions.
 from __future__ import annotations
 
 import json
+import json.scanner
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any, ClassVar, NoReturn
@@ -19,6 +20,7 @@ from uuid import UUID
 from sessionware import SerializationError
 
 __all__ = ["JSONSerializer"]
+
 
 class _Unencodable(Exception):
     """Raised from the encoder's ``default`` hook; never leaves this module."""
@@ -43,6 +45,8 @@ _ENCODER = json.JSONEncoder(
     separators=(",", ":"),
     default=_refuse,
 )
+
+
 def _parse_float(text: str) -> float:
     value = float(text)
     if not math.isfinite(value):
@@ -54,6 +58,38 @@ def _parse_float(text: str) -> float:
 
 
 _DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_parse_float)
+
+# The C encoder and scanner called directly: JSONEncoder.encode builds a new C
+# encoder on every call and JSONDecoder.decode wraps the scanner in two regex
+# matches, which together cost about as much as the work itself on a small
+# session. Without the C accelerator, the objects above do the same job.
+_c_make_encoder = getattr(json.encoder, "c_make_encoder", None)
+_C_ENCODE = (
+    _c_make_encoder(
+        None, _refuse, json.encoder.encode_basestring, None, ":", ",", False, False, False
+    )
+    if _c_make_encoder is not None
+    else None
+)
+_SCAN: Callable[[str, int], tuple[Any, int]] = json.scanner.make_scanner(_DECODER)  # type: ignore[arg-type]
+
+
+def _encode(data: Any) -> str:
+    if _C_ENCODE is not None:
+        return "".join(_C_ENCODE(data, 0))
+    return _ENCODER.encode(data)
+
+
+def _decode(text: str) -> Any:
+    try:
+        data, end = _SCAN(text, 0)
+        if end == len(text):
+            return data
+    except (StopIteration, ValueError):
+        pass
+    # Not a plain document (surrounding whitespace) or not valid: the full decoder
+    # accepts the one and explains the other.
+    return _DECODER.decode(text)
 
 
 def _path(parts: list[str]) -> str:
@@ -143,9 +179,7 @@ def _find_problem(obj: Any, parts: list[str], seen: set[int]) -> str | None:
             if found is not None:
                 return found
         return None
-    return (
-        f"{_path(parts)} is a {type(obj).__name__}, which JSON cannot store; {_advice(obj)}"
-    )
+    return f"{_path(parts)} is a {type(obj).__name__}, which JSON cannot store; {_advice(obj)}"
 
 
 def _key_message(parts: list[str], key: object) -> str:
@@ -176,8 +210,7 @@ class JSONSerializer:
                 f"session data must be a dict with str keys, got {type(data).__name__}"
             )
         try:
-            text = _ENCODER.encode(data)
-            out = text.encode("utf-8")
+            out = _encode(data).encode("utf-8")
         except (_Unencodable, ValueError, TypeError, RecursionError) as exc:
             # ValueError: NaN/inf or a cycle; TypeError: a non-scalar key;
             # UnicodeEncodeError (a ValueError): a lone surrogate.
@@ -195,12 +228,12 @@ class JSONSerializer:
         return out
 
     def _explain(self, data: Any, exc: BaseException) -> SerializationError:
-        if isinstance(exc, RecursionError):
-            return SerializationError("session data is nested too deeply to encode")
         try:
-            problem = _find_problem(data, [], set())
+            problem = _find_problem(data, [], set())  # names a cycle or the bad value
         except RecursionError:
-            problem = None
+            return SerializationError("session data is nested too deeply to encode")
+        if problem is None and isinstance(exc, RecursionError):
+            return SerializationError("session data is nested too deeply to encode")
         return SerializationError(problem or f"session data cannot be encoded as JSON: {exc}")
 
     def loads(self, raw: bytes) -> dict[str, Any]:
@@ -217,7 +250,7 @@ class JSONSerializer:
                 f"the json serializer decodes bytes, got {type(raw).__name__}"
             ) from None
         try:
-            data = _DECODER.decode(text)
+            data = _decode(text)
         except json.JSONDecodeError as exc:
             raise SerializationError(
                 f"session data is not valid JSON ({exc.msg} at position {exc.pos})"
