@@ -174,12 +174,12 @@ class SessionStore(dict[str, Any]):
     def load(self) -> dict[str, Any]:
         """Load from the engine (once) and return a copy of the data."""
         self._ensure_loaded()
-        return dict(dict.items(self))
+        return dict.copy(self)
 
     async def aload(self) -> dict[str, Any]:
         """Async twin of :meth:`load`."""
         await self._aensure_loaded()
-        return dict(dict.items(self))
+        return dict.copy(self)
 
     # -- the mapping ---------------------------------------------------------
 
@@ -237,12 +237,12 @@ class SessionStore(dict[str, Any]):
     def __or__(self, other: Any) -> dict[str, Any]:  # type: ignore[override]
         self._ensure_loaded()
         self.accessed = True
-        return dict(dict.items(self)) | dict(other)
+        return dict.copy(self) | dict(other)
 
     def __ror__(self, other: Any) -> dict[str, Any]:  # type: ignore[override]
         self._ensure_loaded()
         self.accessed = True
-        return dict(other) | dict(dict.items(self))
+        return dict(other) | dict.copy(self)
 
     def __ior__(self, other: Any) -> SessionStore:  # type: ignore[override]
         self.update(other)
@@ -277,7 +277,7 @@ class SessionStore(dict[str, Any]):
         """A plain ``dict`` copy of the data."""
         self._ensure_loaded()
         self.accessed = True
-        return dict(dict.items(self))
+        return dict.copy(self)
 
     def pop(self, key: str, default: Any = _MISSING) -> Any:
         self._ensure_loaded()
@@ -336,7 +336,7 @@ class SessionStore(dict[str, Any]):
     # -- change detection ----------------------------------------------------
 
     def _payload(self) -> dict[str, Any]:
-        data = dict(dict.items(self))
+        data = dict.copy(self)
         expiry = self._expiry
         if expiry is not None:
             data[EXPIRY_KEY] = expiry.isoformat() if isinstance(expiry, datetime) else expiry
@@ -430,7 +430,9 @@ class SessionStore(dict[str, Any]):
     def _saved(self, value: str, created: bool, data: bytes) -> None:
         self._session_key = value
         self._raw = data  # what is stored now: later nested changes are compared with it
-        host.emit("session_created" if created else "session_saved", session=self)
+        event = "session_created" if created else "session_saved"
+        if host.listening.get(event):  # the common case, nobody listening, costs one lookup
+            host.emit(event, session=self)
 
     def cookie_size(self, value: str) -> int:
         """Bytes of the ``Set-Cookie`` value the middleware would send for ``value``.
