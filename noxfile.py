@@ -84,9 +84,34 @@ def docs(session: nox.Session) -> None:
     session.run("mkdocs", "build", "--strict", "--site-dir", str(ROOT / "site"))
 
 
+#: The peers the comparison benchmarks measure against, and what they need to run.
+BENCH_DEPS = [
+    "django>=5",
+    "starlette>=0.37",
+    "flask>=3",
+    "itsdangerous>=2",
+    "redis>=5",
+    "gunicorn>=22",
+    "uvicorn>=0.29",
+    "httpx>=0.27",
+    "matplotlib>=3.8",
+    "pyinstrument>=4",
+]
+
+
 @nox.session
 def bench(session: nox.Session) -> None:
-    """The benchmarks: real numbers printed, never asserted."""
+    """Every benchmark, ours and the peers', then docs/performance.md and its chart.
+
+    ``nox -s bench -- --quick`` runs each comparison with few repeats (a smoke test).
+    The throughput comparison drives the servers with ``wrk`` when it is installed.
+    """
     _install_everything(session)
+    session.install(*BENCH_DEPS)
+    quick = "--quick" in session.posargs
     for script in sorted((ROOT / "bench").glob("bench_*.py")):
+        if not quick:  # the per-engine micro-benchmarks; the comparisons below cover --quick
+            session.run("python", str(script))
+    for script in sorted((ROOT / "bench").glob("compare_*.py")):
         session.run("python", str(script), *session.posargs)
+    session.run("python", str(ROOT / "bench" / "report.py"))
