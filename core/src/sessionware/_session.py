@@ -174,12 +174,12 @@ class SessionStore(dict[str, Any]):
     def load(self) -> dict[str, Any]:
         """Load from the engine (once) and return a copy of the data."""
         self._ensure_loaded()
-        return dict.copy(self)
+        return dict(dict.items(self))
 
     async def aload(self) -> dict[str, Any]:
         """Async twin of :meth:`load`."""
         await self._aensure_loaded()
-        return dict.copy(self)
+        return dict(dict.items(self))
 
     # -- the mapping ---------------------------------------------------------
 
@@ -237,12 +237,12 @@ class SessionStore(dict[str, Any]):
     def __or__(self, other: Any) -> dict[str, Any]:  # type: ignore[override]
         self._ensure_loaded()
         self.accessed = True
-        return dict.copy(self) | dict(other)
+        return dict(dict.items(self)) | dict(other)
 
     def __ror__(self, other: Any) -> dict[str, Any]:  # type: ignore[override]
         self._ensure_loaded()
         self.accessed = True
-        return dict(other) | dict.copy(self)
+        return dict(other) | dict(dict.items(self))
 
     def __ior__(self, other: Any) -> SessionStore:  # type: ignore[override]
         self.update(other)
@@ -277,7 +277,7 @@ class SessionStore(dict[str, Any]):
         """A plain ``dict`` copy of the data."""
         self._ensure_loaded()
         self.accessed = True
-        return dict.copy(self)
+        return dict(dict.items(self))
 
     def pop(self, key: str, default: Any = _MISSING) -> Any:
         self._ensure_loaded()
@@ -336,7 +336,7 @@ class SessionStore(dict[str, Any]):
     # -- change detection ----------------------------------------------------
 
     def _payload(self) -> dict[str, Any]:
-        data = dict.copy(self)
+        data = dict(dict.items(self))
         expiry = self._expiry
         if expiry is not None:
             data[EXPIRY_KEY] = expiry.isoformat() if isinstance(expiry, datetime) else expiry
