@@ -410,3 +410,13 @@ def test_nested_change_after_a_mid_request_save_is_detected(Store: type[SessionS
     s.modified = False
     s["cart"]["items"].append(2)
     assert s.detect_changes()
+
+
+def test_copies_of_the_data_do_not_count_as_reading_it(Store: type[SessionStore]) -> None:
+    # Copying through the dict C API on this subclass would call the overridden
+    # __getitem__ and flip `accessed` (a needless Vary: Cookie on every response).
+    s = Store(saved(Store, a=1, b={"c": 2}))
+    s.load()
+    s._payload()
+    s.detect_changes()
+    assert not s.accessed and not s.modified
