@@ -317,9 +317,9 @@ def django_contenders() -> list[Contender]:
         # What a WSGI server needs from the response: every header, cookies included.
         headers = list(response.items())
         headers.extend(("Set-Cookie", m.OutputString()) for m in response.cookies.values())
-        body = response.content
-        response.close()
-        return response.status_code, headers, body
+        # response.close() is not called: it sends request_finished, on which Django
+        # (CONN_MAX_AGE=0) closes the database connection; see the note.
+        return response.status_code, headers, response.content
 
     def req(handler: Any) -> Callable[[str | None, str | None], Callable[[], Reply]]:
         def request(cookie: str | None, mode: str | None) -> Callable[[], Reply]:
