@@ -66,13 +66,23 @@ def test_expiry_comes_from_the_header_not_from_mtime(engine: FileEngine) -> None
     assert engine.load(other) == b"y"
 
 
-def test_update_replaces_the_file_and_its_expiry(engine: FileEngine) -> None:
+@pytest.mark.parametrize("fsync", [False, True])
+def test_update_replaces_the_content_and_its_expiry(
+    make_engine: Callable[..., FileEngine], monkeypatch: pytest.MonkeyPatch, fsync: bool
+) -> None:
+    engine = make_engine(fsync=fsync)
     key = new_key()
     engine.save(key, b"one", expires_in(10), must_create=True)
     before = file_of(engine, key).stat().st_ino
-    engine.save(key, b"two", expires_in(5000))
-    assert engine.load(key) == b"two"
-    assert file_of(engine, key).stat().st_ino != before  # renamed into place, not rewritten
+    for data in (b"two", b"three and more", b"4"):  # the same size, longer, shorter
+        engine.save(key, data, expires_in(5000))
+        assert engine.load(key) == data
+        assert file_of(engine, key).stat().st_size == HEADER_SIZE + len(data)
+    later = engine.now() + 4000
+    monkeypatch.setattr(engine, "now", lambda: later)
+    assert engine.load(key) == b"4"  # the new expiry, not the first one's 10 s
+    # Without fsync rewritten in place; with fsync a flushed new file renamed into place.
+    assert (file_of(engine, key).stat().st_ino == before) is not fsync
 
 
 def test_update_leaves_no_temporary_file(
@@ -276,10 +286,11 @@ PatchOs = Callable[[str, Callable[..., Any]], None]
 
 
 def failing_write(patch_os: PatchOs, code: int) -> None:
-    def write(fd: int, data: bytes) -> int:
+    def write(fd: int, data: bytes, *offset: int) -> int:
         raise OSError(code, os.strerror(code))
 
     patch_os("write", write)
+    patch_os("pwrite", write)
 
 
 def test_disk_full_on_create_is_engine_unavailable_and_leaves_no_file(
@@ -293,17 +304,44 @@ def test_disk_full_on_create_is_engine_unavailable_and_leaves_no_file(
     assert listing() == []
 
 
+@pytest.mark.parametrize("fsync", [False, True], ids=["in place", "temp + rename"])
 def test_disk_full_on_update_keeps_the_old_session_and_no_temporary_file(
-    engine: FileEngine, patch_os: PatchOs, listing: Callable[[], list[str]]
+    make_engine: Callable[..., FileEngine],
+    patch_os: PatchOs,
+    listing: Callable[[], list[str]],
+    fsync: bool,
 ) -> None:
+    engine = make_engine(fsync=fsync)
     key = new_key()
     engine.save(key, b"old", expires_in(), must_create=True)
     failing_write(patch_os, errno.ENOSPC)
-    with pytest.raises(sessionware.EngineUnavailable):
-        engine.save(key, b"new", expires_in())
+    with pytest.raises(sessionware.EngineUnavailable, match="free some disk space"):
+        engine.save(key, b"new and longer", expires_in())
     patch_os("write", os.write)
+    patch_os("pwrite", os.pwrite)
     assert engine.load(key) == b"old"
     assert listing() == [f"sessionware-{key}"]
+
+
+def test_in_place_write_failing_half_way_puts_the_old_bytes_back(
+    engine: FileEngine, patch_os: PatchOs
+) -> None:
+    key = new_key()
+    engine.save(key, b"old" * 10, expires_in(), must_create=True)
+    calls = []
+
+    def pwrite(fd: int, data: bytes, offset: int) -> int:
+        calls.append(offset)
+        if len(calls) == 1:
+            return os.pwrite(fd, bytes(data[:10]), offset)  # a short write...
+        if len(calls) == 2:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))  # ...then the disk is full
+        return os.pwrite(fd, data, offset)  # the old bytes going back
+
+    patch_os("pwrite", pwrite)
+    with pytest.raises(sessionware.EngineUnavailable, match="free some disk space"):
+        engine.save(key, b"new" * 20, expires_in())
+    assert engine.load(key) == b"old" * 10
 
 
 def test_read_error_is_engine_unavailable(engine: FileEngine, patch_os: PatchOs) -> None:

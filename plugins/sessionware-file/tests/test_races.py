@@ -67,45 +67,127 @@ class Worker(threading.Thread):
 
 
 @pytest.fixture
-def make(make_engine: Callable[..., FileEngine]) -> Callable[[], FileEngine]:
+def make(make_engine: Callable[..., FileEngine]) -> Callable[..., FileEngine]:
     """Another engine on the same directory, as a second process would have."""
     return make_engine
 
 
-# -- a file deleted or replaced while a reader has it open --------------------------------
+# -- a writer meeting a reader that holds the file open --------------------------------
 
 
-def test_delete_between_open_and_read_still_returns_what_was_opened(
-    engine: FileEngine, patch_os: PatchOs
+def pause_reads(patch_os: PatchOs, pause: Pause) -> None:
+    """Pause the first ``os.read`` of a worker thread (the load has its shared lock)."""
+    main = threading.current_thread()
+
+    def read(fd: int, n: int) -> bytes:
+        if threading.current_thread() is not main and not pause.reached.is_set():
+            pause()
+        return os.read(fd, n)
+
+    patch_os("read", read)
+
+
+def test_delete_waits_for_a_load_between_open_and_read(
+    engine: FileEngine, make: Callable[..., FileEngine], patch_os: PatchOs
 ) -> None:
     key = new_key()
     engine.save(key, b"data", expires_in(), must_create=True)
-    other = FileEngine(path=engine.path)
-
-    def read_after_delete(fd: int, n: int) -> bytes:
-        other.delete(key)
-        return os.read(fd, n)
-
-    patch_os("read", read_after_delete)
-    # POSIX keeps an unlinked file readable through open descriptors: the load
-    # began before the delete and sees the session as it was, never an error.
-    assert engine.load(key) == b"data"
+    pause = Pause()
+    pause_reads(patch_os, pause)
+    load = Worker(lambda: engine.load(key))
+    pause.wait_reached()
+    deleter = make()
+    delete = Worker(lambda: deleter.delete(key))
+    delete.join(0.3)
+    assert delete.is_alive(), "delete went through while a load held the session"
+    pause.released.set()
+    # The load began first and sees the session whole; then the delete lands.
+    assert load.finish() == b"data"
+    delete.finish()
+    assert delete.error is None
     assert engine.load(key) is None
 
 
-def test_replace_between_open_and_read_returns_the_old_bytes_whole(
-    engine: FileEngine, patch_os: PatchOs
+@pytest.mark.parametrize("fsync", [False, True], ids=["in place", "temp + rename"])
+def test_update_during_a_load_gives_the_old_bytes_whole_then_the_new(
+    make: Callable[..., FileEngine], patch_os: PatchOs, fsync: bool
 ) -> None:
+    engine = make(fsync=fsync)
     key = new_key()
     engine.save(key, b"old" * 100, expires_in(), must_create=True)
-    other = FileEngine(path=engine.path)
+    pause = Pause()
+    pause_reads(patch_os, pause)
+    load = Worker(lambda: engine.load(key))
+    pause.wait_reached()
+    updater = make(fsync=fsync)
+    update = Worker(lambda: updater.save(key, b"new", expires_in()))
+    update.join(0.3)
+    # In place, the update waits for the reader's shared lock; by rename, it
+    # need not (the reader keeps the inode it opened), and may or may not have.
+    assert update.is_alive() or fsync
+    pause.released.set()
+    assert load.finish() == b"old" * 100
+    assert update.finish() == key and update.error is None
+    assert engine.load(key) == b"new"
 
-    def read_after_update(fd: int, n: int) -> bytes:
-        other.save(key, b"new", expires_in())
-        return os.read(fd, n)
 
-    patch_os("read", read_after_update)
-    assert engine.load(key) == b"old" * 100
+def test_a_load_waits_for_an_in_place_rewrite_and_sees_the_new_bytes(
+    engine: FileEngine, make: Callable[..., FileEngine], patch_os: PatchOs
+) -> None:
+    key = new_key()
+    engine.save(key, b"long" * 50, expires_in(), must_create=True)
+    pause = Pause()
+
+    def ftruncate_later(fd: int, length: int) -> None:
+        pause()  # written, not yet cut to its new length: the file is inconsistent
+        os.ftruncate(fd, length)
+
+    patch_os("ftruncate", ftruncate_later)
+    update = Worker(lambda: engine.save(key, b"short", expires_in()))
+    pause.wait_reached()
+    reader = make()
+    load = Worker(lambda: reader.load(key))
+    load.join(0.3)
+    assert load.is_alive(), "a load read a file while it was being rewritten"
+    pause.released.set()
+    update.finish()
+    assert update.error is None
+    assert load.finish() == b"short"
+
+
+def test_without_the_shared_lock_a_load_meets_the_rewrite_half_done(
+    engine: FileEngine,
+    make: Callable[..., FileEngine],
+    patch_os: PatchOs,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Proof that the readers' LOCK_SH is what hides an in-place rewrite: with
+    # flock disabled, a load between the pwrite and the ftruncate finds a file
+    # whose size disagrees with its header and drops a live session.
+    class NoLock:
+        LOCK_EX = fcntl.LOCK_EX
+        LOCK_SH = fcntl.LOCK_SH
+
+        @staticmethod
+        def flock(fd: int, op: int) -> None:
+            return None
+
+    key = new_key()
+    engine.save(key, b"long" * 50, expires_in(), must_create=True)
+    monkeypatch.setattr(engine_module, "fcntl", NoLock)
+    pause = Pause()
+
+    def ftruncate_later(fd: int, length: int) -> None:
+        pause()
+        os.ftruncate(fd, length)
+
+    patch_os("ftruncate", ftruncate_later)
+    update = Worker(lambda: engine.save(key, b"short", expires_in()))
+    pause.wait_reached()
+    assert make().load(key) is None  # neither the old session nor the new one
+    pause.released.set()
+    update.finish()
+    assert engine.load(key) == b"short"
 
 
 def test_delete_between_open_and_fstat_is_not_an_error(
@@ -128,7 +210,7 @@ def test_delete_between_open_and_fstat_is_not_an_error(
 def test_file_shrinking_during_the_read_loads_as_none(
     engine: FileEngine, patch_os: PatchOs
 ) -> None:
-    # Nothing of ours writes in place, but someone may: a short read is a broken file.
+    # Another program may change the file behind our locks: a short read is a broken file.
     key = new_key()
     engine.save(key, b"data" * 50, expires_in(), must_create=True)
 
@@ -155,16 +237,21 @@ def pause_in(engine: FileEngine, name: str, pause: Pause, monkeypatch: pytest.Mo
     monkeypatch.setattr(engine, name, paused)
 
 
-def test_delete_waits_for_an_update_between_its_check_and_its_rename(
-    engine: FileEngine, make: Callable[[], FileEngine], monkeypatch: pytest.MonkeyPatch
+WRITES = {"in place": (False, "_write_in_place"), "temp + rename": (True, "_write_replace")}
+
+
+@pytest.mark.parametrize(("fsync", "write"), WRITES.values(), ids=WRITES.keys())
+def test_delete_waits_for_an_update_between_its_check_and_its_write(
+    make: Callable[..., FileEngine], monkeypatch: pytest.MonkeyPatch, fsync: bool, write: str
 ) -> None:
+    engine = make(fsync=fsync)
     key = new_key()
     engine.save(key, b"v1", expires_in(), must_create=True)
     pause = Pause()
-    pause_in(engine, "_write_replace", pause, monkeypatch)  # the update has checked: live
+    pause_in(engine, write, pause, monkeypatch)  # the update has checked: live
     update = Worker(lambda: engine.save(key, b"v2", expires_in()))
     pause.wait_reached()
-    deleter = make()
+    deleter = make(fsync=fsync)
     delete = Worker(lambda: deleter.delete(key))
     delete.join(0.3)
     assert delete.is_alive(), "delete went through while an update held the session"
@@ -178,7 +265,7 @@ def test_delete_waits_for_an_update_between_its_check_and_its_rename(
 
 
 def test_update_waits_for_a_delete_and_then_refuses_to_resurrect(
-    engine: FileEngine, make: Callable[[], FileEngine], patch_os: PatchOs
+    engine: FileEngine, make: Callable[..., FileEngine], patch_os: PatchOs
 ) -> None:
     key = new_key()
     engine.save(key, b"v1", expires_in(), must_create=True)
@@ -204,18 +291,22 @@ def test_update_waits_for_a_delete_and_then_refuses_to_resurrect(
 
 
 def test_without_the_lock_the_same_interleaving_resurrects_the_session(
-    engine: FileEngine, make: Callable[[], FileEngine], monkeypatch: pytest.MonkeyPatch
+    make: Callable[..., FileEngine], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Proof that the lock is what closes the window: with flock disabled, a
     # delete that lands between the update's check and its rename is undone.
+    # (Rewritten in place, the update would land in the unlinked file instead:
+    # the rename of fsync=True is the write that can resurrect.)
     class NoLock:
         LOCK_EX = fcntl.LOCK_EX
+        LOCK_SH = fcntl.LOCK_SH
 
         @staticmethod
         def flock(fd: int, op: int) -> None:
             return None
 
     monkeypatch.setattr(engine_module, "fcntl", NoLock)
+    engine = make(fsync=True)
     key = new_key()
     engine.save(key, b"v1", expires_in(), must_create=True)
     pause = Pause()
@@ -230,15 +321,18 @@ def test_without_the_lock_the_same_interleaving_resurrects_the_session(
 
 
 def test_update_that_waited_on_a_replaced_file_retries_on_the_new_one(
-    engine: FileEngine, make: Callable[[], FileEngine], monkeypatch: pytest.MonkeyPatch
+    make: Callable[..., FileEngine], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # With fsync=True an update renames a new file over the session: a writer
+    # queued on the old file's lock must notice and start again on the new one.
+    engine = make(fsync=True)
     key = new_key()
     engine.save(key, b"v1", expires_in(), must_create=True)
     pause = Pause()
     pause_in(engine, "_write_replace", pause, monkeypatch)
     first = Worker(lambda: engine.save(key, b"first", expires_in()))
     pause.wait_reached()
-    second_engine = make()
+    second_engine = make(fsync=False)
     second = Worker(lambda: second_engine.save(key, b"second", expires_in()))
     second.join(0.3)
     assert second.is_alive()  # waiting on the lock of the file "first" will replace
@@ -253,7 +347,7 @@ def test_update_that_waited_on_a_replaced_file_retries_on_the_new_one(
 
 
 def test_creator_overtaken_between_o_excl_and_its_lock_loses(
-    engine: FileEngine, make: Callable[[], FileEngine], monkeypatch: pytest.MonkeyPatch
+    engine: FileEngine, make: Callable[..., FileEngine], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # C1 creates the (empty) file, then stalls before flock. C2 finds an empty file,
     # judges it dead, and replaces it. C1 must notice and report CreateError, not
@@ -264,6 +358,7 @@ def test_creator_overtaken_between_o_excl_and_its_lock_loses(
 
     class SlowFcntl:
         LOCK_EX = fcntl.LOCK_EX
+        LOCK_SH = fcntl.LOCK_SH
 
         @staticmethod
         def flock(fd: int, op: int) -> None:
@@ -281,8 +376,8 @@ def test_creator_overtaken_between_o_excl_and_its_lock_loses(
     assert engine.load(key) == b"c2"
 
 
-def test_a_load_during_creation_sees_nothing_rather_than_half_a_session(
-    engine: FileEngine, make: Callable[[], FileEngine], patch_os: PatchOs
+def test_a_load_during_creation_waits_and_never_sees_half_a_session(
+    engine: FileEngine, make: Callable[..., FileEngine], patch_os: PatchOs
 ) -> None:
     key = new_key()
     pause = Pause()
@@ -296,6 +391,40 @@ def test_a_load_during_creation_sees_nothing_rather_than_half_a_session(
     patch_os("write", write_slowly)
     create = Worker(lambda: engine.save(key, b"x" * 100, expires_in(), must_create=True))
     pause.wait_reached()
+    # The creator holds its lock while it writes: the load waits for the whole file.
+    load = Worker(lambda: reader.load(key))
+    load.join(0.3)
+    assert load.is_alive(), "a load read a session file while it was being created"
+    pause.released.set()
+    create.finish()
+    assert create.error is None
+    assert load.finish() == b"x" * 100
+    assert reader.load(key) == b"x" * 100
+
+
+def test_a_load_between_o_excl_and_the_creators_lock_sees_nothing(
+    engine: FileEngine, make: Callable[..., FileEngine], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The one moment a reader can beat the creator to the file: it is empty then,
+    # and an empty file is no session, as a microsecond earlier.
+    key = new_key()
+    pause = Pause()
+    main = threading.current_thread()
+
+    class SlowFcntl:
+        LOCK_EX = fcntl.LOCK_EX
+        LOCK_SH = fcntl.LOCK_SH
+
+        @staticmethod
+        def flock(fd: int, op: int) -> None:
+            if threading.current_thread() is not main and not pause.reached.is_set():
+                pause()
+            fcntl.flock(fd, op)
+
+    monkeypatch.setattr(engine_module, "fcntl", SlowFcntl)
+    create = Worker(lambda: engine.save(key, b"x" * 100, expires_in(), must_create=True))
+    pause.wait_reached()
+    reader = make()
     assert reader.load(key) is None
     assert reader.exists(key) is False
     pause.released.set()
@@ -309,7 +438,7 @@ def test_a_load_during_creation_sees_nothing_rather_than_half_a_session(
 
 @pytest.fixture
 def renew_before_lock(
-    engine: FileEngine, make: Callable[[], FileEngine], monkeypatch: pytest.MonkeyPatch
+    engine: FileEngine, make: Callable[..., FileEngine], monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Callable[[str, Callable[[FileEngine, str], None]], None]]:
     """Run ``action(other_engine, key)`` after the purge's first look, before its lock."""
     other = make()
