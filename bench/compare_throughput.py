@@ -22,6 +22,7 @@ import http.client
 import json
 import os
 import platform
+import resource
 import secrets
 import shutil
 import signal
@@ -334,6 +335,25 @@ def stop(c: Contender) -> None:
         c.proc.wait()
 
 
+def server_cpu(c: Contender) -> float:
+    """CPU seconds used so far by the server's processes (its process group); NaN off Linux."""
+    assert c.proc is not None
+    ticks = 0
+    try:
+        entries = [d for d in Path("/proc").iterdir() if d.name.isdigit()]
+    except OSError:
+        return float("nan")
+    for d in entries:
+        try:
+            stat = (d / "stat").read_text()
+        except OSError:  # exited meanwhile
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()  # from field 3 (state) on
+        if int(fields[2]) == c.proc.pid:  # pgrp; then utime, stime are fields 14, 15
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 # -- load generators ---------------------------------------------------------------------
 
 
@@ -448,7 +468,14 @@ def measure_round(c: Contender, warm: int, seconds: int, load: Any) -> dict[str,
     if warm:
         load(c, warm)
     before = read_back(c)
+    cpu = server_cpu(c)
+    client = resource.getrusage(resource.RUSAGE_CHILDREN)
     result = load(c, seconds)
+    cpu = server_cpu(c) - cpu
+    after_client = resource.getrusage(resource.RUSAGE_CHILDREN)
+    client_cpu = (after_client.ru_utime + after_client.ru_stime) - (
+        client.ru_utime + client.ru_stime
+    )
     time.sleep(0.3)  # let a request that was in flight when the load stopped finish
     after = read_back(c)
     writes = [a - b - 1 for a, b in zip(after, before, strict=True)]
@@ -457,6 +484,8 @@ def measure_round(c: Contender, warm: int, seconds: int, load: Any) -> dict[str,
     lost = sum(max(0, r - w) for r, w in zip(result["responses"], writes, strict=True))
     result.update(
         rps=result["requests"] / result["seconds"],
+        server_cpu=cpu,
+        client_cpu=client_cpu,
         writes=sum(writes),
         lost=lost + result["non200"],
     )
@@ -583,6 +612,7 @@ def main() -> None:
         print(f"servers stopped, temp files removed{redis_note}")
 
     rows, summary = [], {}
+    client_cpu = load_seconds = 0.0
     for c in contenders:
         rps = [x["rps"] for x in c.rounds]
         med = statistics.median(rps)
@@ -590,6 +620,10 @@ def main() -> None:
         errors = sum(x["socket_errors"] + x["non200"] for x in c.rounds)
         lost = sum(x["lost"] for x in c.rounds)
         writes = sum(x["writes"] for x in c.rounds)
+        requests = sum(x["requests"] for x in c.rounds)
+        cpu_ms = sum(x["server_cpu"] for x in c.rounds) / max(1, requests) * 1000
+        client_cpu += sum(x["client_cpu"] for x in c.rounds)
+        load_seconds += sum(x["seconds"] for x in c.rounds)
         rows.append(
             [
                 c.label,
@@ -599,13 +633,14 @@ def main() -> None:
                 f"{min(rps):.0f}-{max(rps):.0f}",
                 round(statistics.median(x["p50_ms"] for x in c.rounds), 2),
                 round(statistics.median(x["p99_ms"] for x in c.rounds), 2),
+                round(cpu_ms, 3),
                 errors,
                 f"{writes} ({lost} lost)",
             ]
         )
         results.chart(PANEL, f"{c.label} ({c.server})", round(med), "req/s")
     columns = ["contender", "server", "workers", "req/s", "min-max", "p50 ms", "p99 ms"]
-    columns += ["errors", "writes read back"]
+    columns += ["server CPU ms/req", "errors", "writes read back"]
     loader = (
         f"wrk ({results.data['versions']['load generator']}), {CONNECTIONS} threads x 1 "
         "connection, Lua script apps/replay_cookie.lua"
@@ -619,9 +654,19 @@ def main() -> None:
         f"Servers: gunicorn {version('gunicorn')} `--workers {WORKERS} --worker-class sync` "
         f"(a sync worker closes the connection after each response, so every request "
         f"reconnects), uvicorn {version('uvicorn')} `--workers {WORKERS}` with {uvicorn_impl} "
-        f"(what is installed), no access log. Load: {loader}, on the same "
+        f"(what is installed), no access log, started through `apps/uvicorn_nodelay.py`: "
+        "uvicorn's own CLI with the listening socket marked `IPPROTO_TCP`, a workaround for "
+        "uvicorn issue #3149 (with `--workers N` asyncio never sets `TCP_NODELAY` on accepted "
+        "connections and each keep-alive response waits ~40 ms for a delayed ACK; 44 ms per "
+        "request measured here), applied to every ASGI contender alike. "
+        f"Load: {loader}, on the same "
         f"{os.cpu_count()}-core machine, so the load generator competes with the "
-        f"{WORKERS} workers for CPU: absolute numbers are lower than on a dedicated client. "
+        f"{WORKERS} workers for CPU (it used {client_cpu / max(load_seconds, 1e-9):.2f} of the "
+        f"{os.cpu_count()} cores on average"
+        f"{'' if wrk else ', not counted for the Python generator'}): absolute numbers are "
+        "lower than with a client on another machine. 'server CPU ms/req' is the user + "
+        "system CPU time of all the server's processes during the measured runs divided by "
+        "the requests served: less sensitive to other load on the machine than req/s. "
         "Each request loads the session (PAYLOAD: 5 keys + a counter) and writes it back with "
         "the counter incremented; 'writes read back' is the total growth of the counters, "
         "read over HTTP after each round, and 'lost' counts 200 responses whose write is "
