@@ -647,7 +647,10 @@ NOTES = {
         "same app without a secret key (Flask's null session: nothing signed, loaded or "
         "saved) whose view does not touch the session; routing and request context cancel "
         "out. Flask opens (verifies and decodes) the cookie on every request, even when the "
-        "view never touches the session."
+        "view never touches the session. Flask defaults: a non-permanent session (a "
+        "browser-session cookie without Expires), itsdangerous URLSafeTimedSerializer "
+        "(HMAC-SHA1, tagged JSON, zlib when it shortens the value), its timestamp checked against "
+        "PERMANENT_SESSION_LIFETIME (31 days)."
     ),
     "ASGI": (
         "Overhead = the wrapped app minus the bare app on the same prepared scope, awaited on "
@@ -657,7 +660,8 @@ NOTES = {
         "its defaults (itsdangerous TimestampSigner, HMAC-SHA1, max_age 14 days, JSON in "
         "base64); it verifies and decodes the cookie on every request, touched or not; the "
         "Set-Cookie column shows, as measured, on which requests each contender sends the "
-        "cookie (this Starlette only when the session was modified)."
+        "cookie (this Starlette only when the session was modified). Starlette's Set-Cookie "
+        "carries Max-Age only; sessionware's and Django's also an Expires date."
     ),
     "all": [
         "Write = the counter set to a value never stored before on every request, so the "
