@@ -154,9 +154,20 @@ class EngineBase:
         """The current POSIX time; engines compare ``expires_at`` against it."""
         return time.time()
 
+    #: The last key this engine found valid, by identity: the session checks a
+    #: key before any I/O and the engine checks it again (as the protocol asks),
+    #: so the second check of the same str object is free. Strings are
+    #: immutable, so a hit can only ever repeat a correct answer.
+    _last_valid_key: object = object()  # a sentinel no caller can pass
+
     def is_valid_key(self, key: str) -> bool:
         """True when ``key`` has the shape of a session key."""
-        return is_valid_key(key)
+        if key is self._last_valid_key:
+            return True
+        if is_valid_key(key):
+            self._last_valid_key = key
+            return True
+        return False
 
     def check_key(self, key: str) -> str:
         """Return ``key`` or raise :class:`~sessionware.InvalidSessionKey`."""

@@ -154,9 +154,14 @@ class SignedCookiesEngine(EngineBase):
         Checked before any cryptography: at most 4096 characters of the
         base64url alphabet and dots, ``<format>.<body>``.
         """
+        if key is self._last_valid_key:  # the same str object, checked a moment ago
+            return True
         if type(key) is not str or not key or len(key) > MAX_VALUE_LENGTH:
             return False
-        return _VALUE.fullmatch(key) is not None or super().is_valid_key(key)
+        if _VALUE.fullmatch(key) is not None:
+            self._last_valid_key = key
+            return True
+        return super().is_valid_key(key)
 
     def load(self, key: str) -> bytes | None:
         """The data in the cookie value ``key``; ``None`` if invalid, forged, altered or expired.
