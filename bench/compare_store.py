@@ -531,7 +531,7 @@ def pair_table(
 
 def main() -> None:
     args = arguments((__doc__ or "").splitlines()[0])
-    rounds, sample_s = (4, 0.006) if args.quick else (15, 0.04)
+    rounds, sample_s = (4, 0.006) if args.quick else (20, 0.05)
     results = Results("bench/compare_store.py", "Session store operations", quick=args.quick)
     results.versions(
         "sessionware",
@@ -587,9 +587,10 @@ def main() -> None:
             f"Django: backends.db on a SQLite file with Django's defaults "
             f"(journal_mode={django_db['journal_mode']}, "
             f"synchronous={django_db['synchronous']}), the sessions app migrated; each "
-            "Django write runs in transaction.atomic. Floor: a raw sqlite3 SELECT + json "
-            "loads + json dumps + INSERT ... ON CONFLICT DO UPDATE on the same schema, WAL + "
-            "NORMAL.",
+            "Django write runs in transaction.atomic, and Django stores the data signed "
+            "(django.core.signing: JSON, zlib when it helps, HMAC), ours plain JSON. Floor: a "
+            "raw sqlite3 SELECT + json loads + json dumps + INSERT ... ON CONFLICT DO UPDATE "
+            "on the same schema, WAL + NORMAL.",
         )
         db_floor = ratio(ours_db["lms"], floor_write)
         print(f"  {'load + modify + save / floor':30} {db_floor:27.2f}x")
@@ -627,7 +628,9 @@ def main() -> None:
             "Ours: sessionware-file, fsync=False (its default), a directory on the same file "
             "system. Django: backends.file with SESSION_FILE_PATH a temporary directory on "
             "the same file system, everything else default (it writes a temporary file and "
-            "renames it over the session file, no fsync).",
+            "renames it over the session file, no fsync, no lock; the data signed with "
+            "django.core.signing). Ours rewrites the file in place under flock (readers take "
+            "LOCK_SH); with fsync=True it would take the temp + rename path too.",
         )
         results.target(
             "file engine load + modify + save vs Django's file backend",
