@@ -706,6 +706,13 @@ def main() -> None:
             "file system as the engines. AES-GCM and HMAC objects/keys built once.",
         )
 
+    pairs = [
+        ("db", ours_db, theirs_db, "Django"),
+        ("file", ours_file, theirs_file, "Django"),
+        ("cache", ours_cache, theirs_cache, "Django"),
+        ("signed_cookies", ours_cookie, theirs_cookie, "Django"),
+    ]
+
     # -- redis ----------------------------------------------------------------------
     version = redis_available()
     if version is None:
@@ -731,6 +738,7 @@ def main() -> None:
             print_group(f"redis ({mode}): sessionware redis engine vs raw redis-py", group)
             ours = {step: group[2 * i] for i, step in enumerate(NAMES)}
             theirs = {step: group[2 * i + 1] for i, step in enumerate(NAMES)}
+            pairs.append((f"redis {mode}", ours, theirs, "raw redis-py"))
             pair_table(
                 results,
                 f"redis engine vs raw redis-py ({mode})",
@@ -750,12 +758,6 @@ def main() -> None:
             )
 
     # -- chart and summary ----------------------------------------------------------
-    pairs = [
-        ("db", ours_db, theirs_db, "Django"),
-        ("file", ours_file, theirs_file, "Django"),
-        ("cache", ours_cache, theirs_cache, "Django"),
-        ("signed_cookies", ours_cookie, theirs_cookie, "Django"),
-    ]
     for engine, ours, theirs, peer in pairs:
         for who, ops in (("sessionware", ours), (peer, theirs)):
             results.chart(
