@@ -42,7 +42,10 @@ django.setup()
 
 
 def index(request: HttpRequest) -> HttpResponse:
-    return HttpResponse(str(touch(request.session)), content_type="text/plain")
+    body = str(touch(request.session))
+    # Content-Length as every other app sends it (Django's CommonMiddleware would add it;
+    # without it gunicorn falls back to chunked encoding).
+    return HttpResponse(body, content_type="text/plain", headers={"Content-Length": len(body)})
 
 
 urlpatterns = [path("", index)]

@@ -36,7 +36,7 @@ function response(status, headers, body)
    end
    for name, value in pairs(headers) do
       if string.lower(name) == "set-cookie" then
-         cookie = string.match(value, "^[^;]*")
+         cookie = string.match(value, "^%s*([^;]*)")
       end
    end
 end
