@@ -514,6 +514,7 @@ def pair_table(
     theirs: dict[str, Op],
     peer: str,
     note: str,
+    extra: tuple[tuple[str, Op], ...] = (),
 ) -> None:
     rows = []
     print(f"  {'':30} {'sessionware / ' + peer:>28}")
@@ -521,6 +522,8 @@ def pair_table(
         r = ratio(ours[step], theirs[step])
         rows.append([label, cell(ours[step]), cell(theirs[step]), f"{r:.2f}x"])
         print(f"  {label:30} {r:27.2f}x")
+    for label, op in extra:  # rows of ours alone (a setting the peer has no twin of)
+        rows.append([label, cell(op), "", ""])
     results.table(
         title,
         ["operation", "sessionware µs (p10-p90)", f"{peer} µs (p10-p90)", "ratio"],
@@ -614,7 +617,15 @@ def main() -> None:
             "file", sessionware.session_store(engine="file", path=ours_dir, serializer="json")
         )
         theirs_file = django_ops("file", "file")
-        file_group = [*ours_file.values(), *theirs_file.values()]
+        synced_dir = tmp / "ours-files-fsync"
+        synced_dir.mkdir()
+        synced = ours_ops(
+            "file fsync=True",
+            sessionware.session_store(
+                engine="file", path=synced_dir, serializer="json", fsync=True
+            ),
+        )["lms"]
+        file_group = [*ours_file.values(), *theirs_file.values(), synced]
         run_group(file_group, rounds, sample_s)
         print_group(
             "file: sessionware file engine vs django.contrib.sessions.backends.file", file_group
@@ -630,7 +641,10 @@ def main() -> None:
             "the same file system, everything else default (it writes a temporary file and "
             "renames it over the session file, no fsync, no lock; the data signed with "
             "django.core.signing). Ours rewrites the file in place under flock (readers take "
-            "LOCK_SH); with fsync=True it would take the temp + rename path too.",
+            "LOCK_SH); with fsync=True (last row, no Django twin: Django never fsyncs) it "
+            "writes a temporary file, fsyncs it, renames it over the session and fsyncs the "
+            "directory.",
+            extra=((f"{NAMES['lms']}, fsync=True", synced),),
         )
         results.target(
             "file engine load + modify + save vs Django's file backend",
