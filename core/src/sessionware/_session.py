@@ -70,21 +70,25 @@ class SessionStore(dict[str, Any]):
     #: The settings in force (cookie age, expiry policy, change detection).
     config: ClassVar[SessionConfig]
 
+    # Per-session state starts as these class-level defaults and becomes an
+    # instance attribute when first set: a session is made on every request,
+    # and six assignments in __init__ cost more than the rest of construction.
+    #: True once the session was changed at the top level (it will be saved).
+    modified: bool = False
+    #: True once the session was read or written (the response varies on Cookie).
+    accessed: bool = False
+    _loaded: bool = False
+    _raw: bytes | None = None
+    _expiry: int | datetime | None = None
+    _session_key: str | None = None
+
     def __init__(self, session_key: str | None = None) -> None:
-        super().__init__()
+        # dict.__new__ made the empty mapping; dict.__init__ would add nothing.
         if not hasattr(type(self), "engine"):
             raise TypeError(
                 "SessionStore is not bound to an engine; create a bound class with "
                 "sessionware.session_store(engine='db', ...)"
             )
-        #: True once the session was changed at the top level (it will be saved).
-        self.modified = False
-        #: True once the session was read or written (the response varies on Cookie).
-        self.accessed = False
-        self._loaded = False
-        self._raw: bytes | None = None
-        self._expiry: int | datetime | None = None
-        self._session_key: str | None = None
         if session_key is not None:
             self._set_key(session_key)
 
