@@ -654,8 +654,9 @@ NOTES = {
     ),
     "ASGI": (
         "Overhead = the wrapped app minus the bare app on the same prepared scope, awaited on "
-        "one event loop. sessionware: asgi.SessionMiddleware, same settings as WSGI; the db "
-        "engine has no native async I/O, so its save runs through asyncio.to_thread. "
+        "one event loop. sessionware: asgi.SessionMiddleware, same settings as WSGI; both "
+        "engines are local (no network), so the session loads and saves inline on the loop "
+        "(no thread hop; a db write blocks the loop for its duration). "
         "Starlette: starlette.middleware.sessions.SessionMiddleware(app, secret_key=...) with "
         "its defaults (itsdangerous TimestampSigner, HMAC-SHA1, max_age 14 days, JSON in "
         "base64); it verifies and decodes the cookie on every request, touched or not; the "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 from collections.abc import Callable
@@ -28,6 +29,8 @@ HOSTILE_KEYS: list[Any] = [
     b"a" * 32,
     ["a" * 32],
 ]
+#: Connection settings clear_expired changes while it runs and must put back.
+SETTINGS = ("cache_size", "wal_autocheckpoint")
 
 
 def new_key() -> str:
@@ -225,8 +228,58 @@ def test_clear_expired_with_nothing_to_do_reports_no_progress(engine: DbEngine) 
 
 
 def test_clear_expired_uses_the_expiry_index(engine: DbEngine) -> None:
-    plan = engine._conn().execute("EXPLAIN QUERY PLAN " + engine._sql_purge, (0.0, 1)).fetchall()
-    assert any("sessionware_session_expires_at" in str(step) for step in plan)
+    conn = engine._conn()
+    plan = conn.execute("EXPLAIN QUERY PLAN " + engine._sql_expired, (0.0, 1)).fetchall()
+    assert any("COVERING INDEX sessionware_session_expires_at" in str(step) for step in plan)
+    plan = conn.execute("EXPLAIN QUERY PLAN " + engine._sql_purge, (1, 0.0)).fetchall()
+    assert any("INTEGER PRIMARY KEY" in str(step) for step in plan)
+
+
+def test_clear_expired_keeps_a_row_saved_with_a_later_expiry_meanwhile(
+    make_engine: Callable[..., DbEngine], raw: sqlite3.Connection
+) -> None:
+    engine = make_engine(batch_size=2)
+    past = engine.now() - 60
+    keys = [new_key() for _ in range(5)]
+    raw.executemany(
+        "INSERT INTO sessionware_session VALUES (?, x'00', ?)", [(key, past) for key in keys]
+    )
+
+    def revive(removed: int) -> None:
+        # Between two batches, a request extends the last session (as a save would).
+        raw.execute(
+            "UPDATE sessionware_session SET expires_at = ? WHERE session_key = ?",
+            (engine.now() + 60, keys[-1]),
+        )
+
+    assert engine.clear_expired(progress=revive) == 4
+    assert engine.load(keys[-1]) == b"\x00"
+
+
+def test_clear_expired_restores_the_connection_settings(engine: DbEngine) -> None:
+    conn = engine._conn()
+    before = [conn.execute(f"PRAGMA {name}").fetchone() for name in SETTINGS]
+    engine.save(new_key(), b"x", engine.now() - 1, must_create=True)
+    assert engine.clear_expired() == 1
+    assert [conn.execute(f"PRAGMA {name}").fetchone() for name in SETTINGS] == before
+
+
+def test_clear_expired_logs_each_batch_at_debug(
+    make_engine: Callable[..., DbEngine],
+    raw: sqlite3.Connection,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    engine = make_engine(batch_size=3)
+    past = engine.now() - 60
+    raw.executemany(
+        "INSERT INTO sessionware_session VALUES (?, x'00', ?)",
+        [(new_key(), past) for _ in range(5)],
+    )
+    with caplog.at_level(logging.DEBUG, logger="sessionware.db"):
+        assert engine.clear_expired() == 5
+    batches = [r for r in caplog.records if hasattr(r, "lock_seconds")]
+    assert [r.rows for r in batches] == [3, 2]
+    assert all(r.lock_seconds >= 0 and r.checkpoint_seconds >= 0 for r in batches)
 
 
 async def test_async_twins_run_the_sync_operations(engine: DbEngine) -> None:
