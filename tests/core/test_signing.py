@@ -126,3 +126,20 @@ def test_only_the_canonical_spelling_of_a_token_verifies() -> None:
         with pytest.raises(BadSignature):
             signer.unsign(message + b"." + variant)
     assert signer.unsign(token) == b"payload"
+
+
+@pytest.mark.parametrize(
+    "text", [b"QQ+", b"QQ/", b"QQ==", b"QQ!", b"Q", b"QQ\n", b"QR", b"QUF", b"QUE=", b"\xffQQ"]
+)
+def test_b64decode_refuses_all_but_the_canonical_unpadded_spelling(text: bytes) -> None:
+    from sessionware.signing import BadSignature, b64decode
+
+    with pytest.raises(BadSignature):
+        b64decode(text)
+
+
+@pytest.mark.parametrize("data", [b"", b"A", b"AB", b"ABC", bytes(range(256))])
+def test_b64_round_trip(data: bytes) -> None:
+    from sessionware.signing import b64decode, b64encode
+
+    assert b64decode(b64encode(data)) == data
