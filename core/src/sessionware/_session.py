@@ -81,6 +81,7 @@ class SessionStore(dict[str, Any]):
     _raw: bytes | None = None
     _expiry: int | datetime | None = None
     _session_key: str | None = None
+    _age: int | None = None  # the expiry age of the last encode
 
     def __init__(self, session_key: str | None = None) -> None:
         # dict.__new__ made the empty mapping; dict.__init__ would add nothing.
@@ -429,7 +430,19 @@ class SessionStore(dict[str, Any]):
 
     def _encode(self) -> tuple[bytes, float]:
         data = self.serializer.dumps(self._payload())
-        return data, time.time() + self.get_expiry_age()
+        age = self._age = self.get_expiry_age()
+        return data, time.time() + age
+
+    def saved_age(self) -> int | None:
+        """The cookie's Max-Age for the data just saved; ``None`` for a browser-session cookie.
+
+        Uses the age computed when the data was encoded, so the cookie and the
+        stored expiry agree even when the save straddled a second.
+        """
+        if self.get_expire_at_browser_close():
+            return None
+        age = self._age
+        return self.get_expiry_age() if age is None else age
 
     def _saved(self, value: str, created: bool, data: bytes) -> None:
         self._session_key = value
@@ -459,9 +472,10 @@ class SessionStore(dict[str, Any]):
             fixed = len(cfg.cookie_name) + 1 + len(tail)
             cls._cookie_fixed_size = fixed  # type: ignore[attr-defined]
         size: int = fixed + len(value.encode())
-        if not self.get_expire_at_browser_close():
+        age = self.saved_age()
+        if age is not None:
             # "; Expires=<29-character IMF-fixdate>; Max-Age=<seconds>"
-            size += len("; Expires=") + 29 + len("; Max-Age=") + len(str(self.get_expiry_age()))
+            size += len("; Expires=") + 29 + len("; Max-Age=") + len(str(age))
         return size
 
     def _check_cookie_size(self, value: str) -> None:

@@ -149,6 +149,8 @@ class SessionRules:
         self.cookie_name: str = cfg.cookie_name
         #: Preload sessions before an ASGI app runs (the engine does network I/O natively).
         self.preload: bool = base.engine.capabilities.native_async
+        #: The engine does no network I/O: an async server may save inline (sync).
+        self.local: bool = base.engine.capabilities.local
         self._save_every_request = cfg.save_every_request
         self._error_on_unavailable = cfg.on_unavailable == "error"
         self._tail = cookie_attributes(
@@ -201,11 +203,8 @@ class SessionRules:
 
     def saved(self, session: SessionStore) -> Outcome:
         """The outcome after a successful save: the session cookie, and Vary if accessed."""
-        if session.get_expire_at_browser_close():
-            expiry = ""
-        else:
-            age = session.get_expiry_age()
-            expiry = f"; Expires={http_date(time.time() + age)}; Max-Age={age}"
+        age = session.saved_age()  # None: the cookie ends with the browser session
+        expiry = "" if age is None else f"; Expires={http_date(time.time() + age)}; Max-Age={age}"
         return Outcome(
             set_cookie=f"{self.cookie_name}={session.session_key}{expiry}{self._tail}",
             vary=session.accessed,

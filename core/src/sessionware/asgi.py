@@ -117,7 +117,13 @@ class SessionMiddleware:
                 return  # the app's own body after we answered for it
             if message["type"] == "http.response.start":
                 started = True
-                outcome = await rules.afinish(session, key is not None, message["status"])
+                status, had_cookie = message["status"], key is not None
+                # A local engine (disk, memory) saves inline either way; skip the coroutines.
+                outcome = (
+                    rules.finish(session, had_cookie, status)
+                    if rules.local
+                    else await rules.afinish(session, had_cookie, status)
+                )
                 if outcome is not None:
                     if outcome.status is not None:
                         replaced = True
