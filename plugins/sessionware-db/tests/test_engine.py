@@ -282,6 +282,51 @@ def test_clear_expired_logs_each_batch_at_debug(
     assert all(r.lock_seconds >= 0 and r.checkpoint_seconds >= 0 for r in batches)
 
 
+class ScriptedCheckpoints:
+    """Stands in for the connection in ``_checkpoint``: PRAGMA wal_checkpoint answers, scripted."""
+
+    def __init__(self, *answers: tuple[int, int, int]) -> None:
+        self.answers = list(answers)
+        self.calls = 0
+
+    def execute(self, sql: str) -> ScriptedCheckpoints:
+        assert sql == "PRAGMA wal_checkpoint(PASSIVE)"
+        self.calls += 1
+        return self
+
+    def fetchone(self) -> tuple[int, int, int]:
+        return self.answers.pop(0)
+
+
+@pytest.mark.parametrize(
+    ("answers", "calls"),
+    [
+        # A small WAL: one checkpoint, no pause.
+        ([(0, 3000, 3000)], 1),
+        # Another connection is checkpointing: leave it to it.
+        ([(1, -1, -1)], 1),
+        # A large WAL that a request's write starts over after two pauses.
+        ([(0, 9000, 9000), (0, 9004, 9000), (1, -1, -1), (0, 6, 6)], 4),
+        # All copied and no one wrote during a pause: the purge's next write starts it over.
+        ([(0, 9000, 9000), (0, 9000, 9000)], 2),
+        # Requests keep writing and never let it start over: the pauses are bounded.
+        ([(0, 9000, 9000)] + [(0, 9000 + 4 * i, 9000) for i in range(1, 11)], 11),
+    ],
+)
+def test_the_purge_waits_boundedly_for_the_wal_to_start_over(
+    engine: DbEngine,
+    monkeypatch: pytest.MonkeyPatch,
+    answers: list[tuple[int, int, int]],
+    calls: int,
+) -> None:
+    monkeypatch.setattr("sessionware_db._engine._WAL_RESTART_FRAMES", 8192)
+    monkeypatch.setattr("sessionware_db._engine._WAL_RESTART_TRIES", 10)
+    monkeypatch.setattr("sessionware_db._engine.time.sleep", lambda seconds: None)
+    conn = ScriptedCheckpoints(*answers)
+    engine._checkpoint(conn)  # type: ignore[arg-type]
+    assert (conn.calls, conn.answers) == (calls, [])
+
+
 async def test_async_twins_run_the_sync_operations(engine: DbEngine) -> None:
     key = new_key()
     await engine.asave(key, b"x", engine.now() + 60, True)
