@@ -165,9 +165,7 @@ def test_text_written_behind_the_engine_loads_as_bytes(
     engine: DbEngine, raw: sqlite3.Connection
 ) -> None:
     key = new_key()
-    raw.execute(
-        "INSERT INTO sessionware_session VALUES (?, ?, ?)", (key, "{}", engine.now() + 60)
-    )
+    raw.execute("INSERT INTO sessionware_session VALUES (?, ?, ?)", (key, "{}", engine.now() + 60))
     assert engine.load(key) == b"{}"
 
 

@@ -81,8 +81,16 @@ def test_two_processes_share_one_file_without_losing_writes(
     go = tmp_path / "go"
     workers = [
         subprocess.Popen(
-            [sys.executable, "-c", WORKER, str(db_path), role, str(go), ",".join(shared),
-             ",".join(hot)],
+            [
+                sys.executable,
+                "-c",
+                WORKER,
+                str(db_path),
+                role,
+                str(go),
+                ",".join(shared),
+                ",".join(hot),
+            ],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,

@@ -192,9 +192,7 @@ def test_set_expiry_none_returns_to_the_configured_age(
     assert abs(expires_at(raw_store, session.session_key) - expected) < 5
 
 
-def test_expired_session_loads_empty(
-    Store: StoreClass, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_expired_session_loads_empty(Store: StoreClass, monkeypatch: pytest.MonkeyPatch) -> None:
     session = Store()
     session.set_expiry(60)
     session["a"] = 1
