@@ -150,6 +150,12 @@ def generated(results: list[dict[str, Any]], chart: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _ours(label: str) -> bool:
+    """Bars for sessionware: "sessionware ..." or "ours ..." / "Flask + ours ..."."""
+    words = label.lower().replace(",", " ").split()
+    return "sessionware" in words or "ours" in words
+
+
 def draw(results: list[dict[str, Any]]) -> bool:
     """The chart of every recorded series; False when there is nothing to draw."""
     panels: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -170,7 +176,7 @@ def draw(results: list[dict[str, Any]]) -> bool:
         bars = panels[name]
         labels = [b["label"] for b in bars]
         values = [b["value"] for b in bars]
-        colours = ["#2b7bba" if "sessionware" in b["label"] else "#a0a0a0" for b in bars]
+        colours = ["#2b7bba" if _ours(b["label"]) else "#a0a0a0" for b in bars]
         ax.barh(labels, values, color=colours)
         ax.invert_yaxis()
         positive = [v for v in values if v > 0]
@@ -184,7 +190,7 @@ def draw(results: list[dict[str, Any]]) -> bool:
         ax.margins(x=0.15)
         ax.tick_params(axis="y", labelsize=8)
     fig.suptitle("sessionware (blue) next to Django, Starlette and Flask", fontsize=12)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.35 / height))  # room for the title
     CHART.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(CHART, dpi=110)
     plt.close(fig)
