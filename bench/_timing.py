@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import statistics
 import time
 from collections.abc import Callable
+from typing import Any
 
 #: The benchmark session: an int user id, a username, a list of 3 ints, a small dict of
 #: flags, an ISO timestamp, plus a counter.
@@ -42,3 +44,22 @@ def summary(runs: list[float]) -> str:
 def median(runs: list[float]) -> float:
     """The median of ``runs``."""
     return statistics.median(runs)
+
+
+def time_batch(
+    fn: Callable[[], Any], number: int, loop: asyncio.AbstractEventLoop | None = None
+) -> float:
+    """Seconds for ``number`` calls of ``fn``; with ``loop``, ``fn`` returns an awaitable."""
+    if loop is not None:
+
+        async def run() -> float:
+            start = time.perf_counter()
+            for _ in range(number):
+                await fn()
+            return time.perf_counter() - start
+
+        return loop.run_until_complete(run())
+    start = time.perf_counter()
+    for _ in range(number):
+        fn()
+    return time.perf_counter() - start

@@ -51,7 +51,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).parent))
 
 from _results import Results, arguments
-from _timing import PAYLOAD, median
+from _timing import PAYLOAD, median, time_batch
 
 from sessionware import asgi as sw_asgi
 from sessionware import wsgi as sw_wsgi
@@ -423,20 +423,7 @@ class Op:
 
 def _batch(op: Op, number: int, loop: asyncio.AbstractEventLoop) -> float:
     """Seconds for ``number`` requests."""
-    fn = op.fn
-    if op.is_async:
-
-        async def run() -> float:
-            start = time.perf_counter()
-            for _ in range(number):
-                await fn()
-            return time.perf_counter() - start
-
-        return loop.run_until_complete(run())
-    start = time.perf_counter()
-    for _ in range(number):
-        fn()
-    return time.perf_counter() - start
+    return time_batch(op.fn, number, loop if op.is_async else None)
 
 
 def _warm(op: Op, sample_s: float, loop: asyncio.AbstractEventLoop) -> None:

@@ -37,14 +37,14 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import import_module
 from pathlib import Path
 from typing import Any
 
 from _results import Results, arguments
-from _timing import PAYLOAD, median
+from _timing import PAYLOAD, median, time_batch
 
 import sessionware
 
@@ -76,22 +76,7 @@ class Op:
 
 def _batch(op: Op, number: int, loop: asyncio.AbstractEventLoop | None) -> float:
     """Seconds for ``number`` calls of ``op``."""
-    fn = op.fn
-    if op.is_async:
-        assert loop is not None
-        afn: Callable[[], Awaitable[object]] = fn  # type: ignore[assignment]
-
-        async def run() -> float:
-            start = time.perf_counter()
-            for _ in range(number):
-                await afn()
-            return time.perf_counter() - start
-
-        return loop.run_until_complete(run())
-    start = time.perf_counter()
-    for _ in range(number):
-        fn()
-    return time.perf_counter() - start
+    return time_batch(op.fn, number, loop if op.is_async else None)
 
 
 def run_group(
