@@ -122,8 +122,12 @@ def ratio(ours: Op, theirs: Op) -> float:
 # -- sessionware ----------------------------------------------------------------------
 
 
-def ours_ops(label: str, Store: type[sessionware.SessionStore]) -> dict[str, Op]:
-    """create + save, load + read, load + modify + save through one bound SessionStore."""
+def session_ops(who: str, Store: Any, *, server_side: bool) -> dict[str, Op]:
+    """create + save, load + read, load + modify + save through one ``SessionStore`` class.
+
+    Ours and Django's share the API these use; ``server_side=False`` (cookie
+    sessions) keeps nothing on the server, so there is nothing to delete.
+    """
     seed = Store()
     seed.update(PAYLOAD)
     seed.save()
@@ -131,19 +135,17 @@ def ours_ops(label: str, Store: type[sessionware.SessionStore]) -> dict[str, Op]
     assert key is not None
     counter = itertools.count()
     created: list[str] = []
-    # Cookie sessions keep nothing on the server: nothing to delete.
-    server_side = Store.engine.capabilities.server_side
 
     def create() -> None:
         session = Store()
         session.update(PAYLOAD)
         session.save()
         if server_side:
-            created.append(session.session_key)  # type: ignore[arg-type]
+            created.append(session.session_key)
 
     def cleanup() -> None:
         for old in created:
-            Store.engine.delete(old)
+            Store().delete(old)
         created.clear()
 
     def load() -> None:
@@ -155,10 +157,16 @@ def ours_ops(label: str, Store: type[sessionware.SessionStore]) -> dict[str, Op]
         session.save()
 
     return {
-        "create": Op(f"sessionware {label}: {NAMES['create']}", create, cleanup),
-        "load": Op(f"sessionware {label}: {NAMES['load']}", load),
-        "lms": Op(f"sessionware {label}: {NAMES['lms']}", load_modify_save),
+        "create": Op(f"{who}: {NAMES['create']}", create, cleanup),
+        "load": Op(f"{who}: {NAMES['load']}", load),
+        "lms": Op(f"{who}: {NAMES['lms']}", load_modify_save),
     }
+
+
+def ours_ops(label: str, Store: type[sessionware.SessionStore]) -> dict[str, Op]:
+    """The three operations through a bound sessionware SessionStore."""
+    server_side = Store.engine.capabilities.server_side
+    return session_ops(f"sessionware {label}", Store, server_side=server_side)
 
 
 # -- Django ---------------------------------------------------------------------------
@@ -207,39 +215,7 @@ def setup_django(tmp: Path) -> dict[str, str]:
 def django_ops(label: str, backend: str) -> dict[str, Op]:
     """The same three operations through ``django.contrib.sessions.backends.<backend>``."""
     Store: Any = import_module(f"django.contrib.sessions.backends.{backend}").SessionStore
-    seed = Store()
-    seed.update(PAYLOAD)
-    seed.save()
-    key = seed.session_key
-    counter = itertools.count()
-    created: list[str] = []
-    server_side = backend != "signed_cookies"
-
-    def create() -> None:
-        session = Store()
-        session.update(PAYLOAD)
-        session.save()
-        if server_side:
-            created.append(session.session_key)
-
-    def cleanup() -> None:
-        for old in created:
-            Store().delete(old)
-        created.clear()
-
-    def load() -> None:
-        Store(key)["user_id"]
-
-    def load_modify_save() -> None:
-        session = Store(key)
-        session["counter"] = next(counter)
-        session.save()
-
-    return {
-        "create": Op(f"Django {label}: {NAMES['create']}", create, cleanup),
-        "load": Op(f"Django {label}: {NAMES['load']}", load),
-        "lms": Op(f"Django {label}: {NAMES['lms']}", load_modify_save),
-    }
+    return session_ops(f"Django {label}", Store, server_side=backend != "signed_cookies")
 
 
 # -- floors ---------------------------------------------------------------------------

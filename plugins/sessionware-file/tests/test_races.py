@@ -343,16 +343,9 @@ def test_update_that_waited_on_a_replaced_file_retries_on_the_new_one(
     assert engine.load(key) == b"second"
 
 
-# -- two creators of one key -------------------------------------------------------------
-
-
-def test_creator_overtaken_between_o_excl_and_its_lock_loses(
-    engine: FileEngine, make: Callable[..., FileEngine], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # C1 creates the (empty) file, then stalls before flock. C2 finds an empty file,
-    # judges it dead, and replaces it. C1 must notice and report CreateError, not
-    # write into the orphaned inode and claim success.
-    key = new_key()
+@pytest.fixture
+def stall_first_lock(monkeypatch: pytest.MonkeyPatch) -> Pause:
+    """Pause the first ``flock`` taken by a thread other than the test's own."""
     pause = Pause()
     main = threading.current_thread()
 
@@ -367,6 +360,20 @@ def test_creator_overtaken_between_o_excl_and_its_lock_loses(
             fcntl.flock(fd, op)
 
     monkeypatch.setattr(engine_module, "fcntl", SlowFcntl)
+    return pause
+
+
+# -- two creators of one key -------------------------------------------------------------
+
+
+def test_creator_overtaken_between_o_excl_and_its_lock_loses(
+    engine: FileEngine, make: Callable[..., FileEngine], stall_first_lock: Pause
+) -> None:
+    # C1 creates the (empty) file, then stalls before flock. C2 finds an empty file,
+    # judges it dead, and replaces it. C1 must notice and report CreateError, not
+    # write into the orphaned inode and claim success.
+    key = new_key()
+    pause = stall_first_lock
     c1 = Worker(lambda: engine.save(key, b"c1", expires_in(), must_create=True))
     pause.wait_reached()
     assert make().save(key, b"c2", expires_in(), must_create=True) == key
@@ -403,25 +410,12 @@ def test_a_load_during_creation_waits_and_never_sees_half_a_session(
 
 
 def test_a_load_between_o_excl_and_the_creators_lock_sees_nothing(
-    engine: FileEngine, make: Callable[..., FileEngine], monkeypatch: pytest.MonkeyPatch
+    engine: FileEngine, make: Callable[..., FileEngine], stall_first_lock: Pause
 ) -> None:
     # The one moment a reader can beat the creator to the file: it is empty then,
     # and an empty file is no session, as a microsecond earlier.
     key = new_key()
-    pause = Pause()
-    main = threading.current_thread()
-
-    class SlowFcntl:
-        LOCK_EX = fcntl.LOCK_EX
-        LOCK_SH = fcntl.LOCK_SH
-
-        @staticmethod
-        def flock(fd: int, op: int) -> None:
-            if threading.current_thread() is not main and not pause.reached.is_set():
-                pause()
-            fcntl.flock(fd, op)
-
-    monkeypatch.setattr(engine_module, "fcntl", SlowFcntl)
+    pause = stall_first_lock
     create = Worker(lambda: engine.save(key, b"x" * 100, expires_in(), must_create=True))
     pause.wait_reached()
     reader = make()
