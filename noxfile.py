@@ -25,6 +25,17 @@ TEST_DEPS = [
     "uvicorn>=0.29",
     "httpx>=0.27",
     "waitress>=3",
+    # the framework integrations, each tested with its real framework over real HTTP
+    "django>=4.2",
+    "flask-login>=0.6",
+    "flask-wtf>=1.2",
+    "fastapi>=0.110",
+    "litestar>=2.8",
+    "aiohttp>=3.9",
+    "jinja2>=3",
+    "orjson>=3.9",
+    # a detector of blocking calls on the event loop (the ASGI path must make none)
+    "blockbuster>=1.5",
 ]
 
 nox.options.default_venv_backend = "uv|virtualenv"
