@@ -126,7 +126,26 @@ def make_app(**settings: Any) -> tuple[web.Application, type[SessionStore]]:
         await response.write_eof()
         return response
 
+    @routes.get("/ws")
+    async def websocket(request: web.Request) -> web.WebSocketResponse:
+        session = await get_session(request)
+        session["ws"] = True  # before the handshake: saved when its headers go out
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        await ws.send_str(str(session.get("n")))
+        await ws.close()
+        return ws
+
+    sub = web.Application()
+
+    async def sub_count(request: web.Request) -> web.Response:
+        session = await get_session(request)
+        session["n"] = session.get("n", 0) + 1
+        return web.Response(text=str(session["n"]))
+
+    sub.router.add_get("/count", sub_count)
     app.add_routes(routes)
+    app.add_subapp("/sub", sub)
     return app, store
 
 
@@ -278,6 +297,25 @@ async def test_a_streamed_response_carries_the_cookie_and_is_saved(
         assert json.loads((await call(http, "GET", f"{base}/read", key)).text) == {"streamed": 2}
 
 
+async def test_a_websocket_handshake_saves_the_session(settings: dict[str, Any]) -> None:
+    app, _ = make_app(**settings)
+    async with serve(app) as base, client() as http:
+        key = (await call(http, "GET", f"{base}/count")).cookie
+        assert key
+        async with http.ws_connect(f"{base}/ws", headers={"Cookie": f"{NAME}={key}"}) as ws:
+            assert await ws.receive_str() == "1"
+        data = await call(http, "GET", f"{base}/read", key)
+        assert json.loads(data.text) == {"n": 1, "ws": True}
+
+
+async def test_a_sub_application_shares_the_session(settings: dict[str, Any]) -> None:
+    app, _ = make_app(**settings)
+    async with serve(app) as base, client() as http:
+        key = (await call(http, "GET", f"{base}/count")).cookie
+        reply = await call(http, "GET", f"{base}/sub/count", key)
+        assert reply.text == "2" and reply.cookie == key
+
+
 async def test_vary_cookie_only_when_the_session_is_used(settings: dict[str, Any]) -> None:
     app, _ = make_app(**settings)
     async with serve(app) as base, client() as http:
@@ -350,6 +388,11 @@ async def test_an_aiohttp_session_cookie_is_an_empty_session_once(
             assert sessionware.is_valid_key(key)  # ... or replaced by a sessionware key
             again = await call(http, "GET", f"{base}/count", f"AIOHTTP_SESSION={key}")
             assert again.text == "2"
+            # RedisStorage's cookie holds a uuid4 hex: a well-formed key that names nothing here.
+            redis_key = await call(
+                http, "GET", f"{base}/read", f"AIOHTTP_SESSION={uuid.uuid4().hex}"
+            )
+            assert redis_key.status == 200 and json.loads(redis_key.text) == {}
 
 
 # -- outages ------------------------------------------------------------------------------
