@@ -1,0 +1,593 @@
+"""``SESSION_ENGINE = "sessionware.django"``: Django's own contract tests, then a real project.
+
+Django's ``SessionTestsMixin`` (from the sdist of the installed Django, see
+``django_project/upstream.py``) runs against every server-side engine through
+``sessionware.django.SessionStore``. Then the test project (auth, messages,
+CSRF token in the session) is served over real HTTP, by waitress (WSGI) and
+uvicorn (ASGI), on the db and redis engines.
+"""
+
+from __future__ import annotations
+
+import atexit
+import io
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, ClassVar
+
+import django
+import httpx
+import pytest
+import waitress
+from django.conf import settings
+from waitress import wasyncore
+
+from ..e2e.redis_server import redis_url
+from ..servers import serve_uvicorn
+from .django_project import settings as project_settings
+from .django_project import upstream
+
+_TMP = Path(tempfile.mkdtemp(prefix="sessionware-django-"))
+atexit.register(shutil.rmtree, _TMP, True)
+
+if settings.configured:  # another module set Django up for its own purpose: say so loudly
+    raise RuntimeError(
+        "Django settings were configured before tests/integrations/test_django.py; it needs "
+        "its own project settings (tests/integrations/django_project/settings.py)"
+    )
+settings.configure(
+    **{
+        name: getattr(project_settings, name)
+        for name in dir(project_settings)
+        if name.isupper() and name != "DATABASES"
+    },
+    DATABASES={
+        "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": str(_TMP / "auth.sqlite3")}
+    },
+)
+django.setup()
+
+from django.contrib.auth.models import User  # noqa: E402 - needs the settings above
+from django.contrib.sessions.backends.db import (  # noqa: E402
+    SessionStore as DjangoDbSessionStore,
+)
+from django.core.exceptions import ImproperlyConfigured  # noqa: E402
+from django.core.handlers.asgi import ASGIHandler  # noqa: E402
+from django.core.handlers.wsgi import WSGIHandler  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.test import SimpleTestCase, override_settings  # noqa: E402
+
+import sessionware.django  # noqa: E402
+from sessionware.django import SessionStore  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[2]
+PASSWORD = "wonderland-42"
+
+
+def engine_settings(engine: str, redis: str | None = None) -> dict[str, Any]:
+    """A ``SESSIONWARE`` setting for ``engine`` on fresh storage."""
+    unique = uuid.uuid4().hex[:10]
+    if engine == "db":
+        return {"engine": "db", "options": {"path": str(_TMP / f"sessions-{unique}.sqlite3")}}
+    if engine == "file":
+        directory = _TMP / f"files-{unique}"
+        directory.mkdir()
+        return {"engine": "file", "options": {"path": str(directory)}}
+    if engine == "redis":
+        assert redis is not None
+        return {"engine": "redis", "options": {"url": redis, "prefix": f"djtest-{unique}:"}}
+    return {"engine": engine}
+
+
+def engine() -> Any:
+    """The engine the settings in force built (what SessionStore stores through)."""
+    return sessionware.django._backend().engine
+
+
+@pytest.fixture(scope="session")
+def redis() -> Iterator[str]:
+    with redis_url() as url:
+        yield url
+
+
+# -- Django's own SessionTestsMixin, through every server-side engine ----------------------
+
+try:
+    SessionTestsMixin: Any = upstream.session_tests_mixin()
+    UPSTREAM_ERROR = ""
+except upstream.Unavailable as exc:  # no network and no cached copy
+    SessionTestsMixin = None
+    UPSTREAM_ERROR = str(exc)
+
+
+def test_django_own_session_tests_are_available() -> None:
+    """The contract classes below exist only when Django's test file could be fetched."""
+    if SessionTestsMixin is None:
+        if os.environ.get("CI"):
+            pytest.fail(f"Django's SessionTestsMixin is unavailable under CI: {UPSTREAM_ERROR}")
+        pytest.skip(UPSTREAM_ERROR)
+    assert SessionTestsMixin.__name__ == "SessionTestsMixin"
+    assert hasattr(
+        SessionTestsMixin,
+        "test_session_save_does_not_resurrect_session_logged_out_in_other_context",
+    )
+
+
+class _OnEngine:
+    """Binds ``sessionware.django.SessionStore`` to ``engine`` for one test class."""
+
+    engine: ClassVar[str]
+    backend = SessionStore
+
+    @pytest.fixture(autouse=True, scope="class")
+    @classmethod
+    def _sessionware_engine(cls, request: pytest.FixtureRequest) -> Iterator[None]:
+        url = request.getfixturevalue("redis") if cls.engine == "redis" else None
+        with override_settings(SESSIONWARE=engine_settings(cls.engine, url)):
+            yield
+
+
+if SessionTestsMixin is not None:
+
+    class TestDjangoContractDb(_OnEngine, SessionTestsMixin, SimpleTestCase):
+        engine = "db"
+
+    class TestDjangoContractFile(_OnEngine, SessionTestsMixin, SimpleTestCase):
+        engine = "file"
+
+    class TestDjangoContractCache(_OnEngine, SessionTestsMixin, SimpleTestCase):
+        engine = "cache"
+
+    class TestDjangoContractRedis(_OnEngine, SessionTestsMixin, SimpleTestCase):
+        engine = "redis"
+
+
+# -- the test project over real HTTP -------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def alice() -> str:
+    """The auth tables migrated and a user made (the auth database, not the session store)."""
+    call_command("migrate", verbosity=0, interactive=False)
+    User.objects.create_user("alice", password=PASSWORD)
+    return "alice"
+
+
+@pytest.fixture(params=["db", "redis"])
+def store(request: pytest.FixtureRequest) -> Iterator[dict[str, Any]]:
+    """``SESSIONWARE`` in force for one test, on fresh storage of the engine."""
+    url = request.getfixturevalue("redis") if request.param == "redis" else None
+    conf = engine_settings(request.param, url)
+    with override_settings(SESSIONWARE=conf):
+        yield conf
+
+
+@contextmanager
+def serve_waitress(app: Any) -> Iterator[str]:
+    """waitress in a thread on a free loopback port, stopped from inside its own loop.
+
+    Closing the server's sockets from another thread races with the loop's
+    ``select`` and with handler threads waking it; here the loop thread stops
+    polling, lets the handler threads finish, then closes everything itself.
+    """
+    server = waitress.create_server(app, host="127.0.0.1", port=0, threads=2)
+    stop = threading.Event()
+
+    def run() -> None:
+        while not stop.is_set():
+            wasyncore.loop(timeout=0.02, map=server._map, count=1)
+        server.task_dispatcher.shutdown()
+        wasyncore.close_all(server._map)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.effective_port}"
+    finally:
+        stop.set()
+        thread.join(10)
+
+
+@pytest.fixture
+def wsgi(store: dict[str, Any], alice: str) -> Iterator[str]:
+    with serve_waitress(WSGIHandler()) as url:
+        yield url
+
+
+@pytest.fixture
+def asgi(store: dict[str, Any], alice: str) -> Iterator[str]:
+    with serve_uvicorn(ASGIHandler()) as url:
+        yield url
+
+
+def set_cookies(response: httpx.Response) -> dict[str, str]:
+    """``name -> the whole Set-Cookie line`` of a response."""
+    return {line.split("=", 1)[0]: line for line in response.headers.get_list("set-cookie")}
+
+
+def session_cookie(response: httpx.Response) -> str:
+    line = set_cookies(response)["sessionid"]
+    return line.split(";", 1)[0].split("=", 1)[1]
+
+
+def security_records(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [
+        f"{r.name}: {r.getMessage()}"
+        for r in caplog.records
+        if r.name.startswith(("sessionware", "django.security"))
+    ]
+
+
+def stored_ttl(conf: dict[str, Any], key: str) -> float:
+    """Seconds the engine will keep ``key``, read from the storage itself."""
+    if conf["engine"] == "db":
+        with sqlite3.connect(conf["options"]["path"]) as conn:
+            (expires_at,) = conn.execute(
+                "SELECT expires_at FROM sessionware_session WHERE session_key = ?", (key,)
+            ).fetchone()
+        return float(expires_at) - time.time()
+    import redis as redis_py
+
+    client = redis_py.Redis.from_url(conf["options"]["url"])
+    try:
+        return int(client.pttl(conf["options"]["prefix"] + key)) / 1000
+    finally:
+        client.close()
+
+
+@pytest.mark.http
+def test_login_rotates_the_key_and_logout_deletes_the_session(
+    wsgi: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    with httpx.Client(base_url=wsgi) as client:
+        before = session_cookie(client.post("/put/theme/dark"))
+        response = client.post("/login", data={"username": "alice", "password": PASSWORD})
+        assert response.status_code == 200
+        after = session_cookie(response)
+        assert after != before
+        assert not SessionStore().exists(before)  # the pre-login key is gone from the store
+        assert client.get("/session").json() == {"data": {"theme": "dark"}, "user": "alice"}
+
+        response = client.post("/logout")
+        assert response.status_code == 200
+        assert 'sessionid=""' in set_cookies(response)["sessionid"]
+        assert "Max-Age=0" in set_cookies(response)["sessionid"]
+        assert not SessionStore().exists(after)
+        client.cookies.set("sessionid", after)  # replaying the old cookie does not log in
+        assert client.get("/session").json() == {"data": {}, "user": ""}
+    assert security_records(caplog) == []
+
+
+@pytest.mark.http
+def test_async_views_log_in_and_out_under_asgi(asgi: str, caplog: pytest.LogCaptureFixture) -> None:
+    with httpx.Client(base_url=asgi) as client:
+        before = session_cookie(client.post("/async/put/theme/dark"))
+        response = client.post("/async/login", data={"username": "alice", "password": PASSWORD})
+        assert response.status_code == 200
+        after = session_cookie(response)
+        assert after != before
+        assert not SessionStore().exists(before)
+        assert client.get("/async/session").json() == {"data": {"theme": "dark"}, "user": "alice"}
+        response = client.post("/async/logout")
+        assert "Max-Age=0" in set_cookies(response)["sessionid"]
+        assert not SessionStore().exists(after)
+        assert client.get("/async/session").json() == {"data": {}, "user": ""}
+    assert security_records(caplog) == []
+
+
+@pytest.mark.http
+def test_messages_in_the_session_survive_a_redirect(wsgi: str) -> None:
+    with httpx.Client(base_url=wsgi) as client:
+        response = client.post("/flash", data={"text": "Profile saved"})
+        assert response.status_code == 302
+        assert response.headers["location"] == "/messages"
+        assert client.get("/messages").json() == {"messages": ["Profile saved"]}
+        assert client.get("/messages").json() == {"messages": []}  # shown once
+
+
+@pytest.mark.http
+def test_csrf_token_kept_in_the_session_round_trips(wsgi: str) -> None:
+    with httpx.Client(base_url=wsgi) as client:
+        response = client.get("/form")
+        token = response.text
+        assert "csrftoken" not in set_cookies(response)  # CSRF_USE_SESSIONS: no CSRF cookie
+        assert "sessionid" in set_cookies(response)
+        ok = client.post("/form", data={"csrfmiddlewaretoken": token})
+        assert (ok.status_code, ok.text) == (200, "accepted")
+        forged = client.post("/form", data={"csrfmiddlewaretoken": "x" * 64})
+        assert forged.status_code == 403
+    with httpx.Client(base_url=wsgi) as stranger:  # a token without its session is refused
+        assert stranger.post("/form", data={"csrfmiddlewaretoken": token}).status_code == 403
+
+
+@pytest.mark.http
+def test_session_cookie_age_sets_max_age_and_the_stored_expiry(
+    wsgi: str, store: dict[str, Any]
+) -> None:
+    with override_settings(SESSION_COOKIE_AGE=600), httpx.Client(base_url=wsgi) as client:
+        response = client.post("/put/a/b")
+        assert "Max-Age=600" in set_cookies(response)["sessionid"]
+        assert 590 < stored_ttl(store, session_cookie(response)) <= 600
+
+
+@pytest.mark.http
+def test_set_expiry_overrides_the_cookie_age_for_one_session(
+    wsgi: str, store: dict[str, Any]
+) -> None:
+    with httpx.Client(base_url=wsgi) as client:
+        response = client.post("/put/a/b", params={"expiry": "120"})
+        assert "Max-Age=120" in set_cookies(response)["sessionid"]
+        assert 110 < stored_ttl(store, session_cookie(response)) <= 120
+
+
+@pytest.mark.http
+def test_expire_at_browser_close_sends_a_browser_session_cookie(
+    wsgi: str, store: dict[str, Any]
+) -> None:
+    with (
+        override_settings(SESSION_EXPIRE_AT_BROWSER_CLOSE=True, SESSION_COOKIE_AGE=900),
+        httpx.Client(base_url=wsgi) as client,
+    ):
+        response = client.post("/put/a/b")
+        line = set_cookies(response)["sessionid"]
+        assert "Max-Age" not in line
+        assert "expires" not in line.lower()
+        # the server still forgets it after SESSION_COOKIE_AGE, as Django's backends do
+        assert 890 < stored_ttl(store, session_cookie(response)) <= 900
+
+
+@pytest.mark.http
+def test_save_every_request_renews_the_cookie_on_a_read(wsgi: str) -> None:
+    with override_settings(SESSION_SAVE_EVERY_REQUEST=True), httpx.Client(base_url=wsgi) as client:
+        key = session_cookie(client.post("/put/a/b"))
+        response = client.get("/session")
+        assert session_cookie(response) == key
+        assert "Max-Age=1209600" in set_cookies(response)["sessionid"]
+
+
+@pytest.mark.http
+def test_a_session_deleted_by_a_concurrent_request_answers_400(wsgi: str) -> None:
+    with httpx.Client(base_url=wsgi) as client:
+        client.post("/put/a/b")
+        response = client.post("/race")
+        assert response.status_code == 400  # Django's SessionInterrupted, never a resurrection
+        assert client.get("/session").json()["data"] == {}
+
+
+def bad_cookies(conf: dict[str, Any]) -> dict[str, str]:
+    """Cookie values a client may send that name no live session of this store."""
+    eng = engine()
+    expired = sessionware.new_session_key()
+    eng.save(expired, b'{"stale":true}', time.time() - 10, must_create=True)
+    legacy = DjangoDbSessionStore()  # a session of Django's own db backend (migration)
+    legacy["legacy"] = True
+    legacy.save()
+    return {
+        "never issued": sessionware.new_session_key(),
+        "expired": expired,
+        "Django's db backend": legacy.session_key,
+        "path traversal": "..%2F..%2Fetc%2Fpasswd",
+        "uppercase": "A" * 32,
+        "too short": "abc",
+        "too long": "a" * 3000,
+        "punctuation": "%%%;,'",
+        "quoted": '"' + "b" * 32 + '"',
+    }
+
+
+@pytest.mark.http
+def test_bad_cookies_get_an_empty_session_never_an_error(wsgi: str, store: dict[str, Any]) -> None:
+    for label, value in bad_cookies(store).items():
+        with httpx.Client(base_url=wsgi) as client:
+            client.cookies.set("sessionid", value)
+            response = client.get("/session")
+            assert response.status_code == 200, label
+            assert response.json() == {"data": {}, "user": ""}, label
+            response = client.post("/put/a/b")
+            assert response.status_code == 200, label
+            fresh = session_cookie(response)
+            assert fresh != value, label
+            assert SessionStore(fresh).load() == {"a": "b"}, label
+
+
+@pytest.mark.http
+def test_undecodable_data_is_an_empty_session_logged_as_django_does(
+    wsgi: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    key = sessionware.new_session_key()
+    engine().save(key, b"\xff{not json", time.time() + 60, must_create=True)
+    with httpx.Client(base_url=wsgi) as client:
+        client.cookies.set("sessionid", key)
+        response = client.get("/session")
+    assert response.status_code == 200
+    assert response.json()["data"] == {}
+    corrupted = [r for r in caplog.records if r.name == "django.security.SuspiciousSession"]
+    assert len(corrupted) == 1
+    assert "Session data corrupted" in corrupted[0].getMessage()
+
+
+# -- clearsessions --------------------------------------------------------------------------
+
+
+def _rows(conf: dict[str, Any]) -> set[str]:
+    with sqlite3.connect(conf["options"]["path"]) as conn:
+        return {k for (k,) in conn.execute("SELECT session_key FROM sessionware_session")}
+
+
+def _live_and_expired() -> tuple[str, str]:
+    live = SessionStore()
+    live["user"] = "alice"
+    live.save()
+    expired = sessionware.new_session_key()
+    engine().save(expired, b"{}", time.time() - 10, must_create=True)
+    return live.session_key, expired
+
+
+def test_clearsessions_purges_expired_sessions_through_the_engine() -> None:
+    conf = engine_settings("db")
+    with override_settings(SESSIONWARE=conf):
+        live, expired = _live_and_expired()
+        assert _rows(conf) == {live, expired}
+        out, err = io.StringIO(), io.StringIO()
+        call_command("clearsessions", stdout=out, stderr=err)
+        assert _rows(conf) == {live}
+        assert (out.getvalue(), err.getvalue()) == ("", "")
+
+
+@pytest.mark.slow
+def test_manage_py_clearsessions_in_a_fresh_process() -> None:
+    conf = engine_settings("db")
+    with override_settings(SESSIONWARE=conf):
+        live, _ = _live_and_expired()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": project_settings.__name__,
+        "DJANGO_PROJECT_SESSIONWARE": json.dumps(conf),
+        "DJANGO_PROJECT_DB": str(_TMP / "auth.sqlite3"),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "django", "clearsessions"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
+    assert _rows(conf) == {live}
+
+
+def test_clearsessions_is_a_quiet_no_op_on_an_engine_that_expires_by_itself(redis: str) -> None:
+    with override_settings(SESSIONWARE=engine_settings("redis", redis)):
+        live, _ = _live_and_expired()
+        out, err = io.StringIO(), io.StringIO()
+        call_command("clearsessions", stdout=out, stderr=err)
+        assert (out.getvalue(), err.getvalue()) == ("", "")
+        assert SessionStore.clear_expired() == 0
+        assert SessionStore(live).load() == {"user": "alice"}
+
+
+# -- configuration ---------------------------------------------------------------------------
+
+
+def _build_with(**overrides: Any) -> None:
+    with override_settings(**overrides):
+        SessionStore().exists(sessionware.new_session_key())
+
+
+def test_unknown_engine_is_improperly_configured_with_sessionwares_message() -> None:
+    with pytest.raises(ImproperlyConfigured, match="no engine named 'memcached'"):
+        _build_with(SESSIONWARE={"engine": "memcached"})
+
+
+def test_bad_engine_option_is_improperly_configured() -> None:
+    with pytest.raises(ImproperlyConfigured, match="pathh"):
+        _build_with(SESSIONWARE={"engine": "db", "options": {"pathh": "x.sqlite3"}})
+
+
+@pytest.mark.parametrize(
+    ("key", "django_name"),
+    [
+        ("cookie_age", "SESSION_COOKIE_AGE"),
+        ("expire_at_browser_close", "SESSION_EXPIRE_AT_BROWSER_CLOSE"),
+        ("secret_key", "SECRET_KEY"),
+    ],
+)
+def test_a_django_setting_repeated_in_sessionware_is_refused(key: str, django_name: str) -> None:
+    with pytest.raises(ImproperlyConfigured, match=f"set {django_name} instead"):
+        _build_with(SESSIONWARE={"engine": "cache", key: 1})
+
+
+def test_a_secret_in_engine_options_is_refused() -> None:
+    with pytest.raises(ImproperlyConfigured, match="Django's SECRET_KEY"):
+        _build_with(SESSIONWARE={"engine": "signed_cookies", "options": {"secret_key": "x" * 50}})
+
+
+def test_unknown_sessionware_key_is_refused() -> None:
+    with pytest.raises(ImproperlyConfigured, match="unknown key 'engin'"):
+        _build_with(SESSIONWARE={"engin": "db"})
+
+
+def test_a_custom_session_serializer_is_refused_with_the_fix() -> None:
+    with pytest.raises(ImproperlyConfigured, match=r"SESSIONWARE\['serializer'\]"):
+        _build_with(SESSION_SERIALIZER="myapp.serializers.YAMLSerializer")
+
+
+def test_the_engine_is_built_once_and_rebuilt_when_its_setting_changes() -> None:
+    with override_settings(SESSIONWARE={"engine": "cache"}):
+        first = engine()
+        assert engine() is first
+        with override_settings(SESSIONWARE={"engine": "cache", "options": {"maxsize": 5}}):
+            assert engine() is not first
+            assert engine().maxsize == 5
+        assert engine() is not first  # rebuilt again from the restored setting
+
+
+def test_signing_serializer_uses_secret_key_and_its_fallbacks(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    conf = {**engine_settings("db"), "serializer": "signed"}
+    old, new = "old-secret-" + "o" * 40, "new-secret-" + "n" * 40
+    with override_settings(SESSIONWARE=conf, SECRET_KEY=old):
+        session = SessionStore()
+        session["user"] = "alice"
+        session.save()
+        key = session.session_key
+    with override_settings(SESSIONWARE=conf, SECRET_KEY=new, SECRET_KEY_FALLBACKS=[old]):
+        assert SessionStore(key).load() == {"user": "alice"}
+        assert caplog.records == []
+    with override_settings(SESSIONWARE=conf, SECRET_KEY=new, SECRET_KEY_FALLBACKS=[]):
+        fresh = SessionStore(key)
+        assert fresh.load() == {}
+        assert fresh.session_key is None
+    assert [r.name for r in caplog.records] == ["django.security.SuspiciousSession"]
+
+
+def test_signed_cookies_engine_keeps_the_session_in_the_key() -> None:
+    with override_settings(SESSIONWARE={"engine": "signed_cookies"}):
+        session = SessionStore()
+        session["user"] = "alice"
+        session.save()
+        cookie = session.session_key
+        assert cookie is not None and len(cookie) > 32
+        assert SessionStore(cookie).load() == {"user": "alice"}
+        assert SessionStore(cookie[:-2] + "xx").load() == {}
+
+
+def test_the_core_imports_without_django_and_the_integration_says_what_to_install() -> None:
+    script = (
+        "import sys; sys.modules['django'] = None\n"
+        "import sessionware, sessionware.wsgi, sessionware.asgi, sessionware.cli\n"
+        "try:\n"
+        "    import sessionware.django\n"
+        "except ImportError as exc:\n"
+        "    print(exc)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert 'pip install "sessionware[django]"' in done.stdout
+
+
+def test_only_the_django_module_imports_django() -> None:
+    package = Path(sessionware.__file__).parent
+    importers = [
+        str(p.relative_to(package))
+        for p in package.rglob("*.py")
+        if p.name != "django.py"
+        and ("import django" in p.read_text() or "from django" in p.read_text())
+    ]
+    assert importers == []
