@@ -107,6 +107,8 @@ BENCH_DEPS = [
     "httpx>=0.27",
     "matplotlib>=3.8",
     "pyinstrument>=4",
+    # aiohttp's own session library (and, through it, aiohttp): bench/frameworks/aiohttp_overhead.py
+    "aiohttp-session>=2.12",
 ]
 
 
