@@ -90,6 +90,15 @@ def make_app(**settings: Any) -> tuple[web.Application, type[SessionStore]]:
         session["seen"] = True
         raise web.HTTPSeeOther("/read")
 
+    @routes.post("/wrapped")
+    async def wrapped(request: web.Request) -> web.Response:
+        session = await get_session(request)
+        try:
+            await session.acycle_key()
+        except sessionware.EngineUnavailable as exc:
+            raise RuntimeError("login failed") from exc  # the app's own error, a 500
+        return web.Response(text="in")
+
     @routes.get("/untouched")
     async def untouched(request: web.Request) -> web.Response:
         return web.Response(text="static")
@@ -426,6 +435,8 @@ async def test_outage_answers_503_with_policy_error() -> None:
             assert reply.set_cookies == []
         logout = await call(http, "POST", f"{base}/logout", key)
         assert logout.status == 503 and logout.text != "bye"
+        wrapped = await call(http, "POST", f"{base}/wrapped")
+        assert wrapped.status == 503  # the store's failure, not the app's 500 around it
         untouched = await call(http, "GET", f"{base}/untouched", key)
         assert untouched.status == 200  # no session used, no store needed
 

@@ -179,9 +179,12 @@ def _build_middleware(rules: SessionRules) -> Any:
         except Exception as exc:
             if state.pending is not None:  # our hook stopped the handler's prepare()
                 return _pending_replacement(request, state)
-            if isinstance(exc, EngineUnavailable) and not state.done:
+            # The store failed (and the app may have wrapped the error in its own):
+            # say so with a 503 rather than the app's 500.
+            failed = exc if isinstance(exc, EngineUnavailable) else state.session.engine_error
+            if failed is not None and not state.done:
                 state.done = True
-                return _replacement(rules.unavailable(exc))
+                return _replacement(rules.unavailable(failed))
             raise
         if state.pending is not None:  # the handler answered after its prepare() failed
             return _pending_replacement(request, state)
