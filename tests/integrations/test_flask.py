@@ -27,7 +27,14 @@ import flask
 import httpx
 import pytest
 import redis as redis_client
-from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
+from flask_login import (
+    LoginManager,
+    UserMixin,
+    current_user,
+    login_user,
+    logout_user,
+    user_logged_in,
+)
 from flask_wtf.csrf import CSRFProtect, generate_csrf
 from markupsafe import Markup
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
@@ -68,7 +75,7 @@ def make_app(
     app.config.update(config)
     Session(app, **(session_settings or {}))
     csrf = CSRFProtect(app)
-    hooks = hooks or {}
+    hooks = {} if hooks is None else hooks  # the test may fill it later
 
     if login:
         manager = LoginManager(app)
@@ -85,6 +92,8 @@ def make_app(
     def do_login() -> str:
         login_user(User("ada"))
         if flask.request.args.get("cycle"):
+            if "before_cycle" in hooks:
+                hooks.pop("before_cycle")()
             cycle_key()
         return "in"
 
@@ -92,7 +101,7 @@ def make_app(
     def do_logout() -> str:
         logout_user()
         if "after_logout" in hooks:
-            hooks["after_logout"]()
+            hooks.pop("after_logout")()
         return "out"
 
     @app.post("/flash")
@@ -336,6 +345,33 @@ def test_cycle_key_at_login_rotates_the_key_and_keeps_the_data(
         assert data["theme"] == "dark"
         assert data["_user_id"] == "ada"
         assert client.get("/me").text == "ada"
+
+
+def test_cycle_key_on_flask_logins_signal(db_config: dict[str, Any], serve: Serve) -> None:
+    app = make_app(**db_config)
+
+    @user_logged_in.connect_via(app)
+    def rotate_session_key(sender: flask.Flask, user: User, **extra: Any) -> None:
+        cycle_key()
+
+    try:
+        with serve(app) as client:
+            before = cookie_value(client.post("/put", json={"theme": "dark"}))
+            after = cookie_value(client.post("/login"))
+            assert after != before and stored(app, before) is None
+            assert client.get("/me").text == "ada"
+    finally:
+        user_logged_in.disconnect(rotate_session_key, app)
+
+
+def test_flask_test_client_session_transaction(db_app: flask.Flask) -> None:
+    # Flask's own test tooling opens and saves the session through the interface.
+    client = db_app.test_client()
+    with client.session_transaction() as session:
+        session["seeded"] = "yes"
+    assert client.get("/dump").json == {"session": {"seeded": "yes"}}
+    with client.session_transaction() as session:
+        assert session["seeded"] == "yes"
 
 
 def test_flash_survives_a_redirect(app: flask.Flask, serve: Serve) -> None:
@@ -824,38 +860,64 @@ class Gate:
         self.listener.close()
 
 
-@pytest.mark.parametrize("policy", ["error", "empty"])
-def test_a_logout_whose_delete_fails_does_not_answer_200(
-    redis: str, policy: str, serve: Serve
-) -> None:
+@pytest.fixture
+def gate(redis: str) -> Iterator[tuple[Gate, dict[str, Any]]]:
+    """A cuttable way to Redis, and the engine options that go through it."""
     target = urlsplit(redis)
     gate = Gate(target.hostname or "127.0.0.1", target.port or 6379)
-    options = redis_options(
-        f"redis://127.0.0.1:{gate.port}{target.path}", socket_timeout=1, socket_connect_timeout=1
-    )
+    url = f"redis://127.0.0.1:{gate.port}{target.path}"
+    try:
+        yield gate, redis_options(url, socket_timeout=1, socket_connect_timeout=1)
+    finally:
+        gate.close()
+
+
+@pytest.mark.parametrize("policy", ["error", "empty"])
+def test_a_logout_whose_delete_fails_does_not_answer_200(
+    gate: tuple[Gate, dict[str, Any]], policy: str, serve: Serve
+) -> None:
+    way, options = gate
+    hooks: dict[str, Callable[[], None]] = {}
     app = make_app(
         SESSIONWARE_ENGINE="redis",
         SESSIONWARE_ENGINE_OPTIONS=options,
         SESSIONWARE_ON_UNAVAILABLE=policy,
-        # The store goes away between load and save, on the first logout only.
-        hooks={"after_logout": lambda: cuts.pop()() if cuts else None},
+        hooks=hooks,
     )
-    cuts = [gate.cut]
-    try:
-        with serve(app) as client:
-            key = cookie_value(client.post("/login"))
-            response = client.post("/logout")
-            assert response.status_code == 503
-            assert session_cookie(response) is None  # the cookie is not deleted
-            gate.restore()
-            assert stored(app, key)["_user_id"] == "ada"  # type: ignore[index]
-            assert client.get("/me").text == "ada"  # consistent with the 503: still in
-            # Retried once the store is back, the logout goes through.
-            response = client.post("/logout")
-            assert response.status_code == 200 and is_deletion(session_cookie(response))
-            assert stored(app, key) is None
-    finally:
-        gate.close()
+    with serve(app) as client:
+        key = cookie_value(client.post("/login"))
+        hooks["after_logout"] = way.cut  # the store goes away between load and save
+        response = client.post("/logout")
+        assert response.status_code == 503
+        assert session_cookie(response) is None  # the cookie is not deleted
+        way.restore()
+        assert stored(app, key)["_user_id"] == "ada"  # type: ignore[index]
+        assert client.get("/me").text == "ada"  # consistent with the 503: still logged in
+        # Retried once the store is back, the logout goes through.
+        response = client.post("/logout")
+        assert response.status_code == 200 and is_deletion(session_cookie(response))
+        assert stored(app, key) is None
+
+
+def test_a_key_rotation_that_fails_answers_503(
+    gate: tuple[Gate, dict[str, Any]], serve: Serve
+) -> None:
+    way, options = gate
+    hooks: dict[str, Callable[[], None]] = {}
+    app = make_app(
+        SESSIONWARE_ENGINE="redis",
+        SESSIONWARE_ENGINE_OPTIONS=options,
+        SESSIONWARE_ON_UNAVAILABLE="empty",  # even so: a failed rotation is not a success
+        hooks=hooks,
+    )
+    with serve(app) as client:
+        key = cookie_value(client.post("/put", json={"cart": ["apple"]}))
+        hooks["before_cycle"] = way.cut
+        response = client.post("/login?cycle=1")
+        assert response.status_code == 503 and not set_cookies(response)
+        way.restore()
+        assert stored(app, key) == {"cart": ["apple"]}  # neither logged in nor lost
+        assert client.get("/me").text == "anonymous"
 
 
 # -- packaging ----------------------------------------------------------------------------------
