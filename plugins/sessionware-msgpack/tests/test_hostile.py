@@ -123,7 +123,47 @@ def test_truncated_or_invalid_input_is_refused(ser: MsgpackSerializer, raw: byte
         ser.loads(raw)
 
 
-def test_many_small_containers_within_max_size_are_accepted(ser: MsgpackSerializer) -> None:
-    # The documented worst case: every byte an empty container. Bounded by max_size.
-    raw = b"\x81\xa1a\xdd\x00\x00\xff\xff" + b"\x90" * 0xFFFF
-    assert len(ser.loads(raw)["a"]) == 0xFFFF
+def empty_containers(count: int, head: bytes = b"\x80") -> bytes:
+    """A session ``{"a": [<count> empty maps (or arrays, with head=b"\\x90")]}``."""
+    return b"\x81\xa1a\xdd" + count.to_bytes(4, "big") + head * count
+
+
+@pytest.mark.parametrize("head", [b"\x80", b"\x90"], ids=["maps", "arrays"])
+def test_input_made_of_empty_containers_is_refused_within_a_bound_of_its_size(
+    ser: MsgpackSerializer, head: bytes
+) -> None:
+    # Each empty container is 1 byte of input and ~64 bytes of Python objects:
+    # unbounded, 256 KiB of them cost 16+ MiB. Refused once past one per 8 bytes,
+    # having built no more than that.
+    raw = empty_containers(256 * 1024, head)
+    with pytest.raises(SerializationError, match=r"more than 32769 maps and arrays in 262152"):
+        ser.loads(raw)
+    assert peak_while(lambda: ser.loads(raw)) < 16 * len(raw)  # ~70x unbounded
+
+
+def test_containers_up_to_the_free_allowance_are_accepted_in_any_density(
+    ser: MsgpackSerializer,
+) -> None:
+    # 4095 empty maps plus the session map and the list: 4097 > 4096.
+    assert len(ser.loads(empty_containers(4094))["a"]) == 4094
+    with pytest.raises(SerializationError, match="more than 4096 maps and arrays"):
+        ser.loads(empty_containers(4095))
+
+
+def test_containers_up_to_one_per_8_bytes_are_accepted_in_larger_sessions(
+    ser: MsgpackSerializer,
+) -> None:
+    data = {"a": [{"k": "x" * 3} for _ in range(10_000)]}  # 7 bytes a map, and padding
+    padded = {**data, "pad": "p" * 20_000}
+    raw = ser.dumps(padded)
+    assert len(raw) // 8 > 10_002
+    assert ser.loads(raw) == padded
+    with pytest.raises(SerializationError, match=r"more than \d+ maps and arrays.*read back"):
+        ser.dumps(data)  # 70 KiB for 10,002 containers: loads would refuse it
+
+
+def test_a_string_full_of_container_bytes_is_not_counted_as_containers(
+    ser: MsgpackSerializer,
+) -> None:
+    data = {"b": b"\x80" * 100_000, "s": "\u0080" * 50_000}  # the cheap bound is far over
+    assert ser.loads(ser.dumps(data)) == data

@@ -3,7 +3,11 @@
 The fast path is the stdlib C encoder and decoder plus one walk over the
 containers to check their keys. When encoding fails, a second, slower walk
 finds the offending value so the error can name its path; that walk only
-runs on the error path. Nothing here knows about engines or sessions.
+runs on the error path. Documents large enough to be deep or container-heavy
+have their shape measured on the bytes (``_shape``) before decoding and after
+encoding, so ``loads`` never builds more than the input's size allows and
+``dumps`` never writes what ``loads`` would refuse. Nothing here knows about
+engines or sessions.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import math
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from itertools import accumulate
 from typing import Any, ClassVar, NoReturn
 from uuid import UUID
 
@@ -45,6 +50,14 @@ _ENCODER = json.JSONEncoder(
     separators=(",", ":"),
     default=_refuse,
 )
+#: For text holding a lone surrogate, which UTF-8 cannot carry: ``\\ud800`` escapes
+#: read back as exactly the same str.
+_ASCII_ENCODER = json.JSONEncoder(
+    ensure_ascii=True,
+    allow_nan=False,
+    separators=(",", ":"),
+    default=_refuse,
+)
 
 
 def _parse_float(text: str) -> float:
@@ -71,13 +84,91 @@ _C_ENCODE = (
     if _c_make_encoder is not None
     else None
 )
+_C_ENCODE_ASCII = (
+    _c_make_encoder(
+        None, _refuse, json.encoder.encode_basestring_ascii, None, ":", ",", False, False, False
+    )
+    if _c_make_encoder is not None
+    else None
+)
 _SCAN: Callable[[str, int], tuple[Any, int]] = json.scanner.make_scanner(_DECODER)  # type: ignore[arg-type]
 
 
-def _encode(data: Any) -> str:
-    if _C_ENCODE is not None:
-        return "".join(_C_ENCODE(data, 0))
-    return _ENCODER.encode(data)
+def _encode(data: Any) -> bytes:
+    text = "".join(_C_ENCODE(data, 0)) if _C_ENCODE is not None else _ENCODER.encode(data)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        # A lone surrogate, e.g. from user-supplied JSON text that loads accepted:
+        # refusing it here would make a session that loads but can never be saved.
+        if _C_ENCODE_ASCII is not None:
+            return "".join(_C_ENCODE_ASCII(data, 0)).encode("ascii")
+        return _ASCII_ENCODER.encode(data).encode("ascii")
+
+
+#: Nesting deeper than this (the session dict counts as 1) is refused by both
+#: ``dumps`` and ``loads``: the C decoder and encoder and the walks recurse
+#: once per level, and a fixed bound keeps what one request could load from
+#: failing to save in another whose stack is deeper.
+MAX_DEPTH = 256
+#: An empty ``{}`` or ``[]`` is 2-3 bytes of JSON and 56-64 bytes of Python
+#: object. Past this many, a document may hold at most one object or array per
+#: _BYTES_PER_CONTAINER bytes.
+_FREE_CONTAINERS = 4096
+_BYTES_PER_CONTAINER = 8
+#: A document shorter than this can be neither too deep (each level takes at
+#: least two bytes) nor hold too many containers; it is never measured.
+_SHAPE_CHECK_ABOVE = 2 * MAX_DEPTH
+#: What the shape measurement keeps of a document: quotes and brackets.
+_NOT_STRUCTURE = bytes(b for b in range(256) if b not in b'"{}[]')
+_STEP = [0] * 256
+_STEP[ord("{")] = _STEP[ord("[")] = 1
+_STEP[ord("}")] = _STEP[ord("]")] = -1
+
+
+def container_budget(size: int) -> int:
+    """The most objects and arrays a JSON document of ``size`` bytes may hold."""
+    return max(_FREE_CONTAINERS, size // _BYTES_PER_CONTAINER)
+
+
+def _shape(doc: bytes) -> tuple[str | None, int]:
+    """Why ``doc`` is too deep or holds too many containers for its size (``None`` if
+    neither), and at most how many containers it holds.
+
+    Measured on the bytes, in C passes, before anything is decoded: two
+    counts of the opening brackets settle it for almost every document; only
+    one with more than ``MAX_DEPTH`` of them has its strings taken out for
+    the exact figures (a bracket inside a string is not structure), and only
+    one within the container bound is walked bracket by bracket for its depth.
+    """
+    size = len(doc)
+    opening = doc.count(b"{") + doc.count(b"[")
+    if opening <= MAX_DEPTH:
+        return None, opening
+    # Without its escaped backslashes and quotes, every quote left in a valid
+    # document opens or closes a string, so every other piece between quotes
+    # is outside the strings. Two adjacent quotes (an empty string, or a
+    # string's end and the next one's start) go first: that keeps the parity
+    # and leaves only strings with brackets inside to split on. (Invalid input
+    # fails to decode anyway; up to its first error, this reads it as the
+    # decoder does.)
+    structure = (
+        doc.replace(b"\\\\", b"")
+        .replace(b'\\"', b"")
+        .translate(None, _NOT_STRUCTURE)
+        .replace(b'""', b"")
+    )
+    brackets = b"".join(structure.split(b'"')[::2]) if b'"' in structure else structure
+    containers = brackets.count(b"{") + brackets.count(b"[")
+    if containers > container_budget(size):
+        return (
+            f"session data holds {containers} objects and arrays in {size} bytes of "
+            f"JSON, more than {container_budget(size)} (the bound: {_FREE_CONTAINERS}, or "
+            f"one per {_BYTES_PER_CONTAINER} bytes of input when that is more)"
+        ), containers
+    if max(accumulate(map(_STEP.__getitem__, brackets))) > MAX_DEPTH:
+        return f"session data is nested more than {MAX_DEPTH} objects and arrays deep", containers
+    return None, containers
 
 
 def _decode(text: str) -> Any:
@@ -106,27 +197,39 @@ def _plain_dict(obj: dict[Any, Any]) -> bool:
     become strings, tuples become lists. This is the hot path, so it checks
     exact types and returns a bare bool; anything unusual (a subclass, a
     tuple, a bad key) sends the caller to :func:`_find_problem` for a verdict
-    and a message.
+    and a message. One stack frame per level of nesting.
     """
     for key, value in obj.items():
         if type(key) is not str:
             return False
-        if type(value) not in _PLAIN_SCALARS and not _plain_container(value):
+        kind = type(value)
+        if kind in _PLAIN_SCALARS:
+            continue
+        if kind is dict:
+            if not _plain_dict(value):
+                return False
+        elif kind is list:
+            if not _plain_list(value):
+                return False
+        else:
             return False
     return True
 
 
-def _plain_container(value: Any) -> bool:
-    """True for a dict or list whose contents pass the same checks; False for anything else."""
-    kind = type(value)
-    if kind is dict:
-        return _plain_dict(value)
-    if kind is list:
-        for item in value:  # a loop, not all(<genexpr>): this is the per-save hot path
-            if type(item) not in _PLAIN_SCALARS and not _plain_container(item):
+def _plain_list(obj: list[Any]) -> bool:
+    for item in obj:  # a loop, not all(<genexpr>): this is the per-save hot path
+        kind = type(item)
+        if kind in _PLAIN_SCALARS:
+            continue
+        if kind is dict:
+            if not _plain_dict(item):
                 return False
-        return True
-    return False
+        elif kind is list:
+            if not _plain_list(item):
+                return False
+        else:
+            return False
+    return True
 
 
 _ADVICE: list[tuple[type | tuple[type, ...], str]] = [
@@ -150,13 +253,7 @@ def _advice(value: object) -> str:
 
 def _find_problem(obj: Any, parts: list[str], seen: set[int]) -> str | None:
     """Describe the first value under ``obj`` that JSON cannot carry faithfully."""
-    if isinstance(obj, str):
-        try:
-            obj.encode("utf-8")
-        except UnicodeEncodeError:
-            return f"{_path(parts)} is a str containing a lone surrogate, which is not valid UTF-8"
-        return None
-    if obj is None or isinstance(obj, (bool, int)):
+    if obj is None or isinstance(obj, (str, bool, int)):
         return None
     if isinstance(obj, float):
         if math.isfinite(obj):
@@ -210,11 +307,18 @@ class JSONSerializer:
                 f"session data must be a dict with str keys, got {type(data).__name__}"
             )
         try:
-            out = _encode(data).encode("utf-8")
+            out = _encode(data)
         except (_Unencodable, ValueError, TypeError, RecursionError) as exc:
-            # ValueError: NaN/inf or a cycle; TypeError: a non-scalar key;
-            # UnicodeEncodeError (a ValueError): a lone surrogate.
+            # ValueError: NaN/inf, a cycle or an int past Python's digit limit;
+            # TypeError: a non-scalar key.
             raise self._explain(data, exc) from None
+        if len(out) > _SHAPE_CHECK_ABOVE:
+            shape, _ = _shape(out)
+            if shape is not None:
+                raise SerializationError(
+                    f"{shape}: it could not be read back. Store flatter data, or fewer, "
+                    "larger containers"
+                )
         # The encoder quietly turns int, float, bool and None keys into
         # strings and tuples into lists; this walk is the check it does not do.
         try:
@@ -237,17 +341,30 @@ class JSONSerializer:
         return SerializationError(problem or f"session data cannot be encoded as JSON: {exc}")
 
     def loads(self, raw: bytes) -> dict[str, Any]:
-        """Decode UTF-8 JSON bytes holding an object; anything else raises."""
+        """Decode UTF-8 JSON bytes holding an object; anything else raises.
+
+        What it returns, :meth:`dumps` encodes again to the same data.
+        """
+        received: object = raw  # typed bytes, but callers outside mypy pass anything
+        if isinstance(received, bytes):
+            buf = received
+        elif isinstance(received, (bytearray, memoryview)):
+            buf = bytes(received)
+        else:
+            raise SerializationError(
+                f"the json serializer decodes bytes, got {type(received).__name__}"
+            )
+        containers = 0
+        if len(buf) > _SHAPE_CHECK_ABOVE:
+            shape, containers = _shape(buf)
+            if shape is not None:
+                raise SerializationError(f"{shape}; refusing to decode it")
         try:
-            text = raw.decode("utf-8") if isinstance(raw, bytes) else bytes(raw).decode("utf-8")
+            text = buf.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise SerializationError(
                 f"session data is not valid UTF-8 (byte {exc.start}); it was not written "
                 "by the json serializer"
-            ) from None
-        except TypeError:
-            raise SerializationError(
-                f"the json serializer decodes bytes, got {type(raw).__name__}"
             ) from None
         try:
             data = _decode(text)
@@ -255,12 +372,25 @@ class JSONSerializer:
             raise SerializationError(
                 f"session data is not valid JSON ({exc.msg} at position {exc.pos})"
             ) from None
+        except ValueError as exc:
+            # An integer longer than Python's int_max_str_digits (4300 by default).
+            raise SerializationError(f"session data is not valid JSON: {exc}") from None
         except RecursionError:
             raise SerializationError("session data is nested too deeply to decode") from None
         if type(data) is not dict:
             raise SerializationError(
                 f"session data must be a JSON object, got a JSON {_json_kind(data)}"
             )
+        if containers > _FREE_CONTAINERS:
+            # The bound is on the input's size. Spaces and escapes that dumps would
+            # not write make the input larger than what dumps writes: the data must
+            # pass the bound again there, or it would load and never save.
+            try:
+                self.dumps(data)
+            except SerializationError as exc:
+                raise SerializationError(
+                    f"session data decodes, but would not encode again: {exc}"
+                ) from None
         return data
 
     def __repr__(self) -> str:

@@ -3,15 +3,16 @@
 ``dumps`` walks the data once (exact str keys, finite floats, bounded
 depth; see ``_check``), then packs it with a per-thread ``msgpack.Packer``.
 ``loads`` refuses input over ``max_size`` before unpacking, unpacks with
-every length limit tied to the input's size and extension types refused, and
-walks the result with the same check. What lives here: the options, the
-msgpack calls and the mapping of msgpack's errors to
-:class:`~sessionware.SerializationError`.
+every length limit tied to the input's size, extension types refused and the
+number of maps and arrays bounded by the input's size, and walks the result
+with the same check. What lives here: the options, the msgpack calls and the
+mapping of msgpack's errors to :class:`~sessionware.SerializationError`.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any, ClassVar, NoReturn
 
 import msgpack
@@ -32,6 +33,17 @@ _PACKER_KEEP = 64 * 1024
 #: The deepest ``max_depth`` accepted: the walks recurse once per level, and
 #: must stay well inside Python's default recursion limit of 1000 frames.
 _DEPTH_CEILING = 500
+#: An empty map or array is one byte of msgpack and 56-72 bytes of Python
+#: objects, 50 times what any other value costs per input byte. Past this many,
+#: a session may hold at most one map or array per _BYTES_PER_CONTAINER bytes
+#: of its encoding; input this short cannot hold more, so it is never counted.
+_FREE_CONTAINERS = 4096
+_BYTES_PER_CONTAINER = 8
+#: The first byte of every map and array header (fixmap, fixarray, map16/32,
+#: array16/32). The same bytes occur inside strings and numbers, so counting
+#: them gives an upper bound on the number of containers, in one C pass.
+_CONTAINER_HEADS = bytes([*range(0x80, 0xA0), 0xDC, 0xDD, 0xDE, 0xDF])
+_NOT_CONTAINER_HEADS = bytes(b for b in range(256) if b not in _CONTAINER_HEADS)
 
 
 class _ExtensionRefused(Exception):
@@ -42,16 +54,67 @@ class _ExtensionRefused(Exception):
         self.code = code
 
 
+class _TooManyContainers(Exception):
+    """Raised from the container-counting hooks; never leaves this module."""
+
+
+def container_budget(size: int) -> int:
+    """The most maps and arrays an encoding of ``size`` bytes may hold."""
+    return max(_FREE_CONTAINERS, size // _BYTES_PER_CONTAINER)
+
+
+def _may_hold_many(buf: bytes, size: int, many: int) -> bool:
+    """False when ``buf`` certainly holds at most ``many`` containers (the common case)."""
+    if size <= many:
+        return False
+    return len(buf.translate(None, _NOT_CONTAINER_HEADS)) > many
+
+
+class _Counter:
+    """Counts the containers msgpack builds (its ``object_hook`` and ``list_hook``).
+
+    Stops the unpacking at the ``budget + 1``-th, so a bomb is refused having
+    built no more than its size allows.
+    """
+
+    __slots__ = ("budget", "hook", "left")
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self.left = [budget]
+        left = self.left
+
+        def hook(container: Any) -> Any:
+            left[0] -= 1
+            if left[0] < 0:
+                raise _TooManyContainers
+            return container
+
+        self.hook: Callable[[Any], Any] = hook
+
+    @property
+    def counted(self) -> int:
+        """How many containers were built so far."""
+        return self.budget - self.left[0]
+
+
 def _refuse_extension(code: int, data: bytes) -> NoReturn:
     # max_ext_len=0 already refuses every extension with a body (timestamps
     # included, which bypass ext_hook); this refuses the empty ones.
     raise _ExtensionRefused(code)
 
 
-def _unpackb(buf: bytes, size: int, *, strict_map_key: bool) -> Any:
+def _unpackb(
+    buf: bytes, size: int, *, strict_map_key: bool, counter: _Counter | None = None
+) -> Any:
     # Every length limit is the input's own size: an array of n items needs
     # at least n bytes, a map of n pairs 2n. A header claiming 2**32-1 items
-    # is refused before anything is allocated for them.
+    # is refused before anything is allocated for them. The hooks only count,
+    # and only when the input may hold more containers than the free allowance:
+    # an ordinary session never pays for them.
+    hooks: dict[str, Any] = {}
+    if counter is not None:
+        hooks = {"object_hook": counter.hook, "list_hook": counter.hook}
     return msgpack.unpackb(
         buf,
         raw=False,
@@ -64,6 +127,15 @@ def _unpackb(buf: bytes, size: int, *, strict_map_key: bool) -> Any:
         max_map_len=size // 2,
         max_ext_len=0,
         ext_hook=_refuse_extension,
+        **hooks,
+    )
+
+
+def _too_many(size: int) -> str:
+    return (
+        f"session data holds more than {container_budget(size)} maps and arrays in "
+        f"{size} bytes of msgpack (the bound: {_FREE_CONTAINERS}, or one per "
+        f"{_BYTES_PER_CONTAINER} bytes of input when that is more)"
     )
 
 
@@ -161,6 +233,16 @@ class MsgpackSerializer:
                 f"session data encodes to {len(out)} bytes, more than max_size={self.max_size}: "
                 "it could not be read back. Store less in the session, or raise max_size"
             )
+        size = len(out)
+        if _may_hold_many(out, size, container_budget(size)):
+            # Never write what loads would refuse: the same count, on the same bytes.
+            try:
+                _unpackb(out, size, strict_map_key=False, counter=_Counter(container_budget(size)))
+            except _TooManyContainers:
+                raise SerializationError(
+                    f"{_too_many(len(out))}: it could not be read back. Store fewer, larger "
+                    "containers (e.g. one list of values instead of many one-item dicts)"
+                ) from None
         return out
 
     def _describe(self, data: Any) -> str | None:
@@ -188,7 +270,10 @@ class MsgpackSerializer:
                 f"session data is {size} bytes, more than max_size={self.max_size}; refusing "
                 "to decode it (raise max_size if your sessions really are this large)"
             )
-        data = self._unpack(buf, size)
+        counter = None
+        if _may_hold_many(buf, size, _FREE_CONTAINERS):
+            counter = _Counter(container_budget(size))
+        data = self._unpack(buf, size, counter)
         if type(data) is not dict:
             raise SerializationError(
                 f"session data must be a msgpack map, got a msgpack {_msgpack_kind(data)}"
@@ -200,11 +285,27 @@ class MsgpackSerializer:
         if not plain:
             problem = self._describe(data) or "session data is nested too deeply to decode"
             raise SerializationError(f"msgpack session data refused: {problem}")
+        # Both bounds are on the input's size, and dumps writes the same data in
+        # its own encoding: smaller when the input used wider headers than needed,
+        # larger by 4 bytes for each float32 (written back as float64). Where that
+        # could matter, the data must pass them again there, or it would load and
+        # never save.
+        if (counter is not None and counter.counted > _FREE_CONTAINERS) or (
+            size * 9 > self.max_size * 5 and size + 4 * buf.count(b"\xca") > self.max_size
+        ):
+            try:
+                self.dumps(data)
+            except SerializationError as exc:
+                raise SerializationError(
+                    f"msgpack session data decodes, but would not encode again: {exc}"
+                ) from None
         return data
 
-    def _unpack(self, buf: bytes, size: int) -> Any:
+    def _unpack(self, buf: bytes, size: int, counter: _Counter | None) -> Any:
         try:
-            return _unpackb(buf, size, strict_map_key=True)
+            return _unpackb(buf, size, strict_map_key=True, counter=counter)
+        except _TooManyContainers:
+            raise SerializationError(f"{_too_many(size)}; refusing to decode it") from None
         except _ExtensionRefused as exc:
             raise SerializationError(
                 f"session data contains msgpack extension type {exc.code}; extension types "
