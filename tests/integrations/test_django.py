@@ -34,6 +34,7 @@ from django.conf import settings
 from waitress import wasyncore
 
 from ..e2e.redis_server import redis_url
+from ..engines import MemoryEngine
 from ..servers import serve_uvicorn
 from .django_project import settings as project_settings
 from .django_project import upstream
@@ -69,6 +70,7 @@ from django.core.management import call_command  # noqa: E402
 from django.test import SimpleTestCase, override_settings  # noqa: E402
 
 import sessionware.django  # noqa: E402
+from sessionware._plugins import host  # noqa: E402
 from sessionware.django import SessionStore  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
@@ -591,3 +593,110 @@ def test_only_the_django_module_imports_django() -> None:
         and ("import django" in p.read_text() or "from django" in p.read_text())
     ]
     assert importers == []
+
+
+# -- keys, storage access and logs -------------------------------------------------------------
+
+
+class CountedEngine(MemoryEngine):
+    """The in-test dict engine under its own name, so SESSIONWARE can select it."""
+
+    name: ClassVar[str] = "django_counted"
+
+
+class _CountedPlugin:
+    @sessionware.hookimpl
+    def register_engines(self, register: Any) -> None:
+        register(CountedEngine)
+
+
+@pytest.fixture
+def counted() -> Iterator[CountedEngine]:
+    host.register(_CountedPlugin(), name="test-django-counted")
+    try:
+        with override_settings(SESSIONWARE={"engine": "django_counted"}):
+            built = engine()
+            assert isinstance(built, CountedEngine)
+            yield built
+    finally:
+        host.unregister("test-django-counted")
+
+
+@pytest.mark.parametrize(
+    "key", ["A" * 32, "../../etc/passwd", "a" * 200, "12345678", "0" * 31, "ключ" * 8]
+)
+def test_a_key_the_engine_cannot_hold_never_reaches_storage(
+    counted: CountedEngine, key: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    session = SessionStore(key)
+    assert session.load() == {}
+    assert session.session_key is None
+    assert session.exists(key) is False
+    session.delete(key)
+    assert counted.calls == []
+    assert [r.name for r in caplog.records] == ["django.security.SuspiciousSession"]
+    assert "refused before any storage access" in caplog.records[0].getMessage()
+
+
+@pytest.mark.parametrize("key", [None, ""])
+def test_no_key_logs_nothing_on_load_flush_or_logout(
+    counted: CountedEngine, key: str | None, caplog: pytest.LogCaptureFixture
+) -> None:
+    session = SessionStore(key)
+    assert session.get("user") is None
+    session.flush()
+    session.delete()
+    assert counted.calls == []
+    assert caplog.records == []
+
+
+def test_create_retries_when_a_new_key_is_taken(counted: CountedEngine) -> None:
+    taken = sessionware.new_session_key()
+    counted.save(taken, b"{}", time.time() + 60, must_create=True)
+    fresh = sessionware.new_session_key()
+    keys = iter([taken, fresh])
+    original = sessionware.django.new_session_key
+    sessionware.django.new_session_key = lambda: next(keys)
+    try:
+        session = SessionStore()
+        session["a"] = 1
+        session.save()
+    finally:
+        sessionware.django.new_session_key = original
+    assert session.session_key == fresh
+    assert counted.load(taken) == b"{}"  # the other session was not overwritten
+
+
+def test_must_create_on_a_taken_key_raises_djangos_create_error(counted: CountedEngine) -> None:
+    from django.contrib.sessions.backends.base import CreateError
+
+    session = SessionStore()
+    session.save()
+    again = SessionStore(session.session_key)
+    with pytest.raises(CreateError):
+        again.save(must_create=True)
+
+
+@pytest.mark.http
+def test_moving_from_djangos_db_backend_logs_users_out_without_errors(
+    store: dict[str, Any], alice: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A cookie issued by Django's db backend names no session in the new store."""
+    with (
+        override_settings(SESSION_ENGINE="django.contrib.sessions.backends.db"),
+        serve_waitress(WSGIHandler()) as before,
+        httpx.Client(base_url=before) as client,
+    ):
+        client.post("/put/theme/dark")
+        client.post("/login", data={"username": "alice", "password": PASSWORD})
+        assert client.get("/session").json()["user"] == "alice"
+        old = client.cookies["sessionid"]
+    with serve_waitress(WSGIHandler()) as after, httpx.Client(base_url=after) as client:
+        client.cookies.set("sessionid", old)
+        response = client.get("/session")
+        assert response.status_code == 200
+        assert response.json() == {"data": {}, "user": ""}  # logged out, data left behind
+        assert "Max-Age=0" in set_cookies(response)["sessionid"]  # the stale cookie is dropped
+        assert client.post("/login", data={"username": "alice", "password": PASSWORD}).is_success
+        assert client.get("/session").json()["user"] == "alice"
+    assert security_records(caplog) == []  # an unknown key is not an attack
