@@ -201,7 +201,8 @@ class SessionwareInterface(SessionInterface):
     def open_session(self, app: flask.Flask, request: Request) -> FlaskSession:
         """The request's session; loaded now when the request carries the cookie."""
         environ = request.environ
-        key = get_cookie(environ.get("HTTP_COOKIE"), self._cookie_name)
+        # An empty value is no cookie, as for Flask's own session (not a hostile key).
+        key = get_cookie(environ.get("HTTP_COOKIE"), self._cookie_name) or None
         session = self.session_class(key)  # a malformed key is refused here, before I/O
         if key is not None:
             session.had_cookie = True
@@ -342,8 +343,11 @@ def _flask_named(exc: ConfigurationError) -> ConfigurationError:
         return exc
     setting = FLASK_NAMES.get(field, f"SESSIONWARE_{field.upper()}")
     if field == "secret_key":
+        reason = str(exc).split(";", 1)[0]
         return ConfigurationError(
-            f"{exc} (sessionware.flask reads app.config['SECRET_KEY'])", field=field
+            f"SECRET_KEY is not set: {reason}; set app.config['SECRET_KEY'] to a long random "
+            "string",
+            field=field,
         )
     return ConfigurationError(f"{setting}: {exc}", field=field)
 
