@@ -8,6 +8,7 @@ import logging
 import os
 import stat
 import struct
+import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -44,15 +45,18 @@ def test_file_is_named_prefix_plus_key(
     assert listing() == [f"sessionware-{key}"]
 
 
-def test_file_holds_header_with_expiry_then_the_data(engine: FileEngine) -> None:
+def test_file_holds_header_with_two_slots_then_the_data(engine: FileEngine) -> None:
     key = new_key()
     expires_at = expires_in(300)
     engine.save(key, b"payload", expires_at, must_create=True)
     raw = file_of(engine, key).read_bytes()
-    magic, version, stored, length = struct.unpack(">4sB3xdQ", raw[:HEADER_SIZE])
-    assert (magic, version, stored, length) == (MAGIC, FORMAT_VERSION, expires_at, 7)
+    assert HEADER_SIZE == 88
+    assert struct.unpack(">4sB3x", raw[:8]) == (MAGIC, FORMAT_VERSION)
+    seq, stored, offset, length, crc = struct.unpack(">QdQQ4xI", raw[8:48])
+    assert (seq, stored, offset, length) == (1, expires_at, HEADER_SIZE, 7)
+    assert crc == zlib.crc32(b"payload", zlib.crc32(raw[8:44]))
+    assert raw[48:88] == bytes(40)  # slot 1: empty until the first update
     assert raw[HEADER_SIZE:] == b"payload"
-    assert HEADER_SIZE == 24
 
 
 def test_expiry_comes_from_the_header_not_from_mtime(engine: FileEngine) -> None:
@@ -77,12 +81,53 @@ def test_update_replaces_the_content_and_its_expiry(
     for data in (b"two", b"three and more", b"4"):  # the same size, longer, shorter
         engine.save(key, data, expires_in(5000))
         assert engine.load(key) == data
-        assert file_of(engine, key).stat().st_size == HEADER_SIZE + len(data)
     later = engine.now() + 4000
     monkeypatch.setattr(engine, "now", lambda: later)
     assert engine.load(key) == b"4"  # the new expiry, not the first one's 10 s
-    # Without fsync rewritten in place; with fsync a flushed new file renamed into place.
-    assert (file_of(engine, key).stat().st_ino == before) is not fsync
+    assert file_of(engine, key).stat().st_ino == before  # written in place, never renamed
+
+
+@pytest.mark.parametrize("fsync", [False, True])
+def test_the_file_stays_within_the_two_versions_it_holds(
+    make_engine: Callable[..., FileEngine], fsync: bool
+) -> None:
+    # The new version goes before the current one if it fits, else after it, and
+    # the bytes past both are cut: the data area never grows past three times the
+    # largest of the last three versions, however the sizes go.
+    engine = make_engine(fsync=fsync)
+    key = new_key()
+    engine.save(key, b"x", expires_in(), must_create=True)
+    sizes = [7, 300, 5, 5000, 4999, 5001, 10, 0, 2, 6000, 8000, 7000, 100, 1, 1, 9000, 1]
+    recent = [1]
+    for n in sizes * 3:
+        data = os.urandom(n)
+        engine.save(key, data, expires_in())
+        assert engine.load(key) == data
+        recent = [*recent[-2:], n]
+        size = file_of(engine, key).stat().st_size
+        assert size <= HEADER_SIZE + 3 * max(recent), (recent, size)
+
+
+def test_fsync_flushes_the_file_on_every_write_and_the_directory_on_create_and_delete(
+    make_engine: Callable[..., FileEngine], patch_os: PatchOs
+) -> None:
+    engine = make_engine(fsync=True)
+    synced: list[str] = []
+
+    def fsync(fd: int) -> None:
+        synced.append("directory" if stat.S_ISDIR(os.fstat(fd).st_mode) else "file")
+        os.fsync(fd)
+
+    patch_os("fsync", fsync)
+    key = new_key()
+    engine.save(key, b"one", expires_in(), must_create=True)
+    assert synced == ["file", "directory"]
+    synced.clear()
+    engine.save(key, b"two", expires_in())
+    assert synced == ["file"]  # in place: the directory did not change
+    synced.clear()
+    engine.delete(key)
+    assert synced == ["directory"]
 
 
 def test_update_leaves_no_temporary_file(
@@ -136,7 +181,7 @@ def test_int_expiry_really_expires(
     key = s.session_key
     assert key is not None
     start = engine.now()
-    stored = struct.unpack(">d", file_of(engine, key).read_bytes()[8:16])[0]
+    stored = struct.unpack(">d", file_of(engine, key).read_bytes()[16:24])[0]  # slot 0
     assert start + 290 < stored <= start + 301
     assert Store(key)["user_id"] == 7
     monkeypatch.setattr(Store.engine, "now", lambda: stored + 1)
@@ -304,7 +349,7 @@ def test_disk_full_on_create_is_engine_unavailable_and_leaves_no_file(
     assert listing() == []
 
 
-@pytest.mark.parametrize("fsync", [False, True], ids=["in place", "temp + rename"])
+@pytest.mark.parametrize("fsync", [False, True])
 def test_disk_full_on_update_keeps_the_old_session_and_no_temporary_file(
     make_engine: Callable[..., FileEngine],
     patch_os: PatchOs,
@@ -323,25 +368,43 @@ def test_disk_full_on_update_keeps_the_old_session_and_no_temporary_file(
     assert listing() == [f"sessionware-{key}"]
 
 
-def test_in_place_write_failing_half_way_puts_the_old_bytes_back(
-    engine: FileEngine, patch_os: PatchOs
+@pytest.mark.parametrize("failing", ["data", "header", "fsync"])
+def test_update_failing_half_way_keeps_the_old_version_and_size(
+    make_engine: Callable[..., FileEngine], patch_os: PatchOs, failing: str
 ) -> None:
+    engine = make_engine(fsync=True)
     key = new_key()
     engine.save(key, b"old" * 10, expires_in(), must_create=True)
+    size = file_of(engine, key).stat().st_size
+    full = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
     calls = []
 
     def pwrite(fd: int, data: bytes, offset: int) -> int:
         calls.append(offset)
-        if len(calls) == 1:
+        if failing == "data" and len(calls) == 1:
             return os.pwrite(fd, bytes(data[:10]), offset)  # a short write...
-        if len(calls) == 2:
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))  # ...then the disk is full
-        return os.pwrite(fd, data, offset)  # the old bytes going back
+        if failing == "data" and len(calls) == 2:
+            raise full  # ...then the disk is full
+        if failing == "header" and len(calls) == 2:
+            os.pwrite(fd, bytes(data[:20]), offset)  # half the header, then an error
+            raise full
+        return os.pwrite(fd, data, offset)
+
+    def fsync(fd: int) -> None:
+        if failing == "fsync" and not stat.S_ISDIR(os.fstat(fd).st_mode):
+            raise full  # delayed allocation: the disk turned out full at the flush
+        os.fsync(fd)
 
     patch_os("pwrite", pwrite)
+    patch_os("fsync", fsync)
     with pytest.raises(sessionware.EngineUnavailable, match="free some disk space"):
         engine.save(key, b"new" * 20, expires_in())
     assert engine.load(key) == b"old" * 10
+    assert file_of(engine, key).stat().st_size == size  # the space it took is given back
+    patch_os("pwrite", os.pwrite)
+    patch_os("fsync", os.fsync)
+    engine.save(key, b"later", expires_in())  # and the session goes on
+    assert engine.load(key) == b"later"
 
 
 def test_read_error_is_engine_unavailable(engine: FileEngine, patch_os: PatchOs) -> None:

@@ -1,7 +1,7 @@
 """Interleavings of readers and writers, forced deterministically with pauses.
 
 Each test stops one thread at a precise point (between open and read, between
-"it still exists" and the rename, between O_EXCL and the lock, between the
+"it still exists" and the write, between O_EXCL and the lock, between the
 purge's first look and its lock) and lets another operation run there.
 """
 
@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import fcntl
 import os
+import struct
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sessionware_file import FileEngine
+from sessionware_file import HEADER_SIZE, FileEngine
 from sessionware_file import _engine as engine_module
 
 import sessionware
@@ -108,7 +109,14 @@ def test_delete_waits_for_a_load_between_open_and_read(
     assert engine.load(key) is None
 
 
-@pytest.mark.parametrize("fsync", [False, True], ids=["in place", "temp + rename"])
+def plant_previous_format(engine: FileEngine, key: str, data: bytes) -> None:
+    """A live session file as earlier releases wrote it (format 1): its update renames."""
+    path = Path(engine.path) / f"{engine.prefix}{key}"
+    path.write_bytes(struct.pack(">4sB3xdQ", b"SWSF", 1, expires_in(), len(data)) + data)
+    path.chmod(0o600)
+
+
+@pytest.mark.parametrize("fsync", [False, True])
 def test_update_during_a_load_gives_the_old_bytes_whole_then_the_new(
     make: Callable[..., FileEngine], patch_os: PatchOs, fsync: bool
 ) -> None:
@@ -122,27 +130,26 @@ def test_update_during_a_load_gives_the_old_bytes_whole_then_the_new(
     updater = make(fsync=fsync)
     update = Worker(lambda: updater.save(key, b"new", expires_in()))
     update.join(0.3)
-    # In place, the update waits for the reader's shared lock; by rename, it
-    # need not (the reader keeps the inode it opened), and may or may not have.
-    assert update.is_alive() or fsync
+    assert update.is_alive(), "an update went through while a load held the session"
     pause.released.set()
     assert load.finish() == b"old" * 100
     assert update.finish() == key and update.error is None
     assert engine.load(key) == b"new"
 
 
-def test_a_load_waits_for_an_in_place_rewrite_and_sees_the_new_bytes(
+def test_a_load_waits_for_an_update_in_progress_and_sees_the_new_bytes(
     engine: FileEngine, make: Callable[..., FileEngine], patch_os: PatchOs
 ) -> None:
     key = new_key()
     engine.save(key, b"long" * 50, expires_in(), must_create=True)
     pause = Pause()
 
-    def ftruncate_later(fd: int, length: int) -> None:
-        pause()  # written, not yet cut to its new length: the file is inconsistent
-        os.ftruncate(fd, length)
+    def pwrite_header_later(fd: int, data: bytes, offset: int) -> int:
+        if offset < HEADER_SIZE:
+            pause()  # the new data is written, the header that makes it current is not
+        return os.pwrite(fd, data, offset)
 
-    patch_os("ftruncate", ftruncate_later)
+    patch_os("pwrite", pwrite_header_later)
     update = Worker(lambda: engine.save(key, b"short", expires_in()))
     pause.wait_reached()
     reader = make()
@@ -155,15 +162,17 @@ def test_a_load_waits_for_an_in_place_rewrite_and_sees_the_new_bytes(
     assert load.finish() == b"short"
 
 
-def test_without_the_shared_lock_a_load_meets_the_rewrite_half_done(
+def test_without_the_shared_lock_a_load_can_lose_a_session_to_two_updates(
     engine: FileEngine,
     make: Callable[..., FileEngine],
     patch_os: PatchOs,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # Proof that the readers' LOCK_SH is what hides an in-place rewrite: with
-    # flock disabled, a load between the pwrite and the ftruncate finds a file
-    # whose size disagrees with its header and drops a live session.
+    # Proof that the readers' LOCK_SH is still needed with two slots: with flock
+    # disabled, a load that has read the headers and then waits while two updates
+    # complete finds the slot it chose overwritten by the second one, and the
+    # other one's header it read stale: it drops a live session. (A session
+    # larger than the first read, so its slot is read on its own.)
     class NoLock:
         LOCK_EX = fcntl.LOCK_EX
         LOCK_SH = fcntl.LOCK_SH
@@ -173,21 +182,25 @@ def test_without_the_shared_lock_a_load_meets_the_rewrite_half_done(
             return None
 
     key = new_key()
-    engine.save(key, b"long" * 50, expires_in(), must_create=True)
+    big = 100_000
+    engine.save(key, b"0" * big, expires_in(), must_create=True)
     monkeypatch.setattr(engine_module, "fcntl", NoLock)
     pause = Pause()
+    main = threading.current_thread()
 
-    def ftruncate_later(fd: int, length: int) -> None:
-        pause()
-        os.ftruncate(fd, length)
+    def pread(fd: int, n: int, offset: int) -> bytes:
+        if threading.current_thread() is not main and offset >= HEADER_SIZE:
+            pause()
+        return os.pread(fd, n, offset)
 
-    patch_os("ftruncate", ftruncate_later)
-    update = Worker(lambda: engine.save(key, b"short", expires_in()))
+    patch_os("pread", pread)
+    load = Worker(lambda: make().load(key))
     pause.wait_reached()
-    assert make().load(key) is None  # neither the old session nor the new one
+    engine.save(key, b"1" * big, expires_in())
+    engine.save(key, b"2" * big, expires_in())
     pause.released.set()
-    update.finish()
-    assert engine.load(key) == b"short"
+    assert load.finish() is None  # neither the old session nor a new one
+    assert engine.load(key) == b"2" * big
 
 
 def test_delete_between_open_and_fstat_is_not_an_error(
@@ -237,7 +250,11 @@ def pause_in(engine: FileEngine, name: str, pause: Pause, monkeypatch: pytest.Mo
     monkeypatch.setattr(engine, name, paused)
 
 
-WRITES = {"in place": (False, "_write_in_place"), "temp + rename": (True, "_write_replace")}
+WRITES = {
+    "slot": (False, "_write_slot"),
+    "slot, fsync": (True, "_write_slot"),
+    "previous format, rename": (False, "_write_replace"),
+}
 
 
 @pytest.mark.parametrize(("fsync", "write"), WRITES.values(), ids=WRITES.keys())
@@ -246,7 +263,10 @@ def test_delete_waits_for_an_update_between_its_check_and_its_write(
 ) -> None:
     engine = make(fsync=fsync)
     key = new_key()
-    engine.save(key, b"v1", expires_in(), must_create=True)
+    if write == "_write_replace":
+        plant_previous_format(engine, key, b"v1")
+    else:
+        engine.save(key, b"v1", expires_in(), must_create=True)
     pause = Pause()
     pause_in(engine, write, pause, monkeypatch)  # the update has checked: live
     update = Worker(lambda: engine.save(key, b"v2", expires_in()))
@@ -295,8 +315,9 @@ def test_without_the_lock_the_same_interleaving_resurrects_the_session(
 ) -> None:
     # Proof that the lock is what closes the window: with flock disabled, a
     # delete that lands between the update's check and its rename is undone.
-    # (Rewritten in place, the update would land in the unlinked file instead:
-    # the rename of fsync=True is the write that can resurrect.)
+    # (Written into a slot, the update would land in the unlinked file instead:
+    # the rename that converts a file of the previous format is the write that
+    # can resurrect.)
     class NoLock:
         LOCK_EX = fcntl.LOCK_EX
         LOCK_SH = fcntl.LOCK_SH
@@ -306,9 +327,9 @@ def test_without_the_lock_the_same_interleaving_resurrects_the_session(
             return None
 
     monkeypatch.setattr(engine_module, "fcntl", NoLock)
-    engine = make(fsync=True)
+    engine = make()
     key = new_key()
-    engine.save(key, b"v1", expires_in(), must_create=True)
+    plant_previous_format(engine, key, b"v1")
     pause = Pause()
     pause_in(engine, "_write_replace", pause, monkeypatch)
     update = Worker(lambda: engine.save(key, b"v2", expires_in()))
@@ -323,11 +344,12 @@ def test_without_the_lock_the_same_interleaving_resurrects_the_session(
 def test_update_that_waited_on_a_replaced_file_retries_on_the_new_one(
     make: Callable[..., FileEngine], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # With fsync=True an update renames a new file over the session: a writer
-    # queued on the old file's lock must notice and start again on the new one.
-    engine = make(fsync=True)
+    # The update of a file of the previous format renames a new file over the
+    # session: a writer queued on the old file's lock must notice and start
+    # again on the new one.
+    engine = make()
     key = new_key()
-    engine.save(key, b"v1", expires_in(), must_create=True)
+    plant_previous_format(engine, key, b"v1")
     pause = Pause()
     pause_in(engine, "_write_replace", pause, monkeypatch)
     first = Worker(lambda: engine.save(key, b"first", expires_in()))

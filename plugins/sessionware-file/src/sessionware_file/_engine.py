@@ -12,12 +12,12 @@ renamed a new file over it, or unlinked it, while we waited, leaves us
 holding a lock on a file nobody sees) and starts again if not. The check of
 the old file and the write, or the unlink, then happen under one lock: a
 delete cannot slip between an update's "it still exists" and its write, so a
-deleted session is never resurrected. An update rewrites the file in place
-(``pwrite`` + ``ftruncate``) under that lock, because renaming over an
-existing file is slow on ext4; with ``fsync=True`` it writes a temporary
-file, flushes it and renames it over the session instead. Readers
-(``load``, ``exists``) take ``flock(LOCK_SH)``, so they never see an
-in-place rewrite half done: they read the old bytes or the new ones.
+deleted session is never resurrected. An update writes the new version into
+the file's other slot (see ``_format``), never over the current one, and
+only then the header that makes it current: a writer killed at any instant
+leaves the old version or the new one. It does so in place, because renaming
+over an existing file is slow on ext4. Readers (``load``, ``exists``) take
+``flock(LOCK_SH)``, so they never see a write in progress.
 """
 
 from __future__ import annotations
@@ -41,7 +41,15 @@ from sessionware import (
     UpdateError,
 )
 
-from ._format import HEADER_SIZE, State, classify, encode, live_data
+from ._format import (
+    FORMAT_VERSION,
+    SLOT_SIZE,
+    Judgement,
+    State,
+    encode,
+    judge,
+    next_slot,
+)
 from ._options import check_directory, check_fsync, check_prefix
 
 __all__ = ["FILE_MODE", "STALE_AFTER", "FileEngine"]
@@ -59,8 +67,11 @@ STALE_AFTER = 3600.0
 # O_NONBLOCK: a FIFO planted there cannot hang the open (no effect on files).
 _READ = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-# An update opens the session file for reading and writing: it judges it, then rewrites it.
+# An update opens the session file for reading and writing: it judges it, then writes a slot.
 _REWRITE = os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
+# The first read of a file: its header and, for the sessions of nearly every
+# application, both slots, in one system call. A larger slot is read on its own.
+_FIRST_READ = 65536
 # How many times a writer starts again because the file it locked was replaced
 # meanwhile; each restart means another writer finished, so this is never
 # reached in practice.
@@ -94,12 +105,12 @@ def _read_all(fd: int, size: int) -> bytes:
     return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
-def _pwrite_all(fd: int, content: bytes) -> None:
-    written = os.pwrite(fd, content, 0)
+def _pwrite_all(fd: int, content: bytes, offset: int) -> None:
+    written = os.pwrite(fd, content, offset)
     if written < len(content):
         view = memoryview(content)
         while written < len(content):
-            written += os.pwrite(fd, view[written:], written)
+            written += os.pwrite(fd, view[written:], offset + written)
 
 
 def _write_all(fd: int, content: bytes) -> None:
@@ -126,11 +137,13 @@ class FileEngine(EngineBase):
         digits, ``-``, ``_``, ``.``, ending with ``-``, ``_`` or ``.``.
         Sites sharing a directory use different prefixes.
     ``fsync`` (``False``)
-        Updates write a temporary file, flush it to disk and rename it over
-        the session (instead of rewriting the session file in place), creates
-        flush the new file, and the directory is flushed after every create,
-        update and delete, so a power cut loses no acknowledged write and
-        leaves no session half-written. Many times slower writes.
+        Every create and update is flushed to disk (``fsync``) before it
+        returns, and the directory after every create and delete, so a power
+        cut loses no acknowledged write. Without it, a crash of the process
+        at any instant still leaves each session's old version or its new
+        one; a power cut may lose the last seconds of writes. Writes cost a
+        disk flush each (about half a millisecond here, far more on a
+        spinning disk).
 
     Files are created with mode ``0o600``; files owned by another user, links
     and anything but regular files under a session's name are ignored (and
@@ -175,17 +188,18 @@ class FileEngine(EngineBase):
         if fd is None:
             return None
         try:
-            # Shared: excludes an update rewriting this file in place, not other readers.
+            # Shared: excludes a writer of this file, not other readers.
             fcntl.flock(fd, fcntl.LOCK_SH)
             info = os.fstat(fd)
             if not self._owned(info, path):
                 return None
-            content = _read_all(fd, info.st_size)
+            head = _read_all(fd, min(info.st_size, _FIRST_READ))
+            found = self._judge(fd, head, info.st_size, self.now())
         except OSError as exc:
             raise self._unavailable(f"cannot read {self._shown(key)}", exc) from exc
         finally:
             os.close(fd)
-        return live_data(content, self.now())
+        return found.data if found.state is State.LIVE else None
 
     def exists(self, key: str) -> bool:
         """True when :meth:`load` would return data for ``key``.
@@ -238,10 +252,19 @@ class FileEngine(EngineBase):
         )
         return False
 
-    def _state(self, fd: int, info: os.stat_result, now: float, path: str) -> tuple[State, float]:
+    def _state(self, fd: int, info: os.stat_result, now: float, path: str) -> Judgement:
         if not self._owned(info, path):
-            return State.FOREIGN, float("nan")
-        return classify(os.pread(fd, HEADER_SIZE, 0), info.st_size, now)
+            return Judgement(State.FOREIGN)
+        head = os.pread(fd, min(info.st_size, _FIRST_READ), 0)
+        return self._judge(fd, head, info.st_size, now)
+
+    @staticmethod
+    def _judge(fd: int, head: bytes, size: int, now: float) -> Judgement:
+        """Judge the file ``fd`` of ``size`` bytes from its first bytes ``head``."""
+        if len(head) < min(size, _FIRST_READ):
+            # Shorter than fstat said: changed behind our lock by another program.
+            return Judgement(State.BROKEN)
+        return judge(head, size, now, lambda offset, length: os.pread(fd, length, offset))
 
     # -- the lock ------------------------------------------------------------------
 
@@ -293,13 +316,13 @@ class FileEngine(EngineBase):
         self.check_key(key)
         if type(data) is not bytes:
             data = bytes(data)
-        content = encode(data, float(expires_at))
+        expires_at = float(expires_at)
         path = self._base + key
         try:
             if must_create:
-                self._create(key, path, content)
+                self._create(key, path, encode(data, expires_at))
             else:
-                self._update(key, path, content)
+                self._update(key, path, data, expires_at)
         except OSError as exc:
             raise self._unavailable(f"cannot write {self._shown(key)}", exc) from exc
         return key
@@ -343,7 +366,7 @@ class FileEngine(EngineBase):
             return False
         fd, info = locked
         try:
-            state, _ = self._state(fd, info, self.now(), path)
+            state = self._state(fd, info, self.now(), path).state
             if state is State.LIVE:
                 raise CreateError(self._taken(key, "by an unexpired session"))
             if state in (State.NEWER, State.FOREIGN):
@@ -355,50 +378,63 @@ class FileEngine(EngineBase):
         self._sync_directory()
         return True
 
-    def _update(self, key: str, path: str, content: bytes) -> None:
+    def _update(self, key: str, path: str, data: bytes, expires_at: float) -> None:
         try:
-            locked = self._lock(path, _READ if self.fsync else _REWRITE)
+            locked = self._lock(path, _REWRITE)
         except _ForeignFile:
             locked = None
         if locked is None:
             raise UpdateError(self._gone(key))
         fd, info = locked
+        renamed = False
         try:
-            if not self._owned(info, path):
+            current = self._state(fd, info, self.now(), path)
+            if current.state is not State.LIVE:
                 raise UpdateError(self._gone(key))
-            # The whole file, not just its header: the in-place rewrite puts it
-            # back if it fails half-way. Session files are small.
-            old = os.pread(fd, info.st_size, 0)
-            if classify(old, info.st_size, self.now())[0] is not State.LIVE:
-                raise UpdateError(self._gone(key))
-            if self.fsync:
-                self._write_replace(key, path, content)
+            if current.version == FORMAT_VERSION:
+                self._write_slot(fd, info.st_size, current, data, expires_at)
             else:
-                self._write_in_place(fd, content, old)
+                # A file of the previous format has no second slot: replaced whole, once.
+                self._write_replace(key, path, encode(data, expires_at))
+                renamed = True
         finally:
             os.close(fd)
-        self._sync_directory()
+        if renamed:
+            self._sync_directory()
 
-    def _write_in_place(self, fd: int, content: bytes, old: bytes) -> None:
-        """Rewrite the locked, live session file ``fd`` (holding ``old``) with ``content``.
+    def _write_slot(
+        self, fd: int, size: int, current: Judgement, data: bytes, expires_at: float
+    ) -> None:
+        """Write the next version of the locked session file ``fd`` beside ``current``.
 
-        ``pwrite`` from offset 0, then ``ftruncate`` if it shrank. Readers hold
-        ``LOCK_SH`` while they read, so none sees the file between the two
-        calls. Renaming a new file over an existing one would cost hundreds of
-        microseconds on ext4 (``auto_da_alloc`` starts writing the new data
-        back), ten times this whole rewrite. If a call fails (disk full when
-        the file grows, an I/O error), the old bytes are written back, which
-        fits in the blocks the file already had, so the previous version stays.
+        The data first, where it overlaps no byte of the current version, then
+        the other slot's header, which makes it current. A writer killed
+        anywhere leaves a slot that does not verify, so loads keep returning
+        the current version; once the header is written, the new one. Renaming
+        a new file over the session would cost hundreds of microseconds on
+        ext4 (``auto_da_alloc`` starts writing the new data back), many times
+        these two ``pwrite`` calls.
         """
+        offset, at, header, end = next_slot(current, data, expires_at)
         try:
-            _pwrite_all(fd, content)
-            if len(old) > len(content):
-                os.ftruncate(fd, len(content))
+            _pwrite_all(fd, data, offset)
+            _pwrite_all(fd, header, at)
+            if self.fsync:
+                os.fsync(fd)
         except BaseException:
+            # The current version was not touched. Empty the slot that may be
+            # half written (a later update would overwrite it anyway) and give
+            # back the space it took, so the failed save is plainly not there.
             with contextlib.suppress(OSError):
-                _pwrite_all(fd, old)
-                os.ftruncate(fd, len(old))
+                _pwrite_all(fd, bytes(SLOT_SIZE), at)
+                if offset + len(data) > size:
+                    os.ftruncate(fd, size)
             raise
+        if end < size:
+            # What lies past ``end`` belonged to the version before the current
+            # one. The save has succeeded: failing to cut it only wastes space.
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, end)
 
     def _write_replace(self, key: str, path: str, content: bytes) -> None:
         """Write ``content`` to a temporary file beside ``path`` and rename it over ``path``."""
@@ -511,7 +547,7 @@ class FileEngine(EngineBase):
                 return False
             try:
                 info = os.fstat(fd)
-                state, _ = self._state(fd, info, cutoff, path)
+                state = self._state(fd, info, cutoff, path).state
             finally:
                 os.close(fd)
             if not self._purgeable(state, info, stale_before):
@@ -526,7 +562,7 @@ class FileEngine(EngineBase):
             try:
                 # Judged again under the lock: a create may have replaced the
                 # expired file with a live one since the first look.
-                state, _ = self._state(fd, info, cutoff, path)
+                state = self._state(fd, info, cutoff, path).state
                 if not self._purgeable(state, info, stale_before):
                     return False
                 os.unlink(path)

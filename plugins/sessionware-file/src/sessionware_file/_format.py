@@ -1,19 +1,40 @@
 """The layout of one session file, and how a file's content is judged.
 
-A session file is a fixed 24-byte header followed by the session bytes::
+Format 2, written by this release: two slots, each a complete version of the
+session, so that an update never overwrites the version a reader may need::
 
     offset  size  field
     0       4     magic        b"SWSF"
-    4       1     version      1
+    4       1     version      2
     5       3     reserved     zero
-    8       8     expires_at   IEEE-754 double, big-endian, POSIX seconds (UTC)
-    16      8     length       unsigned, big-endian: how many data bytes follow
-    24      n     data         the serializer's bytes, opaque to the engine
+    8       40    slot 0 header
+    48      40    slot 1 header
+    88      ...   the data area: each slot's data at the offset its header gives
+
+    slot header (big-endian)
+    0       8     seq          which write this is; 0: the slot is empty
+    8       8     expires_at   IEEE-754 double, POSIX seconds (UTC)
+    16      8     offset       where the slot's data starts in the file
+    24      8     length       how many data bytes
+    32      4     reserved     zero
+    36      4     crc          CRC-32 of the header's first 36 bytes, then the data
+
+An update writes the new data where it does not overlap the current slot's
+data, then the other slot's header with the next ``seq``. The current version
+is the valid slot with the highest ``seq``; a slot is valid when its data lies
+in the file and its CRC matches. A write cut short anywhere (a crash, a full
+disk, a power cut before the data reached the disk) leaves a slot that does
+not verify, so the other slot, the previous version, is served: never a mix,
+never a loss. The file's size carries no meaning any more: a file may keep
+unused bytes after the data.
+
+Format 1, written by earlier releases, is still read: a 24-byte header
+(magic, version 1, reserved, ``expires_at``, ``length``) and the data, whose
+size must match ``length``. An update of a format-1 session replaces the file
+with a format-2 one (temporary file + rename).
 
 The expiry lives in the file because the modification time cannot carry it:
 an update may set any expiry, and a file copied or touched would change it.
-``length`` makes a file that is still being written, or was cut short by a
-crash, recognisable: its size does not match, so it is never served.
 
 Nothing here does I/O; the engine reads and writes, this module judges.
 """
@@ -23,17 +44,43 @@ from __future__ import annotations
 import enum
 import math
 import struct
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
 
-__all__ = ["FORMAT_VERSION", "HEADER_SIZE", "MAGIC", "State", "classify", "encode", "live_data"]
+__all__ = [
+    "FORMAT_VERSION",
+    "HEADER_SIZE",
+    "MAGIC",
+    "SLOT_SIZE",
+    "Judgement",
+    "State",
+    "encode",
+    "judge",
+    "next_slot",
+]
 
 #: The first four bytes of every session file.
 MAGIC = b"SWSF"
-#: The layout this release reads and writes.
-FORMAT_VERSION = 1
+#: The layout this release writes.
+FORMAT_VERSION = 2
+#: The layout of earlier releases, still read (and converted on update).
+LEGACY_VERSION = 1
 
-_HEADER = struct.Struct(">4sB3xdQ")
-#: Bytes before the session data.
-HEADER_SIZE = _HEADER.size
+_PREAMBLE = struct.Struct(">4sB3x")
+_SLOT_FIELDS = struct.Struct(">QdQQ4x")
+_CRC = struct.Struct(">I")
+_LEGACY = struct.Struct(">4sB3xdQ")
+#: Bytes of one slot header.
+SLOT_SIZE = _SLOT_FIELDS.size + _CRC.size
+#: Bytes before the data area: the preamble and the two slot headers.
+HEADER_SIZE = _PREAMBLE.size + 2 * SLOT_SIZE
+_LEGACY_HEADER = _LEGACY.size
+
+_EMPTY_SLOT = bytes(SLOT_SIZE)
+
+#: ``read(offset, length)``: bytes of the file, possibly fewer at its end.
+Reader = Callable[[int, int], bytes]
 
 
 class State(enum.Enum):
@@ -43,9 +90,9 @@ class State(enum.Enum):
     LIVE = "live"
     #: A complete session past its ``expires_at``.
     EXPIRED = "expired"
-    #: Not a session this release wrote completely: bad magic, a header cut
-    #: short, a size that does not match ``length``, a NaN expiry. Either
-    #: corrupted, left by a crashed writer, or a creation still in progress.
+    #: Not a session this release can read: bad magic, a header cut short, no
+    #: slot that verifies, a NaN expiry. Either corrupted, left by a crashed
+    #: create, or a creation still in progress.
     BROKEN = "broken"
     #: Our magic with a newer version: written by a later release sharing the
     #: directory. Never served, never overwritten, never purged.
@@ -54,45 +101,123 @@ class State(enum.Enum):
     FOREIGN = "foreign"
 
 
+@dataclass(frozen=True, slots=True)
+class Judgement:
+    """A file's state and, for a complete session, its current version."""
+
+    state: State
+    #: The current version's expiry; ``nan`` unless ``LIVE`` or ``EXPIRED``.
+    expires_at: float = math.nan
+    #: The current version's data when ``LIVE`` or ``EXPIRED``.
+    data: bytes | None = None
+    #: The format the file is written in (0 when not recognised).
+    version: int = 0
+    #: Format 2: the current slot's index, ``seq``, and where its data lies.
+    slot: int = 0
+    seq: int = 0
+    start: int = HEADER_SIZE
+    end: int = HEADER_SIZE
+
+
+_BROKEN = Judgement(State.BROKEN)
+
+
+def _slot_header(seq: int, expires_at: float, offset: int, data: bytes) -> bytes:
+    fields = _SLOT_FIELDS.pack(seq, expires_at, offset, len(data))
+    return fields + _CRC.pack(zlib.crc32(data, zlib.crc32(fields)))
+
+
 def encode(data: bytes, expires_at: float) -> bytes:
-    """The whole file content for ``data`` expiring at ``expires_at``."""
-    return _HEADER.pack(MAGIC, FORMAT_VERSION, expires_at, len(data)) + data
+    """The whole content of a new file: ``data`` expiring at ``expires_at`` in slot 0."""
+    return (
+        _PREAMBLE.pack(MAGIC, FORMAT_VERSION)
+        + _slot_header(1, expires_at, HEADER_SIZE, data)
+        + _EMPTY_SLOT
+        + data
+    )
 
 
-def live_data(content: bytes, now: float) -> bytes | None:
-    """The data of a whole file's ``content`` if it is a complete, unexpired session.
+def next_slot(current: Judgement, data: bytes, expires_at: float) -> tuple[int, int, bytes, int]:
+    """Where the version after ``current`` goes: ``(data offset, header offset, header, end)``.
 
-    The read path's shortcut for ``classify(...) is State.LIVE``: the same
-    rules, without building a state.
+    The data goes into the data area before the current slot's data if it
+    fits there, else right after it, so the current version is never touched;
+    ``end`` is where the file's useful bytes then stop (the engine cuts the
+    rest). Write the data first, then the header.
     """
-    if len(content) < HEADER_SIZE:
-        return None
-    magic, version, expires_at, length = _HEADER.unpack_from(content)
-    # A NaN expiry fails "> now" like an expired one.
-    if (
-        magic == MAGIC
-        and version == FORMAT_VERSION
-        and length == len(content) - HEADER_SIZE
-        and expires_at > now
-    ):
-        return content[HEADER_SIZE:]
-    return None
+    other = 1 - current.slot
+    offset = HEADER_SIZE if len(data) <= current.start - HEADER_SIZE else current.end
+    header = _slot_header(current.seq + 1, expires_at, offset, data)
+    end = max(current.end, offset + len(data))
+    return offset, _PREAMBLE.size + other * SLOT_SIZE, header, end
 
 
-def classify(head: bytes, size: int, now: float) -> tuple[State, float]:
-    """Judge a file from its first bytes and its size; return its state and expiry.
+def judge(head: bytes, size: int, now: float, read: Reader) -> Judgement:
+    """Judge a file of ``size`` bytes whose first bytes are ``head``.
 
-    ``head`` holds at least the header when the file has one (it may hold the
-    whole file); ``size`` is the file's size. The expiry is ``nan`` unless the
-    state is ``LIVE`` or ``EXPIRED``.
+    ``head`` holds at least the header when the file has one, possibly the
+    whole file; ``read(offset, length)`` fetches what lies beyond it.
     """
-    if len(head) < HEADER_SIZE or size < HEADER_SIZE:
-        return State.BROKEN, math.nan
-    magic, version, expires_at, length = _HEADER.unpack_from(head)
+    if len(head) < _PREAMBLE.size or size < _PREAMBLE.size:
+        return _BROKEN
+    magic, version = _PREAMBLE.unpack_from(head)
     if magic != MAGIC:
-        return State.BROKEN, math.nan
-    if version != FORMAT_VERSION:
-        return (State.NEWER if version > FORMAT_VERSION else State.BROKEN), math.nan
-    if size != HEADER_SIZE + length or math.isnan(expires_at):
-        return State.BROKEN, math.nan
-    return (State.LIVE if expires_at > now else State.EXPIRED), expires_at
+        return _BROKEN
+    if version == FORMAT_VERSION:
+        return _judge_slots(head, size, now, read)
+    if version == LEGACY_VERSION:
+        return _judge_legacy(head, size, now, read)
+    if version > FORMAT_VERSION:
+        return Judgement(State.NEWER, version=version)
+    return _BROKEN
+
+
+def _region(head: bytes, read: Reader, offset: int, length: int) -> bytes:
+    if offset + length <= len(head):
+        return head[offset : offset + length]
+    return read(offset, length)
+
+
+def _judge_slots(head: bytes, size: int, now: float, read: Reader) -> Judgement:
+    if len(head) < HEADER_SIZE or size < HEADER_SIZE:
+        return _BROKEN
+    slots = []
+    for index in (0, 1):
+        at = _PREAMBLE.size + index * SLOT_SIZE
+        seq, expires_at, offset, length = _SLOT_FIELDS.unpack_from(head, at)
+        if seq and offset >= HEADER_SIZE and offset + length <= size:
+            slots.append((seq, index, at, expires_at, offset, length))
+    # The newest slot that verifies; a slot cut short by a crash does not.
+    for seq, index, at, expires_at, offset, length in sorted(slots, reverse=True):
+        data = _region(head, read, offset, length)
+        fields = head[at : at + _SLOT_FIELDS.size]
+        (crc,) = _CRC.unpack_from(head, at + _SLOT_FIELDS.size)
+        if len(data) != length or zlib.crc32(data, zlib.crc32(fields)) != crc:
+            continue
+        if math.isnan(expires_at):
+            return _BROKEN
+        return Judgement(
+            State.LIVE if expires_at > now else State.EXPIRED,
+            expires_at,
+            data,
+            version=FORMAT_VERSION,
+            slot=index,
+            seq=seq,
+            start=offset,
+            end=offset + length,
+        )
+    return _BROKEN
+
+
+def _judge_legacy(head: bytes, size: int, now: float, read: Reader) -> Judgement:
+    if len(head) < _LEGACY_HEADER or size < _LEGACY_HEADER:
+        return _BROKEN
+    _, _, expires_at, length = _LEGACY.unpack_from(head)
+    if size != _LEGACY_HEADER + length or math.isnan(expires_at):
+        return _BROKEN
+    data = _region(head, read, _LEGACY_HEADER, length)
+    if len(data) != length:
+        return _BROKEN
+    return Judgement(
+        State.LIVE if expires_at > now else State.EXPIRED, expires_at, data, version=LEGACY_VERSION
+    )
