@@ -63,7 +63,7 @@ from django.contrib.auth.models import User  # noqa: E402 - needs the settings a
 from django.contrib.sessions.backends.db import (  # noqa: E402
     SessionStore as DjangoDbSessionStore,
 )
-from django.core.exceptions import ImproperlyConfigured  # noqa: E402
+from django.core.exceptions import ImproperlyConfigured, SynchronousOnlyOperation  # noqa: E402
 from django.core.handlers.asgi import ASGIHandler  # noqa: E402
 from django.core.handlers.wsgi import WSGIHandler  # noqa: E402
 from django.core.management import call_command  # noqa: E402
@@ -700,3 +700,16 @@ def test_moving_from_djangos_db_backend_logs_users_out_without_errors(
         assert client.post("/login", data={"username": "alice", "password": PASSWORD}).is_success
         assert client.get("/session").json()["user"] == "alice"
     assert security_records(caplog) == []  # an unknown key is not an attack
+
+
+async def test_sync_session_io_on_the_event_loop_is_refused_as_djangos_orm_does() -> None:
+    with override_settings(SESSIONWARE=engine_settings("db")):
+        session = SessionStore()
+        await session.aset("user", "alice")
+        await session.asave()
+        with pytest.raises(SynchronousOnlyOperation, match="async twins"):
+            SessionStore(session.session_key)["user"]
+        assert await SessionStore(session.session_key).aget("user") == "alice"
+        assert await SessionStore(session.session_key).aexists(session.session_key)
+        await SessionStore(session.session_key).aflush()
+        assert not await SessionStore().aexists(session.session_key)

@@ -26,7 +26,9 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess witho
         'sessionware.django needs Django; install it with: pip install "sessionware[django]"'
     ) from exc
 
+import asyncio
 import logging
+import os
 import threading
 import time
 from collections.abc import Mapping
@@ -43,7 +45,10 @@ from django.contrib.sessions.backends.base import (
 from django.contrib.sessions.backends.base import (
     UpdateError as DjangoUpdateError,
 )
-from django.core.exceptions import ImproperlyConfigured  # type: ignore[import-untyped]
+from django.core.exceptions import (  # type: ignore[import-untyped]
+    ImproperlyConfigured,
+    SynchronousOnlyOperation,
+)
 from django.core.signals import setting_changed  # type: ignore[import-untyped]
 
 from ._engine import Engine, Reissue
@@ -204,6 +209,29 @@ def _build() -> _Backend:
     return _Backend(engine, serializer)
 
 
+def _io_engine(operation: str) -> Engine:
+    """The engine, for a blocking call: refused on a running event loop, as Django's ORM does.
+
+    Django's db backend raises ``SynchronousOnlyOperation`` when an async view
+    touches the session synchronously; so does this one for any engine whose
+    calls may wait (disk, network, another process's lock). Engines that never
+    wait (``inline_async``: the cache, cookies) are fine anywhere.
+    ``DJANGO_ALLOW_ASYNC_UNSAFE`` lifts it, as it does for the ORM.
+    """
+    engine = _backend().engine
+    if (
+        asyncio._get_running_loop() is not None
+        and not getattr(engine.capabilities, "inline_async", False)
+        and not os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    ):
+        raise SynchronousOnlyOperation(
+            f"session {operation} on the {engine.name!r} engine would block the event loop; "
+            "in async code use the async twins: await request.session.aget(), aset(), "
+            "aitems(), asave(), acycle_key(), aflush() (or alogin()/alogout())"
+        )
+    return engine
+
+
 def _emit(hook: str, **kwargs: Any) -> None:
     if host.listening.get(hook):
         host.emit(hook, **kwargs)
@@ -291,12 +319,11 @@ class SessionStore(SessionBase):  # type: ignore[misc]
 
     def load(self) -> dict[str, Any]:
         """Read the session from the engine; ``{}`` if it is missing, expired or undecodable."""
-        engine = _backend().engine
-        key = self._usable_key(engine)
+        key = self._usable_key(_backend().engine)
         if key is None:
             return {}
         try:
-            raw = engine.load(key)
+            raw = _io_engine("load").load(key)
         except SuspiciousSession as exc:  # the engine saw forged input (a cookie engine)
             self._reject("tampered", f"{type(exc).__name__}: {exc}")
             raw = None
@@ -332,12 +359,9 @@ class SessionStore(SessionBase):  # type: ignore[misc]
 
     def exists(self, session_key: str | None) -> bool:
         """True when an unexpired session is stored under ``session_key``."""
-        engine = _backend().engine
-        return (
-            session_key is not None
-            and engine.is_valid_key(session_key)
-            and engine.exists(session_key)
-        )
+        if session_key is None or not _backend().engine.is_valid_key(session_key):
+            return False
+        return _io_engine("exists").exists(session_key)
 
     async def aexists(self, session_key: str | None) -> bool:
         """Async twin of :meth:`exists`."""
@@ -405,7 +429,7 @@ class SessionStore(SessionBase):  # type: ignore[misc]
             return self.create()
         raw, expires_at = self._payload(data)
         try:
-            value = _backend().engine.save(key, raw, expires_at, must_create)
+            value = _io_engine("save").save(key, raw, expires_at, must_create)
         except CreateError as exc:
             raise DjangoCreateError(str(exc)) from exc
         except UpdateError as exc:
@@ -471,7 +495,7 @@ class SessionStore(SessionBase):  # type: ignore[misc]
         """Delete the stored session (this one's by default); no error if it is absent."""
         key = self._deletable(session_key)
         if key is not None:
-            engine = _backend().engine
+            engine = _io_engine("delete")
             engine.delete(key)
             _emit("session_deleted", session_key=key, engine=engine.name)
 
@@ -514,7 +538,7 @@ class SessionStore(SessionBase):  # type: ignore[misc]
         Engines that expire sessions themselves (redis by TTL, cookies in the
         browser) have nothing to remove: 0, and nothing is reported wrong.
         """
-        engine = _backend().engine
+        engine = _io_engine("clear_expired")
         if not engine.capabilities.clear_expired:
             return 0
         return engine.clear_expired()
