@@ -27,6 +27,7 @@ import flask
 import httpx
 import pytest
 import redis as redis_client
+from flask.json.tag import TaggedJSONSerializer
 from flask_login import (
     LoginManager,
     UserMixin,
@@ -48,7 +49,7 @@ from ..servers import serve_waitress
 
 pytestmark = pytest.mark.http
 
-SECRET = "flask-test-secret-0123456789abcdefghijklmnop"
+SECRET = "flask-test-secret-0123456789abcdefghijklmnopqrstuvwxyz"
 
 
 # -- the app: Flask-Login, flash(), Flask-WTF and plain session routes -------------------
@@ -492,6 +493,19 @@ def test_tagged_serializer_follows_the_serializer_protocol() -> None:
     assert isinstance(serializer.dumps({}), bytes)
     with pytest.raises(SerializationError, match="set"):
         serializer.dumps({"s": {1, 2}})
+    # Decodes what Flask's own tagged serializer decodes, tags nested anywhere.
+    flasks = TaggedJSONSerializer()
+    tricky = {
+        "flashes": [("info", "a"), ("error", b"\x01")],
+        "deep": {"list": [{"when": datetime(2026, 5, 6, tzinfo=UTC)}, uuid.UUID(int=1)]},
+        "looks_tagged": {" t": "a plain dict whose one key is a tag"},
+        " spaced key": Markup("<i>x</i>"),
+    }
+    for raw in (
+        flasks.dumps(tricky).encode(),
+        json.dumps(json.loads(flasks.dumps(tricky))).encode(),
+    ):
+        assert serializer.loads(raw) == flasks.loads(raw) == tricky  # type: ignore[arg-type]
     for bad in (b"\xff\xfe", b"not json", b"[1, 2]", b'{" t": 5}', b'{"x": {" u": "nope"}}'):
         with pytest.raises(SerializationError):
             serializer.loads(bad)
@@ -584,8 +598,7 @@ def test_flask_cookie_settings_reach_the_cookie(db_config: dict[str, Any], serve
 def test_config_mapping(db_config: dict[str, Any]) -> None:
     app = flask.Flask("mapping")
     app.config.update(
-        SECRET_KEY=b"\x01bytes-secret",
-        SECRET_KEY_FALLBACKS=["old-one"],
+        SECRET_KEY="dev",  # too short to sign with, but the db engine signs nothing
         APPLICATION_ROOT="/root",
         PERMANENT_SESSION_LIFETIME=timedelta(hours=2),
         SESSIONWARE_ON_UNAVAILABLE="empty",
@@ -597,12 +610,22 @@ def test_config_mapping(db_config: dict[str, Any]) -> None:
     assert config.cookie_path == "/root"  # SESSION_COOKIE_PATH unset: APPLICATION_ROOT
     assert config.cookie_samesite is None  # Flask's default: no SameSite attribute
     assert config.cookie_age == 7200
-    assert config.secret_key == "\x01bytes-secret"
-    assert config.fallback_keys == ("old-one",)
+    assert config.secret_key is None  # read only for an engine or serializer that signs
     assert config.on_unavailable == "empty"
     assert config.detect_nested_changes is False
     assert config.engine == "db" and config.serializer == "flask_tagged"
     assert app.session_interface.get_cookie_path(app) == "/root"
+
+
+def test_secret_key_and_fallbacks_reach_a_signing_engine() -> None:
+    secret = bytes(range(1, 65))  # Flask accepts bytes: read as latin-1
+    app = flask.Flask("signing")
+    app.config.update(
+        SECRET_KEY=secret, SECRET_KEY_FALLBACKS=[SECRET], SESSIONWARE_ENGINE="signed_cookies"
+    )
+    config = Session(app).init_app(app).rules.config
+    assert config.secret_key == secret.decode("latin-1")
+    assert config.fallback_keys == (SECRET,)
 
 
 def test_keyword_arguments_override_app_config(db_config: dict[str, Any]) -> None:
@@ -631,7 +654,13 @@ def test_engine_options_as_keyword_arguments(tmp_path: Path) -> None:
         ({"SESSION_COOKIE_SAMESITE": "None"}, ConfigurationError, "SESSION_COOKIE_SAMESITE"),
         ({"PERMANENT_SESSION_LIFETIME": 0}, ConfigurationError, "PERMANENT_SESSION_LIFETIME"),
         ({"SESSIONWARE_ON_UNAVAILABLE": "ignore"}, ConfigurationError, "ON_UNAVAILABLE"),
-        ({"SESSIONWARE_ENGINE": "signed_cookies"}, ConfigurationError, "SECRET_KEY"),
+        ({"SESSIONWARE_ENGINE": "signed_cookies"}, ConfigurationError, "SECRET_KEY is not set"),
+        (
+            {"SESSIONWARE_ENGINE": "signed_cookies", "SECRET_KEY": "dev"},
+            ConfigurationError,
+            "SECRET_KEY: secret_key is too weak",
+        ),
+        ({"SESSIONWARE_SERIALIZER": "signed"}, ConfigurationError, "SECRET_KEY is not set"),
     ],
 )
 def test_bad_settings_fail_at_init_app(

@@ -22,6 +22,8 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess
         'sessionware.flask needs Flask; install it with: pip install "sessionware[flask]"'
     ) from exc
 
+import json
+import re
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, Final
@@ -30,6 +32,7 @@ from ._config import SessionConfig
 from ._engine import Engine
 from ._errors import ConfigurationError, EngineUnavailable, SerializationError
 from ._http import get_cookie
+from ._plugins import get_engine_class, get_serializer_class
 from ._serializer import Serializer
 from ._session import SessionStore
 from ._session_middleware import Outcome, SessionRules
@@ -49,6 +52,8 @@ __all__ = [
 EXTENSION_KEY: Final = "sessionware"
 #: The serializer used unless ``SESSIONWARE_SERIALIZER`` names another.
 TAGGED: Final = "flask_tagged"
+#: Every tag key starts with a space (``{" t": ...}``); data without one needs no untagging.
+_TAG_OPENING: Final = re.compile(rb'\{\s*" ')
 #: Where ``open_session`` leaves an engine outage for the ``"error"`` policy's check.
 _DOWN_KEY: Final = "sessionware.unavailable"
 
@@ -103,7 +108,12 @@ class FlaskTaggedSerializer:
     def loads(self, raw: bytes) -> dict[str, Any]:
         """Decode tagged JSON produced by :meth:`dumps` (or by plain JSON)."""
         try:
-            data = self._tagged.loads(raw)  # type: ignore[arg-type]  # json accepts bytes
+            if _TAG_OPENING.search(raw) is None:  # no object starts with a tag: plain JSON
+                data = json.loads(raw)
+            else:
+                # Untagging in the decoder's object hook (innermost objects first, as
+                # Flask's own scan does) costs half of Flask's walk over the whole tree.
+                data = json.loads(raw, object_hook=self._tagged.untag)
         except Exception as exc:  # any decoder or tag failure: the data is not a session
             raise SerializationError(
                 f"stored session data is not valid tagged JSON ({type(exc).__name__}: {exc})"
@@ -275,13 +285,17 @@ def _answer(response: Response, outcome: Outcome) -> Response:
     return response
 
 
-def config_from_flask(app_config: Mapping[str, Any]) -> SessionConfig:
+def config_from_flask(app_config: Mapping[str, Any], *, secret: bool = False) -> SessionConfig:
     """The :class:`~sessionware.SessionConfig` that ``app.config`` describes.
 
     Flask's names where it has them; ``SESSIONWARE_<FIELD>`` for the rest
     (``SESSIONWARE_ENGINE``, ``SESSIONWARE_ENGINE_OPTIONS``,
     ``SESSIONWARE_SERIALIZER``, ``SESSIONWARE_ON_UNAVAILABLE``...). An
     unknown ``SESSIONWARE_*`` key, or one Flask already names, is an error.
+    ``SECRET_KEY`` and ``SECRET_KEY_FALLBACKS`` are included only with
+    ``secret=True``: :class:`Session` asks for them only when the engine or
+    the serializer signs, so a development ``SECRET_KEY`` that is too short
+    to sign sessions does not stop an app whose sessions are not signed.
     """
     values: dict[str, Any] = {
         "engine": "db",
@@ -307,11 +321,13 @@ def config_from_flask(app_config: Mapping[str, Any]) -> SessionConfig:
                 field=name,
             )
         values[name] = value
-    secret = app_config.get("SECRET_KEY")
     if secret:
-        values["secret_key"] = _text(secret)
-    fallbacks = app_config.get("SECRET_KEY_FALLBACKS") or ()
-    values["fallback_keys"] = tuple(_text(k) for k in fallbacks)
+        secret_key = app_config.get("SECRET_KEY")
+        if secret_key:
+            values["secret_key"] = _text(secret_key)
+        values["fallback_keys"] = tuple(
+            _text(k) for k in app_config.get("SECRET_KEY_FALLBACKS") or ()
+        )
     values["cookie_name"] = app_config.get("SESSION_COOKIE_NAME", "session")
     values["cookie_domain"] = app_config.get("SESSION_COOKIE_DOMAIN") or None
     values["cookie_path"] = (
@@ -342,13 +358,6 @@ def _flask_named(exc: ConfigurationError) -> ConfigurationError:
     if field is None:
         return exc
     setting = FLASK_NAMES.get(field, f"SESSIONWARE_{field.upper()}")
-    if field == "secret_key":
-        reason = str(exc).split(";", 1)[0]
-        return ConfigurationError(
-            f"SECRET_KEY is not set: {reason}; set app.config['SECRET_KEY'] to a long random "
-            "string",
-            field=field,
-        )
     return ConfigurationError(f"{setting}: {exc}", field=field)
 
 
@@ -383,23 +392,38 @@ class Session:
         if app is not None:
             self.init_app(app)
 
+    def _signs(self, engine: str, serializer: str) -> bool:
+        """Whether the engine or serializer that will be built signs (needs the secret)."""
+        if self.engine_instance is None and getattr(get_engine_class(engine), "uses_secret", False):
+            return True
+        if self.serializer_instance is not None or serializer == TAGGED:
+            return False
+        return bool(getattr(get_serializer_class(serializer), "uses_secret", False))
+
     def init_app(self, app: flask.Flask) -> SessionwareInterface:
         """Build the engine and install the session interface on ``app``; return it."""
         config = config_from_flask(app.config)
+        settings = self.settings
+        engine = settings.get("engine", config.engine)
+        serializer_name = settings.get("serializer", config.serializer)
+        if self._signs(engine, serializer_name):
+            config = config_from_flask(app.config, secret=True)
+            if config.secret_key is None and "secret_key" not in settings:
+                raise ConfigurationError(
+                    f"SECRET_KEY is not set: the {engine!r} engine or the {serializer_name!r} "
+                    "serializer signs the session and needs a secret; set "
+                    "app.config['SECRET_KEY'] to a long random string",
+                    field="secret_key",
+                )
         serializer = self.serializer_instance
-        if serializer is None and self.settings.get("serializer", config.serializer) == TAGGED:
+        if serializer is None and serializer_name == TAGGED:
             serializer = FlaskTaggedSerializer()
-        try:
-            rules = SessionRules(
-                config,
-                engine_instance=self.engine_instance,
-                serializer_instance=serializer,
-                **self.settings,
-            )
-        except ConfigurationError as exc:
-            if exc.field == "secret_key":
-                raise _flask_named(exc) from exc
-            raise
+        rules = SessionRules(
+            config,
+            engine_instance=self.engine_instance,
+            serializer_instance=serializer,
+            **settings,
+        )
         interface = SessionwareInterface(
             rules, refresh_each_request=bool(app.config.get("SESSION_REFRESH_EACH_REQUEST", True))
         )
