@@ -45,6 +45,7 @@ __all__ = [
     "FlaskTaggedSerializer",
     "Session",
     "SessionwareInterface",
+    "config_from_flask",
     "cycle_key",
 ]
 
