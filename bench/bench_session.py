@@ -24,7 +24,7 @@ class DictEngine(EngineBase):
     """Bytes in a dict: no I/O, so what remains is the session layer."""
 
     name = "bench_dict"
-    capabilities = Capabilities(local=True)
+    capabilities = Capabilities(local=True, inline_async=True)
 
     def __init__(self) -> None:
         self.rows: dict[str, tuple[bytes, float]] = {}

@@ -25,7 +25,7 @@ class PlainCookieEngine(EngineBase):
 
     name: ClassVar[str] = "plain_cookie"
     capabilities: ClassVar[Capabilities] = Capabilities(
-        server_side=False, clear_expired=False, local=True
+        server_side=False, clear_expired=False, local=True, inline_async=True
     )
 
     def __init__(self, *, prefix: str = "v2") -> None:

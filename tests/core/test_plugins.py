@@ -28,7 +28,7 @@ from sessionware import hookimpl, EngineBase, Capabilities
 
 class {cls}(EngineBase):
     name = {name!r}
-    capabilities = Capabilities(local=True)
+    capabilities = Capabilities(local=True, inline_async=True)
     def __init__(self, path: str = "x", size: int = 1):
         self.path, self.size = path, size
 

@@ -111,7 +111,7 @@ class CookieEngine(EngineBase):
 
     name: ClassVar[str] = "kit_cookie"
     capabilities: ClassVar[Capabilities] = Capabilities(
-        server_side=False, clear_expired=False, local=True
+        server_side=False, clear_expired=False, local=True, inline_async=True
     )
     _COOKIE = re.compile(r"[A-Za-z0-9_=-]{12,8192}")
     _PREFIX = "kc1_"

@@ -38,10 +38,18 @@ class Capabilities:
     #: Sessions are visible to every process that opens the same store.
     #: ``False`` for in-process stores such as the cache engine.
     shared_across_processes: bool = True
-    #: No network I/O: storage is in-process or on the local disk, so the
-    #: session's async methods call the sync ones inline instead of paying
-    #: for a thread hop. Leave ``False`` for anything that talks to a server.
+    #: No network I/O: storage is in-process or on the local disk. Informational
+    #: (``sessionware check`` and the docs read it); it does not make async
+    #: callers run the sync methods inline, because a local disk store can
+    #: still wait on a lock another process holds — see ``inline_async``.
     local: bool = False
+    #: The sync methods never wait: no disk or network I/O and no lock that
+    #: another process (or a slow thread) may hold — pure computation, or
+    #: in-process memory under a lock held for microseconds. The session's
+    #: async methods then call them inline instead of paying for a thread hop,
+    #: and a sync call on a running event loop is not warned about. Leave
+    #: ``False`` for anything touching the disk or the network.
+    inline_async: bool = False
     #: Loads return a version and saves can compare-and-set on it (reserved).
     versioned: bool = False
 

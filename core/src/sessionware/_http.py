@@ -294,12 +294,12 @@ class Request:
     __slots__ = (
         "_body",
         "_cookies",
+        "_session",
         "headers",
         "method",
         "path",
         "query_string",
         "raw",
-        "session",
         "state",
     )
 
@@ -321,10 +321,26 @@ class Request:
         self._body = body
         self._cookies: dict[str, str] | None = None
         self.raw: Mapping[str, Any] = raw if raw is not None else {}
-        #: The session, once a session middleware has run (``None`` before).
-        self.session: Any = None
+        self._session: Any = None
         #: Per-request scratch space for middleware.
         self.state: dict[str, Any] = {}
+
+    @property
+    def session(self) -> Any:
+        """The session, once a session middleware has run (``None`` before).
+
+        Handing the session out loads it: code that reads the ``dict`` through
+        C (``json.dumps``, orjson) calls none of its methods, so it must hold
+        its data by then. A request that never asks for it costs no I/O.
+        """
+        session = self._session
+        if session is not None and getattr(session, "_loaded", True) is False:
+            session._ensure_loaded()
+        return session
+
+    @session.setter
+    def session(self, value: Any) -> None:
+        self._session = value
 
     @classmethod
     def from_environ(cls, environ: dict[str, Any]) -> Request:

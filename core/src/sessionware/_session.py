@@ -13,15 +13,25 @@ The HTTP side (cookies, response rules) lives in ``_session_middleware``.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import sys
 import time
-from collections.abc import Iterable, Iterator, Mapping
+import warnings
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from ._config import SessionConfig
 from ._engine import Engine, Reissue
-from ._errors import ConfigurationError, CookieTooLarge, CreateError, SuspiciousSession
+from ._errors import (
+    ConfigurationError,
+    CookieTooLarge,
+    CreateError,
+    EngineUnavailable,
+    SessionwareError,
+    SuspiciousSession,
+)
 from ._http import cookie_attributes
 from ._keys import new_session_key
 from ._plugins import get_engine, get_engine_class, get_serializer, get_serializer_class, host
@@ -30,7 +40,13 @@ from ._serializer import Serializer
 if TYPE_CHECKING:
     from _collections_abc import dict_items, dict_keys, dict_values
 
-__all__ = ["SessionStore", "build_engine", "build_serializer", "session_store"]
+__all__ = [
+    "BlockingCallWarning",
+    "SessionStore",
+    "build_engine",
+    "build_serializer",
+    "session_store",
+]
 
 security_log = logging.getLogger("sessionware.security")
 
@@ -40,10 +56,100 @@ _MISSING: Any = object()
 _CREATE_ATTEMPTS = 16
 #: Browsers drop a cookie whose name, value and attributes pass this many bytes.
 COOKIE_LIMIT = 4096
+#: The longest stored expiry age accepted at load (100 years): beyond it a
+#: date computed from it overflows, so such an entry is judged broken.
+_MAX_EXPIRY_AGE = 100 * 365 * 86400
+_T = TypeVar("_T")
+_PACKAGE_DIR = __file__.rsplit("/", 1)[0]
+
+
+class BlockingCallWarning(RuntimeWarning):
+    """A blocking session call (storage I/O, or waiting on a lock) ran on a running event loop.
+
+    Every request served by that loop waits for it. In ``async def`` code use
+    the async twins: ``await session.aload()``, ``asave()``, ``acycle_key()``,
+    ``aflush()``, ``adelete()``, ``aexists()``.
+    """
+
+
+def _warn_if_on_loop(engine: Engine, operation: str) -> None:
+    """Warn when a blocking engine call is made from a coroutine (the loop is running)."""
+    if engine.capabilities.inline_async or asyncio._get_running_loop() is None:
+        return
+    # Point the warning at the first frame outside sessionware: the caller's code.
+    level, frame = 1, sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame, level = frame.f_back, level + 1  # type: ignore[assignment]
+    warnings.warn(
+        f"session {operation} on the {engine.name!r} engine ran on the running event loop "
+        "and blocks every request it serves; in async code call the async twin "
+        "(await session.aload(), asave(), acycle_key(), aflush(), adelete(), aexists())",
+        BlockingCallWarning,
+        stacklevel=level,
+    )
+
+
+def _unavailable(engine: Engine, operation: str, exc: Exception) -> EngineUnavailable:
+    """What an engine let escape during I/O, as the outage the core knows how to answer."""
+    error = EngineUnavailable(
+        f"the {engine.name!r} engine failed during {operation}: {type(exc).__name__}: {exc} "
+        "(an engine should report outages as sessionware.EngineUnavailable; this one let "
+        "its own error escape, so it is treated as one)"
+    )
+    error.__cause__ = exc
+    return error
+
+
+def _engine_io(engine: Engine, operation: str, call: Callable[..., _T], *args: Any) -> _T:
+    """Run a blocking engine call; whatever foreign error escapes becomes EngineUnavailable."""
+    _warn_if_on_loop(engine, operation)
+    try:
+        return call(*args)
+    except SessionwareError:
+        raise
+    except Exception as exc:
+        raise _unavailable(engine, operation, exc) from exc
+
+
+async def _engine_aio(
+    engine: Engine, operation: str, call: Callable[..., Awaitable[_T]], *args: Any
+) -> _T:
+    """Async twin of :func:`_engine_io`."""
+    try:
+        return await call(*args)
+    except SessionwareError:
+        raise
+    except Exception as exc:
+        raise _unavailable(engine, operation, exc) from exc
 
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def _parse_expiry(value: object) -> int | datetime | None:
+    """A stored expiry as the session keeps it, or ``None`` when it is unusable.
+
+    Only what :meth:`SessionStore.set_expiry` writes is accepted: an age in
+    whole seconds within bounds, or an ISO date with a UTC offset. Anything
+    else (a naive date, an age too large for a date, a float, a bool) would
+    make the next save or cookie fail, so the entry is judged broken instead.
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if 0 <= value <= _MAX_EXPIRY_AGE else None
+    if isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+        if moment.utcoffset() is None:
+            return None
+        try:
+            moment.astimezone(UTC) + timedelta(seconds=0)
+        except OverflowError:
+            return None
+        return moment
+    return None
 
 
 def _key_error(key: object) -> TypeError:
@@ -82,6 +188,8 @@ class SessionStore(dict[str, Any]):
     _expiry: int | datetime | None = None
     _session_key: str | None = None
     _age: int | None = None  # the expiry age of the last encode
+    #: The last EngineUnavailable any storage call of this session raised.
+    engine_error: EngineUnavailable | None = None
 
     def __init__(self, session_key: str | None = None) -> None:
         # dict.__new__ made the empty mapping; dict.__init__ would add nothing.
@@ -106,6 +214,20 @@ class SessionStore(dict[str, Any]):
         else:
             self._reject("invalid_key", f"key of {len(str(key))} characters refused before I/O")
 
+    def _io(self, operation: str, call: Callable[..., _T], *args: Any) -> _T:
+        try:
+            return _engine_io(self.engine, operation, call, *args)
+        except EngineUnavailable as exc:
+            self.engine_error = exc  # the middleware answers 503, not the app's 500
+            raise
+
+    async def _aio(self, operation: str, call: Callable[..., Awaitable[_T]], *args: Any) -> _T:
+        try:
+            return await _engine_aio(self.engine, operation, call, *args)
+        except EngineUnavailable as exc:
+            self.engine_error = exc
+            raise
+
     def _reject(self, reason: str, detail: str) -> None:
         security_log.warning(
             "session input rejected (%s) on engine %r: %s", reason, self.engine.name, detail
@@ -121,7 +243,7 @@ class SessionStore(dict[str, Any]):
         if key is None:
             return self._apply(None)
         try:
-            raw = self.engine.load(key)
+            raw = self._io("load", self.engine.load, key)
         except SuspiciousSession as exc:  # the engine saw forged input (e.g. a cookie)
             self._reject("tampered", f"{type(exc).__name__}: {exc}")
             raw = None
@@ -131,10 +253,10 @@ class SessionStore(dict[str, Any]):
         if self._loaded:
             return
         key = self._session_key
-        if key is None or self.engine.capabilities.local:
+        if key is None or self.engine.capabilities.inline_async:
             return self._ensure_loaded()
         try:
-            raw = await self.engine.aload(key)
+            raw = await self._aio("load", self.engine.aload, key)
         except SuspiciousSession as exc:
             self._reject("tampered", f"{type(exc).__name__}: {exc}")
             raw = None
@@ -150,15 +272,14 @@ class SessionStore(dict[str, Any]):
         if data is None:
             self._session_key = None
             return
-        self._raw = raw
-        expiry = data.pop(EXPIRY_KEY, None)
-        if isinstance(expiry, str):
-            try:
-                self._expiry = datetime.fromisoformat(expiry)
-            except ValueError:
-                self._expiry = None
-        elif isinstance(expiry, int) and not isinstance(expiry, bool):
+        if EXPIRY_KEY in data:
+            expiry = _parse_expiry(data.pop(EXPIRY_KEY))
+            if expiry is None:  # it could never be saved again: the entry is broken
+                self._reject("undecodable", f"unusable {EXPIRY_KEY!r} value in the stored data")
+                self._session_key = None
+                return
             self._expiry = expiry
+        self._raw = raw
         dict.update(self, data)
         if isinstance(raw, Reissue):  # e.g. a cookie signed with a retired key
             self.modified = True
@@ -332,6 +453,19 @@ class SessionStore(dict[str, Any]):
         self._expiry = None
         self.accessed = self.modified = True
 
+    def mark_accessed(self) -> None:
+        """Record that the session was read (Starlette's ``request.session`` calls this).
+
+        Code that reads the ``dict`` through C (``json.dumps``, orjson) calls
+        no method of it; handing the session out is what counts as reading it,
+        so the response varies on ``Cookie``.
+        """
+        self.accessed = True
+
+    def mark_modified(self) -> None:
+        """Record a change made without a method call, so the session is saved."""
+        self.accessed = self.modified = True
+
     def is_empty(self) -> bool:
         """True when there is no key and no data (touches no storage)."""
         if self._session_key:
@@ -391,8 +525,10 @@ class SessionStore(dict[str, Any]):
         elif isinstance(value, datetime):
             self._expiry = value if value.tzinfo else value.replace(tzinfo=UTC)
         elif isinstance(value, (int, float)) and not isinstance(value, bool):
-            if value < 0:
-                raise ValueError(f"set_expiry() takes a non-negative age, got {value}")
+            if not 0 <= value <= _MAX_EXPIRY_AGE:
+                raise ValueError(
+                    f"set_expiry() takes an age from 0 to {_MAX_EXPIRY_AGE} seconds, got {value}"
+                )
             self._expiry = int(value)
         else:
             raise TypeError(
@@ -510,14 +646,15 @@ class SessionStore(dict[str, Any]):
             if self._vanished():  # it expired or was deleted before we loaded it
                 return self.create()
         data, expires_at = self._encode()
-        value = self.engine.save(self._session_key, data, expires_at, must_create)
+        key = self._session_key
+        value = self._io("save", self.engine.save, key, data, expires_at, must_create)
         if not self.engine.capabilities.server_side:
             self._check_cookie_size(value)
         self._saved(value, must_create, data)
 
     async def asave(self, must_create: bool = False) -> None:
         """Async twin of :meth:`save`."""
-        if self.engine.capabilities.local:
+        if self.engine.capabilities.inline_async:
             return self.save(must_create)
         if self._session_key is None:
             return await self.acreate()
@@ -528,7 +665,8 @@ class SessionStore(dict[str, Any]):
             if self._vanished():
                 return await self.acreate()
         data, expires_at = self._encode()
-        value = await self.engine.asave(self._session_key, data, expires_at, must_create)
+        key = self._session_key
+        value = await self._aio("save", self.engine.asave, key, data, expires_at, must_create)
         if not self.engine.capabilities.server_side:
             self._check_cookie_size(value)
         self._saved(value, must_create, data)
@@ -555,7 +693,7 @@ class SessionStore(dict[str, Any]):
 
     async def acreate(self) -> None:
         """Async twin of :meth:`create`."""
-        if self.engine.capabilities.local:
+        if self.engine.capabilities.inline_async:
             return self.create()
         self._loaded = True
         previous = self._session_key
@@ -574,22 +712,23 @@ class SessionStore(dict[str, Any]):
 
     def exists(self, session_key: str) -> bool:
         """True when an unexpired session is stored under ``session_key``."""
-        return self.engine.is_valid_key(session_key) and self.engine.exists(session_key)
+        engine = self.engine
+        return engine.is_valid_key(session_key) and self._io("exists", engine.exists, session_key)
 
     async def aexists(self, session_key: str) -> bool:
         """Async twin of :meth:`exists`."""
         if not self.engine.is_valid_key(session_key):
             return False
-        if self.engine.capabilities.local:
-            return self.engine.exists(session_key)
-        return await self.engine.aexists(session_key)
+        if self.engine.capabilities.inline_async:
+            return self._io("exists", self.engine.exists, session_key)
+        return await self._aio("exists", self.engine.aexists, session_key)
 
     def delete(self, session_key: str | None = None) -> None:
         """Delete the stored session (this one's by default); the data in memory stays."""
         key = self._session_key if session_key is None else session_key
         if key is None or not self.engine.is_valid_key(key):
             return
-        self.engine.delete(key)
+        self._io("delete", self.engine.delete, key)
         host.emit("session_deleted", session_key=key, engine=self.engine.name)
 
     async def adelete(self, session_key: str | None = None) -> None:
@@ -597,10 +736,10 @@ class SessionStore(dict[str, Any]):
         key = self._session_key if session_key is None else session_key
         if key is None or not self.engine.is_valid_key(key):
             return
-        if self.engine.capabilities.local:
-            self.engine.delete(key)
+        if self.engine.capabilities.inline_async:
+            self._io("delete", self.engine.delete, key)
         else:
-            await self.engine.adelete(key)
+            await self._aio("delete", self.engine.adelete, key)
         host.emit("session_deleted", session_key=key, engine=self.engine.name)
 
     def flush(self) -> None:
@@ -640,14 +779,14 @@ class SessionStore(dict[str, Any]):
     @classmethod
     def clear_expired(cls) -> int:
         """Remove expired sessions from the engine; return how many."""
-        return cls.engine.clear_expired()
+        return _engine_io(cls.engine, "clear_expired", cls.engine.clear_expired)
 
     @classmethod
     async def aclear_expired(cls) -> int:
         """Async twin of :meth:`clear_expired`."""
-        if cls.engine.capabilities.local:
+        if cls.engine.capabilities.inline_async:
             return cls.engine.clear_expired()
-        return await cls.engine.aclear_expired()
+        return await _engine_aio(cls.engine, "clear_expired", cls.engine.aclear_expired)
 
     # -- async mapping helpers (load without blocking, then act) ---------------
 

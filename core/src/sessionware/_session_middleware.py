@@ -11,8 +11,10 @@ those live in ``wsgi``, ``asgi`` and ``middleware``.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
+from collections.abc import Mapping
 from typing import Any, ClassVar, Final
 
 from ._config import SessionConfig
@@ -77,12 +79,21 @@ class Outcome:
 
 
 class _GuardedStore(SessionStore):
-    """Session class the middleware hands out: applies the ``on_unavailable`` policy on load."""
+    """Session class the middleware hands out: applies the ``on_unavailable`` policy on load.
+
+    Under the ``"empty"`` policy a session whose load failed runs empty and is
+    never saved. A log-out must not look as though it worked when it did not,
+    so ``flush`` and ``cycle_key`` of such a session still act on the stored
+    session the cookie named: they succeed if the store is back, and raise
+    :class:`EngineUnavailable` (a 503) if it is not.
+    """
 
     #: Policy copied from the config: ``True`` for ``"empty"``.
     _run_empty: ClassVar[bool] = False
     #: The EngineUnavailable met while loading, if any (instance attribute when set).
     _unavailable: EngineUnavailable | None = None
+    #: The key the cookie carried when the load failed.
+    _unloaded_key: str | None = None
 
     def _failed(self, exc: EngineUnavailable) -> None:
         self._unavailable = exc
@@ -94,7 +105,48 @@ class _GuardedStore(SessionStore):
             self.engine.name,
             exc,
         )
+        self._unloaded_key = self._session_key
         self._apply(None)
+
+    def _recovered(self) -> None:
+        self._unavailable = None
+        self._unloaded_key = None
+        self.engine_error = None
+
+    def _reload(self) -> None:
+        """Load the session whose load failed, raising whatever the policy says."""
+        self._loaded, self._session_key = False, self._unloaded_key
+        SessionStore._ensure_loaded(self)
+        self._recovered()
+
+    async def _areload(self) -> None:
+        self._loaded, self._session_key = False, self._unloaded_key
+        await SessionStore._aensure_loaded(self)
+        self._recovered()
+
+    def flush(self) -> None:
+        lost = self._unloaded_key
+        super().flush()
+        if lost is not None:
+            self.delete(lost)  # raises EngineUnavailable while the store is still down
+            self._recovered()
+
+    async def aflush(self) -> None:
+        lost = self._unloaded_key
+        await super().aflush()
+        if lost is not None:
+            await self.adelete(lost)
+            self._recovered()
+
+    def cycle_key(self) -> None:
+        if self._unloaded_key is not None:
+            self._reload()  # the data to carry over and the key to retire are both stored
+        super().cycle_key()
+
+    async def acycle_key(self) -> None:
+        if self._unloaded_key is not None:
+            await self._areload()
+        await super().acycle_key()
 
     def _ensure_loaded(self) -> None:
         if self._loaded:
@@ -111,6 +163,27 @@ class _GuardedStore(SessionStore):
             await super()._aensure_loaded()
         except EngineUnavailable as exc:
             self._failed(exc)
+
+
+def _as_session_data(value: object) -> dict[str, Any] | None:
+    """The data of a replacement session value; ``None`` for "no session" (cleared)."""
+    if value is None or (isinstance(value, type) and value.__name__ == "Empty"):
+        return None  # None, or Litestar's Empty sentinel (a class) from clear_session()
+    if isinstance(value, Mapping):
+        return dict(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    dump = getattr(value, "model_dump", None)  # pydantic v2
+    if callable(dump):
+        return dict(dump(mode="json"))
+    fields = getattr(type(value), "__struct_fields__", None)  # msgspec.Struct
+    if fields is not None:
+        return {name: getattr(value, name) for name in fields}
+    raise TypeError(
+        f"the app put a {type(value).__name__} where the session belongs; set a mapping "
+        "(or a dataclass, pydantic model or msgspec struct) to replace the session's data, "
+        "or None to clear it"
+    )
 
 
 class SessionRules:
@@ -147,10 +220,6 @@ class SessionRules:
         )
         #: Name of the session cookie.
         self.cookie_name: str = cfg.cookie_name
-        #: Preload sessions before an ASGI app runs (the engine does network I/O natively).
-        self.preload: bool = base.engine.capabilities.native_async
-        #: The engine does no network I/O: an async server may save inline (sync).
-        self.local: bool = base.engine.capabilities.local
         self._save_every_request = cfg.save_every_request
         self._error_on_unavailable = cfg.on_unavailable == "error"
         self._tail = cookie_attributes(
@@ -180,6 +249,23 @@ class SessionRules:
         """A lazy session for the cookie's value (``None``: no cookie). No I/O."""
         return self.store_class(session_key)
 
+    def adopt(self, session: SessionStore, value: object) -> bool:
+        """Take over what the app put in place of the session; ``True`` means it was cleared.
+
+        Frameworks replace the session object rather than mutate it: Litestar's
+        ``request.set_session(data)`` puts a new mapping (or a dataclass, a
+        pydantic model, a msgspec struct) at ``scope["session"]``, and
+        ``clear_session()`` puts its ``Empty`` sentinel there. The new data
+        becomes this session's data (saved under the same key); a cleared
+        session must then be flushed by the caller, which does the I/O.
+        """
+        data = _as_session_data(value)
+        if data is None:
+            return True
+        session.clear()
+        session.update(data)
+        return False
+
     def unavailable(self, exc: EngineUnavailable) -> Outcome:
         """The answer when the engine failed outside the rules (e.g. raised through the app)."""
         logger.error("session engine unavailable; answering 503: %s", exc)
@@ -187,11 +273,13 @@ class SessionRules:
 
     def plan(self, session: SessionStore, had_cookie: bool, status: int) -> Any:
         """Decide without I/O: an :class:`Outcome`, ``None`` (nothing to do) or save-first."""
-        down = getattr(session, "_unavailable", None)
-        if down is not None:
-            if self._error_on_unavailable and status >= 500:
-                return self.unavailable(down)
-            return self._vary if session.accessed else None
+        failed = session.engine_error
+        if failed is not None and status >= 500:
+            # The app failed after a storage call raised: say what happened (503,
+            # retry) instead of the app's 500, under either policy.
+            return self.unavailable(failed)
+        if getattr(session, "_unavailable", None) is not None:
+            return self._vary if session.accessed else None  # ran empty: never saved
         accessed = session.accessed
         if accessed:
             session.detect_changes()

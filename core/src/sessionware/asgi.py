@@ -3,11 +3,17 @@
 ``SessionMiddleware(app, **settings)`` puts the session at ``scope["session"]``
 (where Starlette's and FastAPI's ``request.session`` look) for ``http`` and
 ``websocket`` scopes and passes every other scope (``lifespan``) through.
-The rules are applied when the app sends ``http.response.start``; saving
-uses ``asave`` so network engines never block the loop, and sessions of
-engines with native async I/O are loaded before the app runs, so that
-synchronous ``request.session[...]`` never does network I/O on the loop.
-``App(handler, middleware)`` serves a middleware-protocol chain over ASGI.
+
+The session of a request that carries a session cookie is loaded before the
+app runs, with the async twins (natively, or in a worker thread for disk
+engines), for two reasons: the scope is read by code we do not control —
+``json.dumps``, orjson and msgspec read the ``dict`` through C and would see
+an unloaded session as empty — and synchronous ``request.session[...]`` must
+never do storage I/O on the event loop. A request without the cookie costs no
+I/O. The rules are applied when the app sends ``http.response.start``, saving
+with ``asave``; a session the app replaced at ``scope["session"]`` (Litestar's
+``set_session``/``clear_session``) is taken over first. ``App(handler,
+middleware)`` serves a middleware-protocol chain over ASGI.
 """
 
 from __future__ import annotations
@@ -52,6 +58,21 @@ def _patch_vary(headers: list[tuple[bytes, bytes]]) -> None:
                 headers[index] = (name, value + b", Cookie")
             return
     headers.append((b"vary", b"Cookie"))
+
+
+async def _respond(
+    rules: SessionRules, scope: Scope, session: SessionStore, had_cookie: bool, status: int
+) -> Outcome | None:
+    """The rules' outcome for this response, after taking over a replaced session."""
+    current = scope.get("session")
+    if current is not session:
+        try:
+            if rules.adopt(session, current):
+                await session.aflush()  # cleared by the app (Litestar's clear_session)
+        except EngineUnavailable as exc:
+            return rules.unavailable(exc)
+        scope["session"] = session
+    return await rules.afinish(session, had_cookie, status)
 
 
 async def _send_replacement(send: Send, outcome: Outcome) -> None:
@@ -100,15 +121,18 @@ class SessionMiddleware:
         rules = self.rules
         key = get_cookie(_cookie_header(scope), self._name)
         session = scope["session"] = rules.open(key)
-        if kind == "websocket":
-            await self._websocket(scope, receive, send, session, key)
-            return
-        if key is not None and rules.preload:
+        if key is not None:
             try:
                 await session.aload()
             except EngineUnavailable as exc:
-                await _send_replacement(send, rules.unavailable(exc))
+                if kind == "websocket":
+                    await send({"type": "websocket.close", "code": 1011})
+                else:
+                    await _send_replacement(send, rules.unavailable(exc))
                 return
+        if kind == "websocket":
+            await self._websocket(scope, receive, send, session, key)
+            return
         started = replaced = False
 
         async def send_wrapper(message: Message) -> None:
@@ -117,13 +141,7 @@ class SessionMiddleware:
                 return  # the app's own body after we answered for it
             if message["type"] == "http.response.start":
                 started = True
-                status, had_cookie = message["status"], key is not None
-                # A local engine (disk, memory) saves inline either way; skip the coroutines.
-                outcome = (
-                    rules.finish(session, had_cookie, status)
-                    if rules.local
-                    else await rules.afinish(session, had_cookie, status)
-                )
+                outcome = await _respond(rules, scope, session, key is not None, message["status"])
                 if outcome is not None:
                     if outcome.status is not None:
                         replaced = True
@@ -152,6 +170,13 @@ class SessionMiddleware:
         try:
             await self.app(scope, receive, send)
         finally:
+            current = scope.get("session")
+            if current is not session and key is not None:
+                try:
+                    if self.rules.adopt(session, current):
+                        await session.aflush()
+                except EngineUnavailable as exc:
+                    logger.warning("websocket session not cleared: %s", exc)
             if (
                 key is not None
                 and session.session_key is not None

@@ -245,7 +245,7 @@ class SessionMiddleware:
             async def async_session_middleware(request: Request) -> Response:
                 key = request.get_cookie(name)
                 session = request.session = rules.open(key)
-                if key is not None and rules.preload:
+                if key is not None:  # loaded off the loop, before the handler reads it
                     try:
                         await session.aload()
                     except EngineUnavailable as exc:
@@ -254,6 +254,13 @@ class SessionMiddleware:
                     response: Response = await get_response(request)
                 except EngineUnavailable as exc:
                     return _finish(rules.unavailable(exc), None)
+                replaced = request._session
+                if replaced is not session:
+                    try:
+                        if rules.adopt(session, replaced):
+                            await session.aflush()
+                    except EngineUnavailable as exc:
+                        return _finish(rules.unavailable(exc), None)
                 outcome = await rules.afinish(session, key is not None, response.status)
                 return _finish(outcome, response)
 

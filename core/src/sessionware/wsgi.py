@@ -35,13 +35,20 @@ WSGIApp = WSGIApplication
 
 
 def get_session(environ: dict[str, Any]) -> SessionStore:
-    """The session :class:`SessionMiddleware` attached to this request's environ."""
+    """The session :class:`SessionMiddleware` attached to this request's environ.
+
+    It is loaded here (no I/O without a session cookie), so code that reads
+    the ``dict`` through C — ``json.dumps``, orjson — sees its data; asking
+    for the session counts as reading it (the response varies on Cookie).
+    """
     try:
         session: SessionStore = environ[ENVIRON_KEY]
     except KeyError:
         raise LookupError(
             "no session in this WSGI environ: wrap the app in sessionware.wsgi.SessionMiddleware"
         ) from None
+    session._ensure_loaded()
+    session.mark_accessed()
     return session
 
 

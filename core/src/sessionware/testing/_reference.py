@@ -74,7 +74,9 @@ class ReferenceEngine(EngineBase):
     """
 
     name: ClassVar[str] = "kit_reference"
-    capabilities: ClassVar[Capabilities] = Capabilities(shared_across_processes=False, local=True)
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        shared_across_processes=False, local=True, inline_async=True
+    )
 
     def __init__(self) -> None:
         self._lock = threading.Lock()

@@ -80,6 +80,7 @@ class CacheEngine(EngineBase):
         native_async=False,
         shared_across_processes=False,
         local=True,
+        inline_async=True,
     )
     #: After the first eviction, log one warning per this many evictions.
     eviction_warning_every: ClassVar[int] = 10_000

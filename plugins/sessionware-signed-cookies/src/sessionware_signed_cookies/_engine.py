@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import ClassVar
 
 from sessionware import Capabilities, ConfigurationError, EngineBase, Reissue
+from sessionware.signing import HOW_TO_GENERATE, check_secret
 
 from ._format import Rejected, SealedFormat, SignedFormat
 
@@ -42,10 +43,10 @@ def _check_secret(value: object, field: str) -> str | bytes:
         raise ConfigurationError(
             f"signed_cookies engine: {field} must be a non-empty str (or bytes), got "
             f"{type(value).__name__}; set it to a long random string, e.g. the output of "
-            "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`",
+            f"{HOW_TO_GENERATE}",
             field=field,
         )
-    return value
+    return check_secret(value, name=field)
 
 
 def _check_fallback_keys(value: object) -> tuple[str | bytes, ...]:
@@ -63,7 +64,7 @@ def _check_fallback_keys(value: object) -> tuple[str | bytes, ...]:
                 f"(or bytes), got {type(key).__name__}",
                 field="fallback_keys",
             )
-        keys.append(key)
+        keys.append(check_secret(key, name=f"fallback_keys[{index}]", field="fallback_keys"))
     return tuple(keys)
 
 
@@ -114,6 +115,7 @@ class SignedCookiesEngine(EngineBase):
         server_side=False,
         clear_expired=False,
         local=True,
+        inline_async=True,
         shared_across_processes=True,
     )
     uses_secret: ClassVar[bool] = True
