@@ -453,6 +453,8 @@ async def test_outage_runs_with_an_empty_session_with_policy_empty() -> None:
         assert count.cookie is None  # nothing was saved, so no cookie points at nothing
         logout = await call(http, "POST", f"{base}/logout", key)
         assert logout.status == 503 and logout.text != "bye"  # the stored session may live on
+        login = await call(http, "POST", f"{base}/login", key)
+        assert login.status == 503  # the old key could not be retired
 
 
 class Proxy:
