@@ -1,0 +1,70 @@
+"""The two budgets of the fuzz suite, and the decorator every property wears.
+
+``SESSIONWARE_FUZZ=ci`` (the default) runs each property a few hundred times,
+derandomized, so the suite is reproducible and takes seconds; ``nox -s fuzz``
+sets ``SESSIONWARE_FUZZ=fuzz``: at least 100,000 examples per property
+(``SESSIONWARE_FUZZ_EXAMPLES`` raises or lowers that), random each run.
+Neither writes a ``.hypothesis`` database into the checkout: a failure prints
+the falsifying example, which is what a report needs.
+
+:func:`fuzz` also counts the examples each property really ran, so the fuzz
+session can print them (``conftest.pytest_terminal_summary``).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections import Counter
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from hypothesis import HealthCheck, settings
+
+__all__ = ["BUDGET", "COUNTS", "PROFILE", "fuzz"]
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+#: Examples each property ran in this process, by ``module::test``.
+COUNTS: Counter[str] = Counter()
+
+_QUIET = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example]
+
+settings.register_profile(
+    "sessionware-fuzz-ci",
+    max_examples=200,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    print_blob=True,
+    suppress_health_check=_QUIET,
+)
+settings.register_profile(
+    "sessionware-fuzz",
+    max_examples=int(os.environ.get("SESSIONWARE_FUZZ_EXAMPLES", "100000")),
+    deadline=None,
+    database=None,
+    print_blob=True,
+    suppress_health_check=[*_QUIET, HealthCheck.filter_too_much],
+)
+
+#: ``"ci"`` or ``"fuzz"``.
+BUDGET = os.environ.get("SESSIONWARE_FUZZ", "ci")
+if BUDGET not in ("ci", "fuzz"):
+    raise RuntimeError(f"SESSIONWARE_FUZZ={BUDGET!r}: expected 'ci' or 'fuzz'")
+#: The settings every property runs with (never loaded globally: other tests keep theirs).
+PROFILE = settings.get_profile("sessionware-fuzz" if BUDGET == "fuzz" else "sessionware-fuzz-ci")
+
+
+def fuzz(test: _F) -> _F:
+    """Apply the fuzz budget to a ``@given`` test and count the examples it runs."""
+    name = f"{test.__module__.rpartition('.')[2]}::{test.__name__}"
+    inner = test.hypothesis.inner_test  # type: ignore[attr-defined]
+
+    @functools.wraps(inner)
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        COUNTS[name] += 1
+        return inner(*args, **kwargs)
+
+    test.hypothesis.inner_test = counted  # type: ignore[attr-defined]
+    return settings(PROFILE)(test)  # type: ignore[no-any-return]
