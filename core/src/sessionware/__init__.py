@@ -33,11 +33,18 @@ from ._plugins import (
     list_plugins,
 )
 from ._serializer import Serializer
-from ._session import SessionStore, build_engine, build_serializer, session_store
+from ._session import (
+    BlockingCallWarning,
+    SessionStore,
+    build_engine,
+    build_serializer,
+    session_store,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "BlockingCallWarning",
     "Capabilities",
     "ConfigurationError",
     "CookieTooLarge",

@@ -18,9 +18,11 @@ middleware)`` serves a middleware-protocol chain over ASGI.
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
-from typing import Any
+from typing import Any, ClassVar
 
 from ._config import SessionConfig
 from ._engine import Engine
@@ -90,8 +92,17 @@ class SessionMiddleware:
     """Wrap any ASGI app with sessions: ``app = SessionMiddleware(app, engine="db", path="s.db")``.
 
     ``config`` and keyword ``settings`` are those of
-    :func:`sessionware.session_store`; the engine is built once, here.
+    :func:`sessionware.session_store`; the engine is built once, here — or,
+    when the middleware is made while an event loop runs (Starlette and
+    Litestar build their middleware stack inside the first call, usually the
+    lifespan startup), once in a worker thread before the first connection is
+    served, because finding plugins and opening a store read the disk.
     """
+
+    #: Count a request that carried a session cookie as having read its
+    #: session. For frameworks whose ``request.session`` tells the session
+    #: nothing (Litestar) and whose encoders read the ``dict`` through C.
+    accessed_when_loaded: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -103,25 +114,44 @@ class SessionMiddleware:
         **settings: Any,
     ) -> None:
         self.app = app
-        #: The session rules (and ``rules.store_class``, the session class).
-        self.rules = SessionRules(
+        build = functools.partial(
+            SessionRules,
             config,
             engine_instance=engine_instance,
             serializer_instance=serializer_instance,
             **settings,
         )
-        self._name = self.rules.cookie_name
+        #: The session rules (and ``rules.store_class``, the session class);
+        #: ``None`` until built when the middleware was made on a running loop.
+        self.rules: SessionRules | None = None
+        self._build: Callable[[], SessionRules] | None = None
+        self._building: asyncio.Lock | None = None
+        if asyncio._get_running_loop() is None:
+            self.rules = build()
+        else:
+            self._build, self._building = build, asyncio.Lock()
+
+    async def _rules(self) -> SessionRules:
+        assert self._building is not None and self._build is not None
+        async with self._building:
+            if self.rules is None:
+                self.rules = await asyncio.to_thread(self._build)
+        return self.rules
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one connection."""
         kind = scope["type"]
         if kind != "http" and kind != "websocket":
+            if kind == "lifespan" and self.rules is None:
+                await self._rules()  # a bad engine option fails the start-up, not a request
             await self.app(scope, receive, send)
             return
-        rules = self.rules
-        key = get_cookie(_cookie_header(scope), self._name)
+        rules = self.rules or await self._rules()
+        key = get_cookie(_cookie_header(scope), rules.cookie_name)
         session = scope["session"] = rules.open(key)
         if key is not None:
+            if self.accessed_when_loaded:
+                session.mark_accessed()
             try:
                 await session.aload()
             except EngineUnavailable as exc:
@@ -171,7 +201,7 @@ class SessionMiddleware:
             await self.app(scope, receive, send)
         finally:
             current = scope.get("session")
-            if current is not session and key is not None:
+            if current is not session and key is not None and self.rules is not None:
                 try:
                     if self.rules.adopt(session, current):
                         await session.aflush()

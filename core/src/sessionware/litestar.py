@@ -1,0 +1,55 @@
+"""Litestar: sessionware's ASGI middleware as a Litestar middleware.
+
+::
+
+    from litestar import Litestar, Request, get, post
+    from sessionware.litestar import session_middleware
+
+    app = Litestar(route_handlers=[...],
+                   middleware=[session_middleware(engine="db", path="sessions.sqlite3")])
+
+``request.session`` is the loaded sessionware session; ``request.set_session(
+{...})`` replaces its data (saved under the same key) and
+``request.clear_session()`` deletes the stored session and the cookie, as with
+Litestar's own session middleware. Keyword arguments are those of
+:func:`sessionware.session_store`: :class:`~sessionware.SessionConfig` fields,
+the rest engine options.
+
+Litestar's ``request.session`` gives the session no sign that it was read,
+and Litestar encodes responses through C (msgspec), so every response to a
+request that carried a session cookie varies on ``Cookie``.
+
+This module imports only where Litestar is installed
+(``pip install "sessionware[litestar]"``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+try:
+    from litestar.middleware import DefineMiddleware
+except ImportError as exc:  # pragma: no cover - exercised by the packaging test
+    raise ImportError(
+        'sessionware.litestar needs Litestar: pip install "sessionware[litestar]"'
+    ) from exc
+
+from . import asgi
+from ._config import SessionConfig
+from ._plugins import host
+
+__all__ = ["SessionMiddleware", "session_middleware"]
+
+host.discover()  # at import, off the event loop
+
+
+class SessionMiddleware(asgi.SessionMiddleware):
+    """:class:`sessionware.asgi.SessionMiddleware` with Litestar's reading rule (see the module)."""
+
+    accessed_when_loaded: ClassVar[bool] = True
+
+
+def session_middleware(config: SessionConfig | None = None, **settings: Any) -> DefineMiddleware:
+    """A Litestar ``DefineMiddleware`` for sessions: list it in ``Litestar(middleware=[...])``."""
+    # Litestar passes the next app as app=...; our ASGI types are the generic ones.
+    return DefineMiddleware(SessionMiddleware, config=config, **settings)  # type: ignore[arg-type]
