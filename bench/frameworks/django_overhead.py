@@ -198,14 +198,14 @@ def main() -> None:
         run_group([op for group in ops.values() for op in group.values()], rounds, sample_s)
 
     rows = []
-    print(f"\n  {'':28} {'request µs (p10-p90)':>24} {'overhead µs':>12}")
+    print(f"\n  {'':36} {'request µs (p10-p90)':>24} {'overhead µs':>12}")
     for label, group in ops.items():
         base = median(group["baseline"].samples)
         for kind in KINDS:
             op = group[kind]
             extra = "" if kind == "baseline" else f"{median(op.samples) - base:.1f}"
             rows.append([label, kind, cell(op), extra])
-            print(f"  {label + ': ' + kind:28} {cell(op):>24} {extra:>12}")
+            print(f"  {label + ': ' + kind:36} {cell(op):>24} {extra:>12}")
     ours, theirs = ops["sessionware.django (db)"], ops["Django backends.db"]
     ratios = []
     for kind in ("read", "write"):

@@ -356,6 +356,13 @@ def test_save_every_request_renews_the_cookie_on_a_read(wsgi: str) -> None:
         response = client.get("/session")
         assert session_cookie(response) == key
         assert "Max-Age=1209600" in set_cookies(response)["sessionid"]
+    # A stale cookie on a page whose view never reads the session: CSRF_USE_SESSIONS has read
+    # it (empty), so the cookie is dropped; never the 400 of a session lost mid-request.
+    with override_settings(SESSION_SAVE_EVERY_REQUEST=True), httpx.Client(base_url=wsgi) as client:
+        client.cookies.set("sessionid", sessionware.new_session_key())
+        response = client.get("/static")
+        assert response.status_code == 200
+        assert "Max-Age=0" in set_cookies(response)["sessionid"]
 
 
 @pytest.mark.http
@@ -665,6 +672,16 @@ def test_create_retries_when_a_new_key_is_taken(counted: CountedEngine) -> None:
         sessionware.django.new_session_key = original
     assert session.session_key == fresh
     assert counted.load(taken) == b"{}"  # the other session was not overwritten
+
+
+def test_saving_a_session_that_is_gone_raises_djangos_update_error(
+    counted: CountedEngine,
+) -> None:
+    from django.contrib.sessions.backends.base import UpdateError
+
+    with pytest.raises(UpdateError):  # never read before: the save's own load finds it gone
+        SessionStore(sessionware.new_session_key()).save()
+    assert counted.data == {}
 
 
 def test_must_create_on_a_taken_key_raises_djangos_create_error(counted: CountedEngine) -> None:

@@ -86,6 +86,7 @@ DJANGO_NAMES = {
 #: Settings the built engine and serializer depend on.
 WATCHED = frozenset({"SESSIONWARE", "SECRET_KEY", "SECRET_KEY_FALLBACKS", "SESSION_SERIALIZER"})
 _CREATE_ATTEMPTS = 16
+_GONE = "the session no longer exists (deleted or expired); it is not recreated"
 #: Browsers drop a cookie whose name, value and attributes pass this many bytes.
 COOKIE_LIMIT = 4096
 
@@ -417,16 +418,16 @@ class SessionStore(SessionBase):  # type: ignore[misc]
     def save(self, must_create: bool = False) -> None:
         """Write the session; ``must_create`` raises Django's ``CreateError`` if the key is taken.
 
-        An update of a session deleted since it was loaded raises Django's
-        ``UpdateError`` (never resurrected). A session that was already gone
-        when it was first read is a new session, and is created.
+        An update of a session that no longer exists (deleted or expired, also
+        when that is found out by the load this save makes) raises Django's
+        ``UpdateError``, as Django's backends do: it is never recreated.
         """
         if self.session_key is None:
             return self.create()
         data = self._get_session(no_load=must_create)
         key = self.session_key
-        if key is None:  # loaded just now and found missing: nothing to resurrect
-            return self.create()
+        if key is None:  # the load this save made found it gone
+            raise DjangoUpdateError(_GONE)
         raw, expires_at = self._payload(data)
         try:
             value = _io_engine("save").save(key, raw, expires_at, must_create)
@@ -443,7 +444,7 @@ class SessionStore(SessionBase):  # type: ignore[misc]
         data = await self._asession(no_load=must_create)
         key = self.session_key
         if key is None:
-            return await self.acreate()
+            raise DjangoUpdateError(_GONE)
         raw, expires_at = self._payload(data)
         try:
             value = await _backend().engine.asave(key, raw, expires_at, must_create)

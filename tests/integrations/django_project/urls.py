@@ -22,6 +22,10 @@ def show(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"data": _data(request.session), "user": request.user.get_username()})
 
 
+def static(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("static")  # never touches the session
+
+
 @csrf_exempt
 def put(request: HttpRequest, name: str, value: str) -> HttpResponse:
     request.session[name] = value
@@ -106,6 +110,7 @@ async def asign_out(request: HttpRequest) -> HttpResponse:
 
 
 urlpatterns = [
+    path("static", static),
     path("session", show),
     path("put/<str:name>/<str:value>", put),
     path("login", sign_in),
