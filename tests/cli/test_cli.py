@@ -92,7 +92,7 @@ def test_check_reports_short_secret(tmp_path: Path) -> None:
         f"[sessionware.engine_options]\npath = '{tmp_path / 'x.db'}'\n"
     )
     code, text = run("check", "--config", str(path))
-    assert code == 1 and "only 5 characters" in text
+    assert code == 1 and "is 5 characters long (at least 50" in text
 
 
 @needs_db

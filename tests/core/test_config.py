@@ -8,6 +8,9 @@ import pytest
 
 from sessionware import ConfigurationError, SessionConfig
 
+OLD1 = "old1-0123456789abcdefghijklmnopqrstuvwxyz-ABCDEFGHIJ"
+OLD2 = "old2-0123456789abcdefghijklmnopqrstuvwxyz-ABCDEFGHIJ"
+
 
 def test_defaults_match_django() -> None:
     c = SessionConfig()
@@ -116,13 +119,13 @@ def test_from_env_parses_types() -> None:
         "SESSIONWARE_COOKIE_AGE": "300",
         "SESSIONWARE_COOKIE_SECURE": "true",
         "SESSIONWARE_ENGINE_OPTIONS": '{"path": "s.db"}',
-        "SESSIONWARE_FALLBACK_KEYS": "old1,old2",
+        "SESSIONWARE_FALLBACK_KEYS": f"{OLD1},{OLD2}",
         "SESSIONWARE_COOKIE_SAMESITE": "",
         "UNRELATED": "x",
     }
     c = SessionConfig.from_env(env)
     assert c.cookie_age == 300 and c.cookie_secure is True
-    assert c.engine_options == {"path": "s.db"} and c.fallback_keys == ("old1", "old2")
+    assert c.engine_options == {"path": "s.db"} and c.fallback_keys == (OLD1, OLD2)
     assert c.cookie_samesite is None
 
 
@@ -146,4 +149,6 @@ def test_replace_validates() -> None:
 
 
 def test_secret_is_not_in_repr() -> None:
-    assert "hunter2" not in repr(SessionConfig(secret_key="hunter2"))
+    assert "hunter2" not in repr(
+        SessionConfig(secret_key="hunter2-0123456789abcdefghijklmnopqrstuvwxyz-ABCDEFGHIJ")
+    )

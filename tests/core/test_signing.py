@@ -7,6 +7,10 @@ import pytest
 from sessionware import ConfigurationError, SuspiciousSession
 from sessionware.signing import BadSignature, SignatureExpired, Signer
 
+SECRET = "signing-test-secret-0123456789abcdefghijklmnopqrstuvwxyz-ABCDEFGHIJ"
+OTHER_SECRET = "another-test-secret-0123456789abcdefghijklmnopqrstuvwxyz-ABCDEFGHIJ"
+OLD_SECRET = "retired-test-secret-0123456789abcdefghijklmnopqrstuvwxyz-ABCDEFGHIJ"
+
 
 class Clock:
     def __init__(self, now: float = 1_700_000_000.0) -> None:
@@ -17,18 +21,18 @@ class Clock:
 
 
 def test_round_trip() -> None:
-    s = Signer("secret")
+    s = Signer(SECRET)
     assert s.unsign(s.sign(b"hello")) == b"hello"
 
 
 def test_token_is_cookie_safe_ascii() -> None:
-    token = Signer("secret").sign(bytes(range(256)))
+    token = Signer(SECRET).sign(bytes(range(256)))
     assert token.decode("ascii")
     assert not set(token) & set(b' ;,"\\')
 
 
 def test_tampered_payload_is_rejected() -> None:
-    s = Signer("secret")
+    s = Signer(SECRET)
     token = bytearray(s.sign(b"user=1"))
     token[2] ^= 1
     with pytest.raises(BadSignature):
@@ -42,23 +46,23 @@ def test_bad_signature_is_suspicious_session() -> None:
 @pytest.mark.parametrize("token", [b"", b"nodots", b"a.b", b"a.b.c", b"....", "\u00e9.x.y"])
 def test_malformed_tokens_are_rejected(token: bytes | str) -> None:
     with pytest.raises(BadSignature):
-        Signer("secret").unsign(token)
+        Signer(SECRET).unsign(token)
 
 
 def test_salt_separates_purposes() -> None:
-    token = Signer("secret", salt="cookies").sign(b"x")
+    token = Signer(SECRET, salt="cookies").sign(b"x")
     with pytest.raises(BadSignature):
-        Signer("secret", salt="other").unsign(token)
+        Signer(SECRET, salt="other").unsign(token)
 
 
 def test_other_secret_is_rejected() -> None:
     with pytest.raises(BadSignature):
-        Signer("b").unsign(Signer("a").sign(b"x"))
+        Signer(OTHER_SECRET).unsign(Signer(SECRET).sign(b"x"))
 
 
 def test_fallback_keys_verify_and_flag_resign() -> None:
-    old = Signer("old").sign(b"x")
-    rotated = Signer("new", fallback_keys=["old"])
+    old = Signer(OLD_SECRET).sign(b"x")
+    rotated = Signer(SECRET, fallback_keys=[OLD_SECRET])
     result = rotated.verify(old)
     assert result.data == b"x" and result.key_index == 1 and result.needs_resign
     fresh = rotated.verify(rotated.sign(b"x"))
@@ -67,7 +71,7 @@ def test_fallback_keys_verify_and_flag_resign() -> None:
 
 def test_max_age() -> None:
     clock = Clock()
-    s = Signer("secret", clock=clock)
+    s = Signer(SECRET, clock=clock)
     token = s.sign(b"x")
     clock.now += 100
     assert s.unsign(token, max_age=100) == b"x"
@@ -78,7 +82,7 @@ def test_max_age() -> None:
 
 
 def test_compression_when_it_pays() -> None:
-    s = Signer("secret")
+    s = Signer(SECRET)
     data = b"a" * 1000
     token = s.sign(data)
     assert token.startswith(b".") and len(token) < 200
@@ -87,21 +91,21 @@ def test_compression_when_it_pays() -> None:
 
 
 def test_compression_flag_is_covered_by_signature() -> None:
-    s = Signer("secret")
+    s = Signer(SECRET)
     token = s.sign(b"a" * 1000)
     with pytest.raises(BadSignature):
         s.unsign(token[1:])  # strip the flag
 
 
 def test_decompression_bomb_is_refused() -> None:
-    s = Signer("secret")
+    s = Signer(SECRET)
     token = s.sign(b"\0" * (4 << 20), compress=True)
     with pytest.raises(BadSignature, match="inflates past"):
         s.unsign(token)
 
 
 def test_empty_secret_is_a_configuration_error() -> None:
-    with pytest.raises(ConfigurationError, match="secret_key is empty"):
+    with pytest.raises(ConfigurationError, match="secret_key is too weak"):
         Signer("")
 
 
@@ -113,7 +117,7 @@ def test_only_the_canonical_spelling_of_a_token_verifies() -> None:
     def lenient(text: bytes) -> bytes:
         return base64.urlsafe_b64decode(text + b"=" * (-len(text) % 4))
 
-    signer = Signer("k" * 32, salt="canonical")
+    signer = Signer(SECRET, salt="canonical")
     token = signer.sign(b"payload")
     message, _, sig = token.rpartition(b".")
     alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"

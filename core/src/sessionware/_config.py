@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ._errors import ConfigurationError
+from ._secrets import check_secret
 
 __all__ = ["SessionConfig"]
 
@@ -62,7 +63,9 @@ class SessionConfig:
     serializer: str = "json"
     #: Keyword options for the serializer.
     serializer_options: Mapping[str, Any] = field(default_factory=dict)
-    #: Secret for engines and serializers that sign (signed_cookies, signed).
+    #: Secret for engines and serializers that sign (signed_cookies, signed). When
+    #: set, it must pass :func:`sessionware.signing.check_secret` (at least 50
+    #: characters, at least 5 distinct), as must every fallback key.
     secret_key: str | None = field(default=None, repr=False)
     #: Retired secrets still accepted when verifying (key rotation).
     fallback_keys: tuple[str, ...] = field(default=(), repr=False)
@@ -143,7 +146,13 @@ class SessionConfig:
                 )
             set_(self, name, dict(value))
         if self.secret_key is not None:
-            _check_type(self, "secret_key", str)
+            # Not _check_type: its message would show the value, and this is a secret.
+            if not isinstance(self.secret_key, str):
+                raise ConfigurationError(
+                    f"secret_key must be a str, got {type(self.secret_key).__name__}",
+                    field="secret_key",
+                )
+            check_secret(self.secret_key)
         fallback: object = self.fallback_keys  # may arrive as "a,b" text or a list
         if isinstance(fallback, str):
             fallback = tuple(k.strip() for k in fallback.split(",") if k.strip())
@@ -151,6 +160,8 @@ class SessionConfig:
             raise ConfigurationError(
                 "fallback_keys must be a list of strings", field="fallback_keys"
             )
+        for index, key in enumerate(fallback):
+            check_secret(key, name=f"fallback_keys[{index}]", field="fallback_keys")
         set_(self, "fallback_keys", tuple(fallback))
         if self.on_unavailable not in _UNAVAILABLE:
             raise ConfigurationError(

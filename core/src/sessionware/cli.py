@@ -21,6 +21,7 @@ from . import __version__
 from ._config import SessionConfig
 from ._errors import SessionwareError
 from ._plugins import PluginWarning, get_engine_class, get_serializer_class, host, list_plugins
+from ._secrets import HOW_TO_GENERATE
 from ._session import build_engine, build_serializer
 
 __all__ = ["main"]
@@ -236,7 +237,10 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
     try:
         config = _config(args)
     except SessionwareError as exc:
-        out.write(f"PROBLEM config: {exc}\n")
+        # SessionConfig applies the one secret rule (sessionware.signing.check_secret).
+        secret = getattr(exc, "field", None) in ("secret_key", "fallback_keys")
+        out.write(f"PROBLEM {'secret' if secret else 'config'}: {exc}\n")
+        out.write("1 problem(s) found\n")
         return 1
     notes.append(
         f"engine {config.engine!r}, serializer {config.serializer!r}, "
@@ -254,16 +258,10 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
         signs = signs or bool(getattr(serializer_cls, "uses_secret", False))
     except SessionwareError as exc:
         problems.append(f"serializer: {exc}")
-    secret = config.secret_key or ""
-    if signs and not secret:
+    if signs and not config.secret_key:
         problems.append(
             "secret: the engine or serializer signs data but secret_key is not set "
-            "(SESSIONWARE_SECRET_KEY)"
-        )
-    elif secret and len(secret) < 32:
-        problems.append(
-            f"secret: secret_key is only {len(secret)} characters; use at least 32 "
-            "random characters"
+            f"(SESSIONWARE_SECRET_KEY); generate one with: {HOW_TO_GENERATE}"
         )
     if engine_cls is not None:
         capabilities = getattr(engine_cls, "capabilities", None)

@@ -8,7 +8,9 @@ A leading ``.`` marks a zlib-compressed payload; it sits inside the signed part,
 so an attacker cannot flip it. Each salt derives its own HMAC key from the
 secret, so a token signed for one purpose never verifies for another. Signing
 uses the first key; verification tries it and then every fallback key, so keys
-can be rotated without logging everyone out.
+can be rotated without logging everyone out. Every key must pass
+:func:`check_secret`, the one rule for secrets (it lives in ``_secrets`` so that
+validating a configuration does not import the cryptography library).
 
 What does not live here: encryption (the signed_cookies engine adds AES-GCM).
 """
@@ -25,14 +27,19 @@ from typing import NamedTuple
 from cryptography.hazmat.primitives import hashes, hmac
 
 from ._errors import ConfigurationError, SuspiciousSession
+from ._secrets import HOW_TO_GENERATE, MIN_DISTINCT, MIN_LENGTH, check_secret
 
 __all__ = [
+    "HOW_TO_GENERATE",
+    "MIN_DISTINCT",
+    "MIN_LENGTH",
     "BadSignature",
     "SignatureExpired",
     "Signer",
     "Unsigned",
     "b64decode",
     "b64encode",
+    "check_secret",
     "derive_key",
 ]
 
@@ -108,20 +115,15 @@ def b64decode(data: bytes) -> bytes:
     return decoded
 
 
-def _as_bytes(key: str | bytes, what: str) -> bytes:
-    raw = key.encode("utf-8") if isinstance(key, str) else bytes(key)
-    if not raw:
-        raise ConfigurationError(
-            f"{what} is empty; set a long random secret, e.g. the output of "
-            "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`",
-            field="secret_key",
-        )
-    return raw
-
-
 def derive_key(secret_key: str | bytes, salt: str) -> bytes:
-    """The 32-byte key for one purpose (``salt``) derived from a secret."""
-    h = hmac.HMAC(_as_bytes(secret_key, "secret_key"), hashes.SHA256())
+    """The 32-byte key for one purpose (``salt``) derived from a secret.
+
+    Raises :class:`~sessionware.ConfigurationError` for a secret that fails
+    :func:`check_secret`.
+    """
+    secret = check_secret(secret_key)
+    raw = secret.encode("utf-8") if isinstance(secret, str) else bytes(secret)
+    h = hmac.HMAC(raw, hashes.SHA256())
     h.update(_DERIVATION_PREFIX + salt.encode("utf-8"))
     return h.finalize()
 
@@ -130,7 +132,9 @@ class Signer:
     """Signs and verifies byte strings for one purpose (``salt``).
 
     ``secret_key`` signs; ``fallback_keys`` are also accepted when verifying.
-    ``clock`` returns the current POSIX time (inject one in tests).
+    Each must pass :func:`check_secret`, or :class:`~sessionware.ConfigurationError`
+    names the one that does not. ``clock`` returns the current POSIX time
+    (inject one in tests).
     """
 
     def __init__(
@@ -143,6 +147,9 @@ class Signer:
     ) -> None:
         if not salt:
             raise ConfigurationError("salt must be a non-empty string", field="salt")
+        check_secret(secret_key, name="secret_key")
+        for index, key in enumerate(fallback_keys):
+            check_secret(key, name=f"fallback_keys[{index}]", field="fallback_keys")
         self.salt = salt
         self.clock = clock
         self._macs = [
@@ -212,8 +219,12 @@ class Signer:
                 data = inflater.decompress(data, MAX_DECOMPRESSED)
             except zlib.error as exc:
                 raise BadSignature(f"signed payload does not decompress: {exc}") from exc
-            if inflater.unconsumed_tail:
+            # Inflation stopped at the bound: what is left is never inflated.
+            if inflater.unconsumed_tail or not inflater.eof:
                 raise BadSignature(
-                    f"signed payload inflates past {MAX_DECOMPRESSED} bytes; refused"
+                    f"signed payload inflates past {MAX_DECOMPRESSED} bytes (or its "
+                    "compressed stream does not end); refused without inflating the rest"
                 )
+            if inflater.unused_data:
+                raise BadSignature("signed payload has bytes after its compressed stream")
         return Unsigned(data=data, timestamp=timestamp, key_index=index)

@@ -22,8 +22,8 @@ from sessionware import (
 )
 from sessionware.testing import ReferenceEngine, ReferenceSerializer, registered
 
-SECRET = "test-secret-0123456789abcdefghijklmnopqrstuvwxyz"
-OLD_SECRET = "retired-secret-0123456789abcdefghijklmnopqrstuv"
+SECRET = "test-secret-0123456789abcdefghijklmnopqrstuvwxyz-ABCDEFGHIJ"
+OLD_SECRET = "retired-secret-0123456789abcdefghijklmnopqrstuvwxyz-ABCDEFGHIJ"
 INNER = "kit_json"
 
 

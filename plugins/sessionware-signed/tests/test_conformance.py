@@ -9,6 +9,8 @@ from sessionware_signed import SignedSerializer
 
 from sessionware.testing import SerializerConformance
 
+OLDER_KEY = "an-older-key-0123456789abcdefghijklmnopqrstuvwxyz-ABCDEFGHIJ"
+
 
 class TestSignedSerializerConformance(SerializerConformance):
     @pytest.fixture
@@ -19,7 +21,7 @@ class TestSignedSerializerConformance(SerializerConformance):
 class TestCompressedSignedSerializerConformance(SerializerConformance):
     @pytest.fixture
     def serializer(self, make: Callable[..., SignedSerializer]) -> SignedSerializer:
-        return make(compress=True, fallback_keys=["an-older-key"])
+        return make(compress=True, fallback_keys=[OLDER_KEY])
 
 
 @pytest.mark.usefixtures("json_plugin")

@@ -17,8 +17,8 @@ import pytest
 import sessionware
 from sessionware import signing
 
-SECRET = "test-secret-0123456789abcdefghijklmnopqrstuvwxyz"  # as in conftest.py
-OLD_SECRET = "retired-secret-0123456789abcdefghijklmnopqrstuv"
+SECRET = "test-secret-0123456789abcdefghijklmnopqrstuvwxyz-ABCDEFGHIJ"  # as in conftest.py
+OLD_SECRET = "retired-secret-0123456789abcdefghijklmnopqrstuvwxyz-ABCDEFGHIJ"
 
 StoreFactory = Callable[..., type[sessionware.SessionStore]]
 

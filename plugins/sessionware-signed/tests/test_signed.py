@@ -14,8 +14,9 @@ from sessionware import SerializationError, SuspiciousSession, signing
 from sessionware.testing import ReferenceSerializer, assert_identical
 
 # The same values as in conftest.py (test modules cannot import it under --import-mode=importlib).
-SECRET = "test-secret-0123456789abcdefghijklmnopqrstuvwxyz"
-OLD_SECRET = "retired-secret-0123456789abcdefghijklmnopqrstuv"
+SECRET = "test-secret-0123456789abcdefghijklmnopqrstuvwxyz-ABCDEFGHIJ"
+OLD_SECRET = "retired-secret-0123456789abcdefghijklmnopqrstuvwxyz-ABCDEFGHIJ"
+OTHER_SECRET = "someone-else-0123456789abcdefghijklmnopqrstuvwxyz-ABCDEFGHIJ"
 SESSION = {"user_id": 42, "username": "alice", "cart": {"items": [1, 2, 3]}}
 
 Make = Callable[..., SignedSerializer]
@@ -100,7 +101,7 @@ def test_default_salt_is_not_the_signing_module_default(ser: SignedSerializer) -
 
 
 def test_another_secret_is_refused(make: Make) -> None:
-    token = make(secret_key="someone-else").dumps(SESSION)
+    token = make(secret_key=OTHER_SECRET).dumps(SESSION)
     with pytest.raises(signing.BadSignature):
         make().loads(token)
 

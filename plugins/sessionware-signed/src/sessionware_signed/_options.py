@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sessionware import ConfigurationError
+from sessionware.signing import HOW_TO_GENERATE, check_secret
 
 __all__ = [
     "check_compress",
@@ -22,8 +23,6 @@ __all__ = [
     "check_secret_key",
     "option_error",
 ]
-
-_HOW_TO_MAKE_ONE = "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`"
 
 
 def option_error(option: str, message: str) -> ConfigurationError:
@@ -38,8 +37,8 @@ def check_secret_key(secret_key: object) -> str | bytes:
     if secret_key is None or secret_key in ("", b""):
         raise ConfigurationError(
             "the signed serializer needs secret_key: set it (SESSIONWARE_SECRET_KEY, or "
-            "secret_key= in the configuration) to a long random string, e.g. from "
-            f"{_HOW_TO_MAKE_ONE}",
+            f"secret_key= in the configuration) to a long random string, e.g. from "
+            f"{HOW_TO_GENERATE}",
             field="secret_key",
         )
     if not isinstance(secret_key, (str, bytes)):
@@ -47,7 +46,7 @@ def check_secret_key(secret_key: object) -> str | bytes:
             f"secret_key must be a str or bytes, got {type(secret_key).__name__}",
             field="secret_key",
         )
-    return secret_key
+    return check_secret(secret_key)
 
 
 def check_fallback_keys(fallback_keys: object) -> tuple[str | bytes, ...]:
@@ -66,6 +65,7 @@ def check_fallback_keys(fallback_keys: object) -> tuple[str | bytes, ...]:
                 f"fallback_keys[{index}] must be a non-empty str or bytes, got {what}",
                 field="fallback_keys",
             )
+        check_secret(key, name=f"fallback_keys[{index}]", field="fallback_keys")
     return keys
 
 
