@@ -13,6 +13,7 @@ import atexit
 import io
 import json
 import os
+import secrets
 import shutil
 import sqlite3
 import subprocess
@@ -573,6 +574,14 @@ def test_signed_cookies_engine_keeps_the_session_in_the_key() -> None:
         assert cookie is not None and len(cookie) > 32
         assert SessionStore(cookie).load() == {"user": "alice"}
         assert SessionStore(cookie[:-2] + "xx").load() == {}
+
+
+def test_a_cookie_session_too_large_for_browsers_is_refused_at_save() -> None:
+    with override_settings(SESSIONWARE={"engine": "signed_cookies"}):
+        session = SessionStore()
+        session["blob"] = secrets.token_hex(3000)  # random: compression cannot save it
+        with pytest.raises(sessionware.CookieTooLarge, match="4096"):
+            session.save()
 
 
 def test_the_core_imports_without_django_and_the_integration_says_what_to_install() -> None:
