@@ -56,7 +56,7 @@ from _timing import PAYLOAD, median, time_batch
 from sessionware import asgi as sw_asgi
 from sessionware import wsgi as sw_wsgi
 
-SECRET = "bench-secret-0123456789abcdefghijklmnopqrstuvwxyz"  # noqa: S105 - throwaway
+SECRET = "bench-secret-0123456789abcdefghijklmnopqrstuvwxyz-ABCDEFGHIJ"  # noqa: S105 - throwaway
 CASES = {
     "none": "(a) no cookie",
     "untouched": "(b) cookie, untouched",

@@ -54,7 +54,7 @@ from _timing import PAYLOAD, median, time_batch
 
 import sessionware
 
-SECRET = "bench-secret-0123456789abcdefghijklmnopqrstuvwxyz"  # noqa: S105 - throwaway
+SECRET = "bench-secret-0123456789abcdefghijklmnopqrstuvwxyz-ABCDEFGHIJ"  # noqa: S105 - throwaway
 REDIS_URL = "redis://127.0.0.1:6379/0"
 NAMES = {
     "create": "create + save",

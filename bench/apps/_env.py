@@ -20,7 +20,7 @@ from _timing import PAYLOAD
 ENGINE = os.environ.get("BENCH_ENGINE", "db")
 DB_PATH = os.environ.get("BENCH_DB_PATH", "sessions.sqlite3")
 REDIS_PREFIX = os.environ.get("BENCH_REDIS_PREFIX", "sessionware-bench:")
-SECRET = os.environ.get("BENCH_SECRET", "bench-secret-not-for-production-0123456789")
+SECRET = os.environ.get("BENCH_SECRET", "bench-secret-not-for-production-0123456789-abcdefghij")
 DJANGO_TUNED = os.environ.get("BENCH_DJANGO_TUNED") == "1"
 
 __all__ = ["DB_PATH", "DJANGO_TUNED", "ENGINE", "PAYLOAD", "SECRET", "ours", "touch"]

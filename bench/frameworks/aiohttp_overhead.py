@@ -54,7 +54,7 @@ from _timing import PAYLOAD
 
 import sessionware.aiohttp as sw_aiohttp
 
-SECRET = "bench-secret-0123456789abcdefghijklmnopqrstuvwxyz"  # noqa: S105 - throwaway
+SECRET = "bench-secret-0123456789abcdefghijklmnopqrstuvwxyz-ABCDEFGHIJ"  # noqa: S105 - throwaway
 REDIS = ("127.0.0.1", 6379)
 COUNTER = itertools.count(1)
 OPS = ("read", "write")

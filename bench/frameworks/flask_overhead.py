@@ -48,7 +48,7 @@ from _timing import PAYLOAD, median, time_batch
 
 from sessionware.flask import Session
 
-SECRET = "bench-secret-0123456789abcdefghijklmnopqrstuvwxyz"  # noqa: S105 - throwaway
+SECRET = "bench-secret-0123456789abcdefghijklmnopqrstuvwxyz-ABCDEFGHIJ"  # noqa: S105 - throwaway
 CASES = {"read": "(a) read one key", "write": "(b) write the counter", "untouched": "(c) untouched"}
 #: Every write stores a value never stored before, so SQLite really writes.
 COUNTER = itertools.count(1)
