@@ -193,12 +193,12 @@ def _build() -> _Backend:
     serializer_name = conf.get("serializer", "json")
     engine_options = _options(conf, "options")
     serializer_options = _options(conf, "serializer_options")
+    if not isinstance(engine_name, str) or not isinstance(serializer_name, str):
+        raise _improper(
+            f"engine and serializer are plugin names such as 'db' and 'json', got "
+            f"{engine_name!r} and {serializer_name!r}"
+        )
     try:
-        if not isinstance(engine_name, str) or not isinstance(serializer_name, str):
-            raise _improper(
-                f"engine and serializer are plugin names such as 'db' and 'json', got "
-                f"{engine_name!r} and {serializer_name!r}"
-            )
         engine_cls = get_engine_class(engine_name)
         serializer_cls = get_serializer_class(serializer_name)
         engine: Engine = get_engine(engine_name, **_with_secret(engine_cls, engine_options))
