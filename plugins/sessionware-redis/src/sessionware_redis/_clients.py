@@ -30,6 +30,14 @@ from redis.backoff import ExponentialBackoff
 
 from ._options import Settings
 
+try:  # redis-py names itself to the server (CLIENT SETINFO) from its metadata
+    from redis.driver_info import DriverInfo as _DriverInfo
+except ImportError:  # pragma: no cover - redis-py before driver_info
+    _DriverInfo = None  # type: ignore[assignment,misc]
+#: Built once, here: the asyncio client is made lazily on the event loop,
+#: where redis-py would otherwise read its version from disk for every client.
+_DRIVER_INFO: Any = _DriverInfo() if _DriverInfo is not None else None
+
 __all__ = ["AsyncClient", "SyncClient", "build_async", "build_sync"]
 
 # redis-py leaves these constructors unannotated; mypy --strict would refuse the calls.
@@ -91,6 +99,8 @@ def _connection_kwargs(settings: Settings) -> dict[str, Any]:
         "socket_connect_timeout": settings.socket_connect_timeout,
         "health_check_interval": settings.health_check_interval,
     }
+    if _DRIVER_INFO is not None:
+        kwargs["driver_info"] = _DRIVER_INFO
     if settings.username is not None:
         kwargs["username"] = settings.username
     if settings.password is not None:
