@@ -15,12 +15,11 @@ from typing import Any
 import httpx
 import pytest
 from blockbuster import blockbuster_ctx
+from fastapi import FastAPI
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Mount, Route
-
-from fastapi import FastAPI
 
 from sessionware import ConfigurationError, EngineNotFound
 from sessionware.fastapi import SessionDep
@@ -129,14 +128,18 @@ def test_nothing_blocks_the_event_loop(
     engine: str, engine_redis: str | None, tmp_path: Path
 ) -> None:
     app = starlette_app(**settings(engine, tmp_path, engine_redis))
-    with serve_uvicorn(app) as url, httpx.Client(base_url=url) as client:
-        # Only the server's loop runs in this process's threads; the detector
-        # raises inside any coroutine that makes a blocking call (the first
-        # request also builds the middleware and the engine).
-        with blockbuster_ctx(["sessionware", "sessionware_db", "sessionware_file"]):
-            stored = client.post("/store", json={"n": 1})
-            shown = client.get("/show")
-            bye = client.post("/logout")
+    # Only the server's loop runs in this process's threads; the detector raises
+    # inside any coroutine that makes a blocking call (the first request also
+    # builds the middleware and the engine).
+    scanned = ["sessionware", "sessionware_db", "sessionware_file", "sessionware_redis"]
+    with (
+        serve_uvicorn(app) as url,
+        httpx.Client(base_url=url) as client,
+        blockbuster_ctx(scanned),
+    ):
+        stored = client.post("/store", json={"n": 1})
+        shown = client.get("/show")
+        bye = client.post("/logout")
     assert (stored.status_code, shown.status_code, bye.status_code) == (200, 200, 200)
     assert shown.json() == {"session": {"n": 1}}
 
@@ -207,7 +210,9 @@ def test_an_invalid_cookie_is_ignored(tmp_path: Path, cookie: str) -> None:
     assert response.json() == {"session": {}}
 
 
-def test_in_place_changes_are_persisted(engine: str, engine_redis: str | None, tmp_path: Path) -> None:
+def test_in_place_changes_are_persisted(
+    engine: str, engine_redis: str | None, tmp_path: Path
+) -> None:
     app = starlette_app(**settings(engine, tmp_path, engine_redis))
     with serve_uvicorn(app) as url, httpx.Client(base_url=url) as client:
         client.post("/store", json={"cart": {"items": ["apple"]}})
