@@ -147,3 +147,28 @@ def test_b64_round_trip(data: bytes) -> None:
     from sessionware.signing import b64decode, b64encode
 
     assert b64decode(b64encode(data)) == data
+
+
+def _token_with_body(signer: Signer, body: bytes) -> bytes:
+    """A token for a compressed ``body`` as given (Signer.sign always compresses whole data)."""
+    from sessionware.signing import b64encode
+
+    message = b"." + b64encode(body) + b"." + format(1_700_000_000, "x").encode()
+    return message + b"." + b64encode(signer._mac(0, message))
+
+
+def test_a_compressed_payload_that_does_not_end_is_refused() -> None:
+    import zlib
+
+    s = Signer(SECRET)
+    assert s.unsign(_token_with_body(s, zlib.compress(b"x" * 1000))) == b"x" * 1000
+    with pytest.raises(BadSignature, match="does not end"):
+        s.unsign(_token_with_body(s, zlib.compress(b"x" * 1000)[:-4]))
+
+
+def test_bytes_after_the_compressed_stream_are_refused() -> None:
+    import zlib
+
+    s = Signer(SECRET)
+    with pytest.raises(BadSignature, match="after its compressed stream"):
+        s.unsign(_token_with_body(s, zlib.compress(b"x" * 1000) + b"tail"))
