@@ -165,10 +165,15 @@ class _GuardedStore(SessionStore):
             self._failed(exc)
 
 
+#: Values a framework puts at ``scope["session"]`` to say "no session": the
+#: session is flushed. ``sessionware.litestar`` adds Litestar's ``Empty``.
+CLEARED_MARKERS: list[object] = [None]
+
+
 def _as_session_data(value: object) -> dict[str, Any] | None:
     """The data of a replacement session value; ``None`` for "no session" (cleared)."""
-    if value is None or (isinstance(value, type) and value.__name__ == "Empty"):
-        return None  # None, or Litestar's Empty sentinel (a class) from clear_session()
+    if any(value is marker for marker in CLEARED_MARKERS):
+        return None
     if isinstance(value, Mapping):
         return dict(value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):

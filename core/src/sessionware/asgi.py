@@ -131,6 +131,17 @@ class SessionMiddleware:
         else:
             self._build, self._building = build, asyncio.Lock()
 
+    @classmethod
+    def sharing(cls, app: ASGIApp, rules: SessionRules) -> SessionMiddleware:
+        """A middleware for ``app`` that shares already-built ``rules`` (and so their engine).
+
+        For frameworks that make one middleware per route (Litestar): every
+        route must store into the same engine, built once.
+        """
+        self = cls.__new__(cls)
+        self.app, self.rules, self._build, self._building = app, rules, None, None
+        return self
+
     async def _rules(self) -> SessionRules:
         assert self._building is not None and self._build is not None
         async with self._building:

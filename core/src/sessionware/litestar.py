@@ -29,6 +29,7 @@ from typing import Any, ClassVar
 
 try:
     from litestar.middleware import DefineMiddleware
+    from litestar.types import Empty
 except ImportError as exc:  # pragma: no cover - exercised by the packaging test
     raise ImportError(
         'sessionware.litestar needs Litestar: pip install "sessionware[litestar]"'
@@ -37,10 +38,14 @@ except ImportError as exc:  # pragma: no cover - exercised by the packaging test
 from . import asgi
 from ._config import SessionConfig
 from ._plugins import host
+from ._session_middleware import CLEARED_MARKERS, SessionRules
 
 __all__ = ["SessionMiddleware", "session_middleware"]
 
 host.discover()  # at import, off the event loop
+# request.clear_session() puts Empty at scope["session"]: the session is flushed.
+if not any(marker is Empty for marker in CLEARED_MARKERS):
+    CLEARED_MARKERS.append(Empty)
 
 
 class SessionMiddleware(asgi.SessionMiddleware):
@@ -50,6 +55,14 @@ class SessionMiddleware(asgi.SessionMiddleware):
 
 
 def session_middleware(config: SessionConfig | None = None, **settings: Any) -> DefineMiddleware:
-    """A Litestar ``DefineMiddleware`` for sessions: list it in ``Litestar(middleware=[...])``."""
-    # Litestar passes the next app as app=...; our ASGI types are the generic ones.
-    return DefineMiddleware(SessionMiddleware, config=config, **settings)  # type: ignore[arg-type]
+    """A Litestar ``DefineMiddleware`` for sessions: list it in ``Litestar(middleware=[...])``.
+
+    The engine is built here, once: Litestar makes a middleware instance per
+    route, and every route must store into the same engine.
+    """
+    rules = SessionRules(config, **settings)
+
+    def per_route(app: Any) -> Any:  # Litestar calls it with app=<the next ASGI app>
+        return SessionMiddleware.sharing(app, rules)
+
+    return DefineMiddleware(per_route)
