@@ -6,6 +6,8 @@ nox -s lint types     ruff and mypy --strict
 nox -s demo           the demo web app on the embedded default engine
 nox -s docs           build the documentation (mkdocs, strict)
 nox -s bench          the benchmarks
+nox -s fuzz           the fuzz suite at full budget (100,000 examples per property)
+nox -s load           real servers at saturation, workers SIGKILLed under load
 """
 
 from __future__ import annotations
@@ -128,3 +130,43 @@ def bench(session: nox.Session) -> None:
     for script in sorted((ROOT / "bench").glob("compare_*.py")):
         session.run("python", str(script), *session.posargs)
     session.run("python", str(ROOT / "bench" / "report.py"))
+
+
+@nox.session
+def fuzz(session: nox.Session) -> None:
+    """The fuzz suite (tests/fuzz) at full budget: at least 100,000 examples per property.
+
+    CI runs the same properties with a few hundred examples each, as part of
+    ``nox -s tests``. ``SESSIONWARE_FUZZ_EXAMPLES=N`` sets another budget;
+    extra arguments go to pytest (e.g. ``nox -s fuzz -- -k signing``). The
+    counts per property are printed at the end.
+    """
+    _install_everything(session)
+    session.install(*TEST_DEPS)
+    session.run(
+        "pytest",
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        "--hypothesis-show-statistics",
+        "tests/fuzz",
+        *session.posargs,
+        env={"SESSIONWARE_FUZZ": "fuzz"},
+    )
+
+
+#: What the load test drives: the production servers, and Redis for its engine.
+LOAD_DEPS = ["gunicorn>=22", "uvicorn>=0.29", "redis>=5"]
+
+
+@nox.session
+def load(session: nox.Session) -> None:
+    """Real servers at saturation with a session write per request, then workers SIGKILLed.
+
+    gunicorn (WSGI) and uvicorn (ASGI), 2 workers each, on the db, file and
+    redis engines, 60 s each by default (``nox -s load -- --seconds 20``);
+    see ``bench/load/load_test.py --help``.
+    """
+    _install_everything(session)
+    session.install(*LOAD_DEPS)
+    session.run("python", str(ROOT / "bench" / "load" / "load_test.py"), *session.posargs)
