@@ -171,7 +171,7 @@ def requests_for(engine: str) -> dict[str, Callable[[], object]]:
 
 def main() -> None:
     args = arguments((__doc__ or "").splitlines()[0])
-    rounds, sample_s = (4, 0.01) if args.quick else (25, 0.05)
+    rounds, sample_s = (4, 0.01) if args.quick else (150, 0.01)
     results = Results(
         "bench/frameworks/django_overhead.py",
         "Django: session overhead per request",
