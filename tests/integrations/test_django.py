@@ -94,6 +94,25 @@ def engine_settings(engine: str, redis: str | None = None) -> dict[str, Any]:
     return {"engine": engine}
 
 
+@contextmanager
+def sessionware_setting(conf: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """``SESSIONWARE = conf`` in force; a Redis store's keys are removed afterwards."""
+    try:
+        with override_settings(SESSIONWARE=conf):
+            yield conf
+    finally:
+        if conf["engine"] == "redis":
+            import redis as redis_py
+
+            client = redis_py.Redis.from_url(conf["options"]["url"])
+            try:
+                stale = list(client.scan_iter(match=conf["options"]["prefix"] + "*"))
+                if stale:
+                    client.delete(*stale)
+            finally:
+                client.close()
+
+
 def engine() -> Any:
     """The engine the settings in force built (what SessionStore stores through)."""
     return sessionware.django._backend().engine
@@ -138,7 +157,7 @@ class _OnEngine:
     @classmethod
     def _sessionware_engine(cls, request: pytest.FixtureRequest) -> Iterator[None]:
         url = request.getfixturevalue("redis") if cls.engine == "redis" else None
-        with override_settings(SESSIONWARE=engine_settings(cls.engine, url)):
+        with sessionware_setting(engine_settings(cls.engine, url)):
             yield
 
 
@@ -172,8 +191,7 @@ def alice() -> str:
 def store(request: pytest.FixtureRequest) -> Iterator[dict[str, Any]]:
     """``SESSIONWARE`` in force for one test, on fresh storage of the engine."""
     url = request.getfixturevalue("redis") if request.param == "redis" else None
-    conf = engine_settings(request.param, url)
-    with override_settings(SESSIONWARE=conf):
+    with sessionware_setting(engine_settings(request.param, url)) as conf:
         yield conf
 
 
@@ -481,7 +499,7 @@ def test_manage_py_clearsessions_in_a_fresh_process() -> None:
 
 
 def test_clearsessions_is_a_quiet_no_op_on_an_engine_that_expires_by_itself(redis: str) -> None:
-    with override_settings(SESSIONWARE=engine_settings("redis", redis)):
+    with sessionware_setting(engine_settings("redis", redis)):
         live, _ = _live_and_expired()
         out, err = io.StringIO(), io.StringIO()
         call_command("clearsessions", stdout=out, stderr=err)
