@@ -77,7 +77,7 @@ def _warn_if_on_loop(engine: Engine, operation: str) -> None:
     if engine.capabilities.inline_async or asyncio._get_running_loop() is None:
         return
     # Point the warning at the first frame outside sessionware: the caller's code.
-    level, frame = 1, sys._getframe(1)
+    level, frame = 2, sys._getframe(1)
     while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
         frame, level = frame.f_back, level + 1  # type: ignore[assignment]
     warnings.warn(
