@@ -74,7 +74,19 @@ class Engine(Protocol):
     :meth:`is_valid_key` as absent (``load`` returns ``None``, ``exists``
     ``False``, ``delete`` does nothing) and refuse to ``save`` it with
     :class:`~sessionware.InvalidSessionKey`. ``expires_at`` is a POSIX
-    timestamp; an entry past it is never returned by ``load``.
+    timestamp; an entry past it is never returned by ``load``. When the store
+    cannot be reached or used, every method raises
+    :class:`~sessionware.EngineUnavailable` (naming the address), never the
+    driver's own error.
+
+    Optional methods, looked up with ``getattr`` so an engine without them
+    still satisfies this protocol (:class:`EngineBase` provides defaults):
+    ``health() -> None`` and ``async ahealth() -> None`` (``sessionware
+    check`` calls them: raise :class:`~sessionware.EngineUnavailable` when the
+    store cannot be used right now), ``count_expired() -> int | None`` (how
+    many sessions ``clear_expired`` would remove, when the engine can count
+    them cheaply; ``None`` otherwise) and a ``progress`` keyword argument of
+    ``clear_expired``, a callable given the running count of removed sessions.
     """
 
     name: ClassVar[str]
@@ -203,6 +215,33 @@ class EngineBase:
         return 0
 
     def close(self) -> None:
+        return None
+
+    def health(self) -> None:
+        """Check that the store can be used now; :class:`~sessionware.EngineUnavailable` if not.
+
+        ``sessionware check`` calls it, so that a store nothing listens on is
+        reported before the first request. It reads or changes no session. A
+        network engine asks its server (a ping); a disk engine checks that its
+        file or directory is there and writable. The default checks nothing:
+        an engine without a store of its own (the cache, the cookie) is always
+        usable.
+        """
+        return None
+
+    async def ahealth(self) -> None:
+        """Async twin of :meth:`health` (by default, :meth:`health` in a thread)."""
+        await asyncio.to_thread(self.health)
+
+    def count_expired(self) -> int | None:
+        """How many sessions :meth:`clear_expired` would remove now, or ``None``.
+
+        Implement it only when counting is cheap next to the purge itself
+        (an index, a directory listing): ``sessionware clear-expired`` shows
+        a progress bar with a total and an estimated time left from it. The
+        default, ``None``, means "cannot count cheaply" (the bar then shows
+        the running count and rate only).
+        """
         return None
 
     async def aload(self, key: str) -> bytes | None:

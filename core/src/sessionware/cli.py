@@ -2,7 +2,8 @@
 
 Settings come from ``--config FILE`` (TOML), then ``SESSIONWARE_*`` variables,
 then ``--engine``/``--serializer``/``--option`` flags. Exit codes: 0 success,
-1 a problem was found (``check``) or the command failed, 2 bad usage.
+1 a problem was found (``check``, a broken plugin for ``plugins``) or the
+command failed, 2 bad usage, 130 interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
@@ -11,14 +12,17 @@ import argparse
 import inspect
 import json
 import os
+import signal
 import sys
+import threading
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, TextIO
 
 from . import __version__
 from ._config import SessionConfig
+from ._engine import EngineBase
 from ._errors import SessionwareError
 from ._plugins import PluginWarning, get_engine_class, get_serializer_class, host, list_plugins
 from ._secrets import HOW_TO_GENERATE
@@ -62,13 +66,26 @@ def _quiet_discovery() -> list[str]:
 # -- plugins / engines / serializers -------------------------------------------
 
 
+def _broken(plugins: Sequence[Any]) -> int:
+    """1 (and a line on stderr naming each) when a plugin failed to load, else 0."""
+    broken = [p for p in plugins if p.error]
+    if not broken:
+        return 0
+    names = ", ".join(f"{p.name} ({p.distribution or 'in code'})" for p in broken)
+    sys.stderr.write(
+        f"sessionware: {len(broken)} plugin(s) failed to load: {names}; reinstall or "
+        "uninstall them, or list them in SESSIONWARE_DISABLE_PLUGINS\n"
+    )
+    return 1
+
+
 def cmd_plugins(args: argparse.Namespace, out: TextIO) -> int:
     _quiet_discovery()
     plugins = list_plugins()
     if args.json:
         json.dump([p.as_dict() for p in plugins], out, indent=2)
         out.write("\n")
-        return 0
+        return _broken(plugins)
     if not plugins:
         out.write(
             "no sessionware plugins installed; try: pip install sessionware-db sessionware-json\n"
@@ -91,7 +108,7 @@ def cmd_plugins(args: argparse.Namespace, out: TextIO) -> int:
     for p in plugins:
         if p.error:
             out.write(f"\nBROKEN {p.name} ({p.distribution}): {p.error}\n")
-    return 0
+    return _broken(plugins)
 
 
 def _describe_class(cls: type[Any]) -> str:
@@ -157,24 +174,91 @@ def cmd_serializers(args: argparse.Namespace, out: TextIO) -> int:
 
 
 class _Progress:
-    """A one-line progress display on a terminal; silent elsewhere."""
+    """The progress display of ``clear-expired``: a bar with a total and ETA when the engine
+    counted what it will remove, else a running count; on a terminal only (stderr).
 
-    def __init__(self, stream: TextIO) -> None:
+    It is also the ``progress`` hook handed to the engine, so it always knows
+    the last count the engine reported, terminal or not, and the place where a
+    Ctrl-C takes effect (see :meth:`interrupt`): the engines call it after
+    each batch they commit, so the count it holds then is exactly what was
+    removed.
+    """
+
+    #: Width of the bar, in characters.
+    width = 30
+    #: Redraw at most this often, in seconds: a terminal is slower than a purge.
+    every = 0.1
+
+    def __init__(
+        self,
+        stream: TextIO,
+        total: int | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.stream = stream
         self.tty = stream.isatty()
-        self.started = time.monotonic()
+        self.total = total
+        self.clock = clock
+        self.started = clock()
+        #: The running count of removed sessions, as the engine last reported it.
+        self.removed = 0
+        #: A Ctrl-C asked to stop at the next report.
+        self.stopping = False
+        #: False once a second Ctrl-C stopped the engine wherever it was: a batch
+        #: may then be committed without having been reported.
+        self.exact = True
+        self._drawn = float("-inf")
 
     def __call__(self, removed: int) -> None:
-        if not self.tty:
-            return
-        spin = "|/-\\"[int(time.monotonic() * 8) % 4]
-        rate = removed / max(time.monotonic() - self.started, 1e-6)
-        self.stream.write(f"\r{spin} removed {removed:,} expired sessions ({rate:,.0f}/s)")
+        self.removed = removed
+        if self.tty:
+            now = self.clock()
+            if now - self._drawn >= self.every:
+                self._drawn = now
+                self.stream.write("\r" + self.line(now) + "\x1b[K")  # \x1b[K: erase the rest
+                self.stream.flush()
+        if self.stopping:
+            raise KeyboardInterrupt
+
+    def interrupt(self, signum: int, frame: object) -> None:
+        """SIGINT handler: the first stops at the next report, the second at once."""
+        if self.stopping:
+            self.exact = False
+            raise KeyboardInterrupt
+        self.stopping = True
+        self.stream.write("\nstopping after the current batch (Ctrl-C again to stop at once)\n")
         self.stream.flush()
+
+    def line(self, now: float) -> str:
+        """The display for the count reported so far, at time ``now``."""
+        elapsed = max(now - self.started, 1e-9)
+        rate = self.removed / elapsed
+        if not self.total:
+            return f"removed {self.removed:,} expired sessions ({rate:,.0f}/s)"
+        done = min(self.removed, self.total)  # sessions that expired after the count
+        filled = done * self.width // self.total
+        bar = "#" * filled + "." * (self.width - filled)
+        eta = _duration((self.total - done) / rate) if rate > 0 else "?"
+        return (
+            f"[{bar}] {done / self.total:4.0%} {done:,}/{self.total:,} removed, "
+            f"{rate:,.0f}/s, ETA {eta}"
+        )
 
     def done(self) -> None:
         if self.tty:
-            self.stream.write("\n")
+            self.stream.write("\r" + self.line(self.clock()) + "\x1b[K\n")
+            self.stream.flush()
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds + 0.5)
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m{seconds:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
 
 
 def cmd_clear_expired(args: argparse.Namespace, out: TextIO) -> int:
@@ -191,13 +275,35 @@ def cmd_clear_expired(args: argparse.Namespace, out: TextIO) -> int:
                 "SessionStore.clear_expired() inside the app instead (e.g. from a periodic task)\n"
             )
             return 1
+        reports = "progress" in inspect.signature(engine.clear_expired).parameters
         progress = _Progress(sys.stderr)
         started = time.monotonic()
-        params = inspect.signature(engine.clear_expired).parameters
-        if "progress" in params:
-            removed = engine.clear_expired(progress=progress)  # type: ignore[call-arg]
-        else:
-            removed = engine.clear_expired()
+        # With a progress hook, Ctrl-C stops the engine at its next report, never
+        # between a batch's commit and its report (the count would be short).
+        graceful = reports and threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGINT, progress.interrupt) if graceful else None
+        try:
+            count = getattr(engine, "count_expired", None)
+            progress.total = count() if count is not None and reports else None
+            purge: Callable[..., int] = engine.clear_expired
+            removed = purge(progress=progress) if reports else purge()
+        except KeyboardInterrupt:
+            progress.done()
+            if not reports:
+                done = "(the engine does not report progress, so how many were removed is unknown)"
+            elif progress.exact:
+                done = f"after removing {progress.removed} expired session(s)"
+            else:
+                done = f"after removing at least {progress.removed} expired session(s)"
+            out.write(
+                f"interrupted {done} from the {engine.name!r} engine; run the command "
+                "again to remove the rest\n"
+            )
+            return 130
+        finally:
+            if graceful:
+                signal.signal(signal.SIGINT, previous)
+        progress.removed = removed
         progress.done()
         elapsed = time.monotonic() - started
         out.write(
@@ -279,7 +385,17 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
                 notes.append(message)
     if engine_cls is not None and not problems:
         try:
-            build_engine(config).close()  # options are valid and the store opens
+            engine = build_engine(config)  # options are valid and the store opens
+            try:
+                # Optional (third-party engines may lack it): raises when the store
+                # cannot be used now, e.g. a Redis URL nothing listens on.
+                health = getattr(engine, "health", None)
+                if health is not None:
+                    health()
+                    if getattr(type(engine), "health", None) is not EngineBase.health:
+                        notes.append(f"the {config.engine!r} engine's health check passed")
+            finally:
+                engine.close()
             build_serializer(config)
         except SessionwareError as exc:
             problems.append(f"engine: {exc}")
@@ -370,6 +486,9 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     except SessionwareError as exc:
         sys.stderr.write(f"sessionware: error: {exc}\n")
         return 1
+    except KeyboardInterrupt:
+        sys.stderr.write("sessionware: interrupted\n")
+        return 130
     return code
 
 

@@ -190,6 +190,10 @@ class CacheEngine(EngineBase):
             self._cache.expired = 0
         return removed
 
+    def health(self) -> None:
+        """Always usable: the sessions are in this process's memory, with nothing to reach."""
+        return None
+
     def close(self) -> None:
         """Drop every session and free the memory. The engine stays usable, empty."""
         with self._lock:

@@ -151,6 +151,9 @@ _SQL = {
     # write lock), then deletes them in rowid order, the order of the table.
     "expired": "SELECT rowid FROM {t} WHERE expires_at <= ? ORDER BY expires_at LIMIT ?",
     "purge": "DELETE FROM {t} WHERE rowid = ? AND expires_at <= ?",
+    # Answered from the expires_at index alone, without reading the table.
+    "count_expired": "SELECT count(*) FROM {t} WHERE expires_at <= ?",
+    "health": "SELECT 1 FROM {t} LIMIT 1",
 }
 
 #: ``clear_expired`` reads the rowids of at most this many batches at a time
@@ -252,6 +255,8 @@ class DbEngine(EngineBase):
         self._sql_delete = sql["delete"]
         self._sql_expired = sql["expired"]
         self._sql_purge = sql["purge"]
+        self._sql_count_expired = sql["count_expired"]
+        self._sql_health = sql["health"]
 
         self._setup()
         _ENGINES.add(self)
@@ -491,6 +496,52 @@ class DbEngine(EngineBase):
                         return removed
         except sqlite3.DatabaseError as exc:
             raise self._fail(exc) from exc
+
+    def count_expired(self) -> int:
+        """How many rows have expired: one ``count(*)`` on the ``expires_at`` index.
+
+        ``sessionware clear-expired`` reads it for its progress bar's total.
+        """
+        try:
+            row = self._conn().execute(self._sql_count_expired, (self.now(),)).fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise self._fail(exc) from exc
+        return int(row[0])
+
+    def health(self) -> None:
+        """Open the database on a new connection, query the table, take the write lock.
+
+        Raises :class:`~sessionware.EngineUnavailable` naming the file when
+        it is gone, locked past the busy timeout, corrupted, or when the file
+        or its directory (where SQLite keeps the WAL) is not writable. Reads
+        no session and writes nothing (the write transaction is rolled back).
+        """
+        if not os.path.isfile(self.path):
+            raise EngineUnavailable(
+                f"the session database {self.path} does not exist (any more); it is created "
+                "when the engine starts, so it was removed or its directory was replaced",
+                address=self.path,
+            )
+        for what, target in (("file", self.path), ("directory", os.path.dirname(self.path))):
+            if not os.access(target, os.W_OK):
+                raise EngineUnavailable(
+                    f"the session database's {what} {target} is not writable by this user "
+                    f"(uid {os.getuid()}); sessions could be read but never saved",
+                    address=self.path,
+                )
+        try:
+            conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
+            try:
+                conn.execute(self._sql_health).fetchall()
+                # The write lock, taken and given back: proves the file can be
+                # written (a read-only mount passes os.access for root) and that
+                # no other connection holds it past the busy timeout.
+                conn.execute("BEGIN IMMEDIATE")
+                conn.execute("ROLLBACK")
+            finally:
+                conn.close()
+        except sqlite3.Error as exc:
+            raise self._unavailable(exc) from exc
 
     @contextlib.contextmanager
     def _purging(self, conn: sqlite3.Connection) -> Iterator[None]:

@@ -374,6 +374,18 @@ class RedisEngine(EngineBase):
         """Always 0: Redis removes sessions itself when their TTL runs out."""
         return 0
 
+    def health(self) -> None:
+        """``PING`` (each primary of a Cluster); raise EngineUnavailable if Redis does not answer.
+
+        A server that answers but is configured otherwise than the options
+        say (a Cluster node without ``cluster=True``) raises the same
+        :class:`~sessionware.ConfigurationError` a session operation would.
+        """
+        try:
+            self._client().ping()
+        except FAILURES as exc:
+            raise self._failed(exc, "PING") from exc
+
     # -- the engine protocol, asyncio (no threads) ----------------------------------
 
     async def aload(self, key: str) -> bytes | None:
@@ -435,3 +447,11 @@ class RedisEngine(EngineBase):
     async def aclear_expired(self) -> int:
         """Always 0, without I/O (see :meth:`clear_expired`)."""
         return 0
+
+    async def ahealth(self) -> None:
+        """Async twin of :meth:`health`, on the running loop's own client."""
+        try:
+            client = await self._aclient()
+            await client.ping()
+        except FAILURES as exc:
+            raise self._failed(exc, "PING") from exc
