@@ -117,18 +117,31 @@ def starlette_app(**settings: Any) -> Any:
 
 @contextmanager
 def serve_waitress(app: Any) -> Iterator[str]:
-    """Serve a WSGI app with waitress in a thread on a free port; yield its base URL."""
+    """Serve a WSGI app with waitress in a thread on a free port; yield its base URL.
+
+    The loop thread stops itself: closing the server's sockets from another
+    thread races with its ``select`` (an ``EBADF`` in a waitress thread). It
+    stops polling, lets the handler threads finish, then closes everything.
+    """
     import waitress
+    from waitress import wasyncore
 
     server = waitress.create_server(app, host="127.0.0.1", port=0, threads=2)
-    thread = threading.Thread(target=server.run, daemon=True)
+    stop = threading.Event()
+
+    def run() -> None:
+        while not stop.is_set():
+            wasyncore.loop(timeout=0.02, map=server._map, count=1)
+        server.task_dispatcher.shutdown()
+        wasyncore.close_all(server._map)
+
+    thread = threading.Thread(target=run, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.effective_port}"
     finally:
-        server.close()
-        server.task_dispatcher.shutdown()
-        thread.join(5)
+        stop.set()
+        thread.join(10)
 
 
 @contextmanager
