@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +16,15 @@ class TestFileEngineConformance(EngineConformance):
     @pytest.fixture
     def engine(self, tmp_path: Path) -> Iterator[FileEngine]:
         engine = FileEngine(path=tmp_path)
+        yield engine
+        engine.close()
+
+    @pytest.fixture
+    def unreachable_engine(self, tmp_path: Path) -> Iterator[FileEngine]:
+        # The session directory disappears after start-up (an unmounted volume).
+        (tmp_path / "volume").mkdir()
+        engine = FileEngine(path=tmp_path / "volume")
+        shutil.rmtree(tmp_path / "volume")
         yield engine
         engine.close()
 

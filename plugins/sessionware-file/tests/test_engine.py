@@ -425,7 +425,11 @@ def test_directory_removed_after_start_up_is_engine_unavailable_on_save(
     session_dir.rmdir()
     with pytest.raises(sessionware.EngineUnavailable):
         engine.save(new_key(), b"x", expires_in(), must_create=True)
-    assert engine.load(new_key()) is None
+    # Not "no such session": every user would look logged out, every log-out done.
+    with pytest.raises(sessionware.EngineUnavailable, match="directory is gone"):
+        engine.load(new_key())
+    with pytest.raises(sessionware.EngineUnavailable, match="directory is gone"):
+        engine.delete(new_key())
 
 
 def test_close_is_idempotent_and_the_engine_still_works(engine: FileEngine) -> None:

@@ -42,6 +42,11 @@ class TestRedisSingleNode(NativeAsync, EngineConformance):
     def engine(self, make_engine: Callable[..., RedisEngine]) -> RedisEngine:
         return make_engine()
 
+    @pytest.fixture
+    def unreachable_engine(self, make_engine: Callable[..., RedisEngine]) -> RedisEngine:
+        # Port 1 on loopback: nothing listens, so every connection is refused at once.
+        return make_engine(url="redis://127.0.0.1:1/0", socket_connect_timeout=0.2)
+
 
 class TestRedisCluster(NativeAsync, EngineConformance):
     @pytest.fixture

@@ -12,6 +12,7 @@ import pytest
 # pytest to rewrite their asserts (detailed failure messages) before importing.
 pytest.register_assert_rewrite(
     "sessionware.testing._engine_kit",
+    "sessionware.testing._outage_kit",
     "sessionware.testing._serializer_kit",
     "sessionware.testing._session_kit",
     "sessionware.testing._session_storage_kit",

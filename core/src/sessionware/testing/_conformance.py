@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from ._engine_kit import EngineProtocolTests
+from ._outage_kit import OutageTests
 from ._session_kit import SessionMappingTests
 from ._session_storage_kit import SessionStorageTests
 from ._stress_kit import StressTests
@@ -16,7 +17,9 @@ from ._stress_kit import StressTests
 __all__ = ["EngineConformance"]
 
 
-class EngineConformance(EngineProtocolTests, StressTests, SessionMappingTests, SessionStorageTests):
+class EngineConformance(
+    EngineProtocolTests, StressTests, OutageTests, SessionMappingTests, SessionStorageTests
+):
     """The conformance suite for an engine. Subclass it and define an ``engine`` fixture.
 
     ``engine`` must return an EMPTY engine and close it afterwards::
@@ -30,7 +33,9 @@ class EngineConformance(EngineProtocolTests, StressTests, SessionMappingTests, S
 
     Tests that do not apply skip themselves by the engine's declared
     :class:`~sessionware.Capabilities` (``server_side``, ``clear_expired``);
-    nothing needs overriding. Sessions are stored with the kit's stdlib-json
+    nothing needs overriding. Define ``unreachable_engine`` (an engine whose
+    store cannot be reached) to run the outage tests; without it they skip.
+    Sessions are stored with the kit's stdlib-json
     :class:`ReferenceSerializer`; override ``kit_serializer`` to use another.
     Every test carries the ``sessionware_kit`` marker.
     """

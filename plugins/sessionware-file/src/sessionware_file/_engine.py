@@ -212,12 +212,22 @@ class FileEngine(EngineBase):
     def _open_to_read(self, path: str) -> int | None:
         try:
             return os.open(path, _READ)
-        except FileNotFoundError:
+        except FileNotFoundError as exc:
+            self._check_directory(exc)
             return None
         except OSError as exc:
             if self._names_foreign_file(path, exc):
                 return None
             raise self._unavailable(f"cannot open {self._display(path)}", exc) from exc
+
+    def _check_directory(self, exc: FileNotFoundError) -> None:
+        """A missing file means "no such session" only while the directory itself exists.
+
+        Without the directory (an unmounted volume, a cleaned-up temp dir) every
+        session would read as absent and every log-out as done: that is an outage.
+        """
+        if not os.path.isdir(self.path):
+            raise self._unavailable("the session directory is gone", exc) from exc
 
     def _names_foreign_file(self, path: str, exc: OSError) -> bool:
         """Whether ``exc`` from opening ``path`` means "not ours" rather than "broken storage"."""
@@ -278,7 +288,8 @@ class FileEngine(EngineBase):
         for _ in range(_ATTEMPTS):
             try:
                 fd = os.open(path, flags)
-            except FileNotFoundError:
+            except FileNotFoundError as exc:
+                self._check_directory(exc)
                 return None
             except OSError as exc:
                 if self._names_foreign_file(path, exc):
