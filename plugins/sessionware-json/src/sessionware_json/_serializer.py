@@ -18,7 +18,6 @@ import math
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from itertools import accumulate
 from typing import Any, ClassVar, NoReturn
 from uuid import UUID
 
@@ -119,11 +118,10 @@ _BYTES_PER_CONTAINER = 8
 #: A document shorter than this can be neither too deep (each level takes at
 #: least two bytes) nor hold too many containers; it is never measured.
 _SHAPE_CHECK_ABOVE = 2 * MAX_DEPTH
-#: What the shape measurement keeps of a document: quotes and brackets.
+#: What the shape measurement keeps of a document: quotes, and brackets as
+#: parentheses (which kind does not matter to depth or count).
 _NOT_STRUCTURE = bytes(b for b in range(256) if b not in b'"{}[]')
-_STEP = [0] * 256
-_STEP[ord("{")] = _STEP[ord("[")] = 1
-_STEP[ord("}")] = _STEP[ord("]")] = -1
+_TO_PARENS = bytes.maketrans(b"{}[]", b"()()")
 
 
 def container_budget(size: int) -> int:
@@ -139,7 +137,8 @@ def _shape(doc: bytes) -> tuple[str | None, int]:
     counts of the opening brackets settle it for almost every document; only
     one with more than ``MAX_DEPTH`` of them has its strings taken out for
     the exact figures (a bracket inside a string is not structure), and only
-    one within the container bound is walked bracket by bracket for its depth.
+    one within the container bound has its depth measured, one level per
+    pass, taking out its innermost pairs until none is left.
     """
     size = len(doc)
     opening = doc.count(b"{") + doc.count(b"[")
@@ -152,21 +151,23 @@ def _shape(doc: bytes) -> tuple[str | None, int]:
     # and leaves only strings with brackets inside to split on. (Invalid input
     # fails to decode anyway; up to its first error, this reads it as the
     # decoder does.)
-    structure = (
-        doc.replace(b"\\\\", b"")
-        .replace(b'\\"', b"")
-        .translate(None, _NOT_STRUCTURE)
-        .replace(b'""', b"")
-    )
-    brackets = b"".join(structure.split(b'"')[::2]) if b'"' in structure else structure
-    containers = brackets.count(b"{") + brackets.count(b"[")
+    if b"\\" in doc:
+        doc = doc.replace(b"\\\\", b"").replace(b'\\"', b"")
+    structure = doc.translate(_TO_PARENS, _NOT_STRUCTURE).replace(b'""', b"")
+    parens = b"".join(structure.split(b'"')[::2]) if b'"' in structure else structure
+    containers = parens.count(b"(")
     if containers > container_budget(size):
         return (
             f"session data holds {containers} objects and arrays in {size} bytes of "
             f"JSON, more than {container_budget(size)} (the bound: {_FREE_CONTAINERS}, or "
             f"one per {_BYTES_PER_CONTAINER} bytes of input when that is more)"
         ), containers
-    if max(accumulate(map(_STEP.__getitem__, brackets))) > MAX_DEPTH:
+    for _ in range(MAX_DEPTH):
+        inner = parens.replace(b"()", b"")  # every innermost pair: one level less
+        if len(inner) == len(parens):
+            return None, containers  # empty, or unbalanced: the decoder will say why
+        parens = inner
+    if parens:
         return f"session data is nested more than {MAX_DEPTH} objects and arrays deep", containers
     return None, containers
 

@@ -111,10 +111,21 @@ def _unpackb(
     # at least n bytes, a map of n pairs 2n. A header claiming 2**32-1 items
     # is refused before anything is allocated for them. The hooks only count,
     # and only when the input may hold more containers than the free allowance:
-    # an ordinary session never pays for them.
-    hooks: dict[str, Any] = {}
-    if counter is not None:
-        hooks = {"object_hook": counter.hook, "list_hook": counter.hook}
+    # an ordinary session never pays for them (nor for passing them).
+    if counter is None:
+        return msgpack.unpackb(
+            buf,
+            raw=False,
+            use_list=True,
+            strict_map_key=strict_map_key,
+            timestamp=0,
+            max_str_len=size,
+            max_bin_len=size,
+            max_array_len=size,
+            max_map_len=size // 2,
+            max_ext_len=0,
+            ext_hook=_refuse_extension,
+        )
     return msgpack.unpackb(
         buf,
         raw=False,
@@ -127,7 +138,8 @@ def _unpackb(
         max_map_len=size // 2,
         max_ext_len=0,
         ext_hook=_refuse_extension,
-        **hooks,
+        object_hook=counter.hook,
+        list_hook=counter.hook,
     )
 
 
@@ -234,7 +246,7 @@ class MsgpackSerializer:
                 "it could not be read back. Store less in the session, or raise max_size"
             )
         size = len(out)
-        if _may_hold_many(out, size, container_budget(size)):
+        if size > _FREE_CONTAINERS and _may_hold_many(out, size, container_budget(size)):
             # Never write what loads would refuse: the same count, on the same bytes.
             try:
                 _unpackb(out, size, strict_map_key=False, counter=_Counter(container_budget(size)))
@@ -271,7 +283,7 @@ class MsgpackSerializer:
                 "to decode it (raise max_size if your sessions really are this large)"
             )
         counter = None
-        if _may_hold_many(buf, size, _FREE_CONTAINERS):
+        if size > _FREE_CONTAINERS and _may_hold_many(buf, size, _FREE_CONTAINERS):
             counter = _Counter(container_budget(size))
         data = self._unpack(buf, size, counter)
         if type(data) is not dict:
