@@ -41,6 +41,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
+from itertools import zip_longest
 from pathlib import Path
 from typing import Any
 
@@ -236,6 +237,7 @@ def collect(job: dict[str, Any], seconds: float) -> dict[str, Any]:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     sessions: list[dict[str, Any]] = []
     latencies: list[int] = []
+    timeline: list[int] = []
     elapsed = 0.0
     for proc in job["procs"]:
         out, _ = proc.communicate(timeout=seconds + 120)
@@ -244,6 +246,7 @@ def collect(job: dict[str, Any], seconds: float) -> dict[str, Any]:
         part = json.loads(out)
         sessions += part["sessions"]
         latencies += part["latencies_us"]
+        timeline = [a + b for a, b in zip_longest(timeline, part["timeline"], fillvalue=0)]
         elapsed = max(elapsed, part["elapsed"])
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
@@ -252,6 +255,7 @@ def collect(job: dict[str, Any], seconds: float) -> dict[str, Any]:
         "latencies": sorted(latencies),
         "elapsed": elapsed,
         "client_cpu": cpu,
+        "timeline": timeline,
     }
 
 
@@ -356,6 +360,7 @@ def summarize(
         "server_cores": cpu / results["elapsed"] if cpu is not None else None,
         "client_cores": results["client_cpu"] / results["elapsed"],
         "kills": kills,
+        "timeline": results["timeline"],
         "checked": check["checked"],
         "corrupt": check["corrupt"],
         "mismatches": check["mismatches"],
@@ -387,6 +392,9 @@ def run_one(run: Run, args: argparse.Namespace, redis_prefix: str) -> None:
         create_sessions(run, args.sessions)
         print(f"{run.label}: up on port {run.port}, {args.sessions} sessions", flush=True)
 
+        if args.warmup:
+            warm = collect(drive(run, args.warmup, args.clients), args.warmup)
+            run.sessions = [(t["key"], t["last"]) for t in warm["sessions"]]
         cpu_before = server_cpu(run)
         job = drive(run, args.seconds, args.clients)
         results = collect(job, args.seconds)
@@ -421,6 +429,7 @@ def report_phase(p: dict[str, Any]) -> None:
         f"{'OK' if not p['problems'] else 'PROBLEMS: ' + '; '.join(p['problems'])}",
         flush=True,
     )
+    print(f"         responses per second: {' '.join(str(n) for n in p['timeline'])}")
     for line in (p["corrupt"] + p["mismatches"])[:10]:
         print(f"    {line}")
     if p["problems"]:
@@ -480,6 +489,7 @@ def table(phases: list[dict[str, Any]]) -> str:
 def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=60, help="steady phase (default 60)")
+    parser.add_argument("--warmup", type=float, default=5, help="unmeasured, first (5 s)")
     parser.add_argument("--kill-seconds", type=float, default=20, help="kill phase (default 20)")
     parser.add_argument("--kills", type=int, default=4, help="workers killed (0: no kill phase)")
     parser.add_argument("--sessions", type=int, default=16, help="concurrent browsers (16)")
