@@ -26,7 +26,9 @@ class MemoryEngine(EngineBase):
     """Sessions in a dict; thread safe; counts every storage call in ``calls``."""
 
     name: ClassVar[str] = "memory"
-    capabilities: ClassVar[Capabilities] = Capabilities(local=True, inline_async=True, shared_across_processes=False)
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        local=True, inline_async=True, shared_across_processes=False
+    )
 
     def __init__(self) -> None:
         self.data: dict[str, tuple[bytes, float]] = {}

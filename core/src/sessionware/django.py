@@ -20,7 +20,7 @@ on. What lives elsewhere: cookies and response rules (Django), storage
 from __future__ import annotations
 
 try:
-    import django  # type: ignore[import-untyped]  # noqa: F401 - fail here, with the fix
+    import django  # noqa: F401 - fail here, with the fix
 except ImportError as exc:  # pragma: no cover - exercised in a subprocess without Django
     raise ImportError(
         'sessionware.django needs Django; install it with: pip install "sessionware[django]"'
@@ -35,8 +35,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings  # type: ignore[import-untyped]
-from django.contrib.sessions.backends.base import (  # type: ignore[import-untyped]
+from django.conf import settings
+from django.contrib.sessions.backends.base import (
     CreateError as DjangoCreateError,
 )
 from django.contrib.sessions.backends.base import (
@@ -45,11 +45,11 @@ from django.contrib.sessions.backends.base import (
 from django.contrib.sessions.backends.base import (
     UpdateError as DjangoUpdateError,
 )
-from django.core.exceptions import (  # type: ignore[import-untyped]
+from django.core.exceptions import (
     ImproperlyConfigured,
     SynchronousOnlyOperation,
 )
-from django.core.signals import setting_changed  # type: ignore[import-untyped]
+from django.core.signals import setting_changed
 
 from ._engine import Engine, Reissue
 from ._errors import CookieTooLarge, CreateError, SessionwareError, SuspiciousSession, UpdateError
