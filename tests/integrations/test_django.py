@@ -20,7 +20,6 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -31,13 +30,11 @@ from typing import Any, ClassVar
 import django
 import httpx
 import pytest
-import waitress
 from django.conf import settings
-from waitress import wasyncore
 
 from ..e2e.redis_server import redis_url
 from ..engines import MemoryEngine
-from ..servers import serve_uvicorn
+from ..servers import serve_uvicorn, serve_waitress
 from .django_project import settings as project_settings
 from .django_project import upstream
 
@@ -193,32 +190,6 @@ def store(request: pytest.FixtureRequest) -> Iterator[dict[str, Any]]:
     url = request.getfixturevalue("redis") if request.param == "redis" else None
     with sessionware_setting(engine_settings(request.param, url)) as conf:
         yield conf
-
-
-@contextmanager
-def serve_waitress(app: Any) -> Iterator[str]:
-    """waitress in a thread on a free loopback port, stopped from inside its own loop.
-
-    Closing the server's sockets from another thread races with the loop's
-    ``select`` and with handler threads waking it; here the loop thread stops
-    polling, lets the handler threads finish, then closes everything itself.
-    """
-    server = waitress.create_server(app, host="127.0.0.1", port=0, threads=2)
-    stop = threading.Event()
-
-    def run() -> None:
-        while not stop.is_set():
-            wasyncore.loop(timeout=0.02, map=server._map, count=1)
-        server.task_dispatcher.shutdown()
-        wasyncore.close_all(server._map)
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.effective_port}"
-    finally:
-        stop.set()
-        thread.join(10)
 
 
 @pytest.fixture
