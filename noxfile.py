@@ -111,6 +111,9 @@ BENCH_DEPS = [
     "pyinstrument>=4",
     # aiohttp's own session library (and, through it, aiohttp): bench/frameworks/aiohttp_overhead.py
     "aiohttp-session>=2.12",
+    # the frameworks bench/frameworks/*_overhead.py measure, each next to its own session
+    "aiohttp>=3.9",
+    "litestar>=2.8",
 ]
 
 
@@ -120,6 +123,9 @@ def bench(session: nox.Session) -> None:
 
     ``nox -s bench -- --quick`` runs each comparison with few repeats (a smoke test).
     The throughput comparison drives the servers with ``wrk`` when it is installed.
+    Each framework integration's overhead script runs on its own (its detailed
+    table), then ``bench/frameworks/summary.py`` measures them all in one run
+    and rewrites the combined table in docs/frameworks/index.md (not with --quick).
     """
     _install_everything(session)
     session.install(*BENCH_DEPS)
@@ -129,6 +135,10 @@ def bench(session: nox.Session) -> None:
             session.run("python", str(script))
     for script in sorted((ROOT / "bench").glob("compare_*.py")):
         session.run("python", str(script), *session.posargs)
+    frameworks = ROOT / "bench" / "frameworks"
+    for script in sorted(frameworks.glob("*_overhead.py")):
+        session.run("python", str(script), *session.posargs)
+    session.run("python", str(frameworks / "summary.py"), *session.posargs)
     session.run("python", str(ROOT / "bench" / "report.py"))
 
 
