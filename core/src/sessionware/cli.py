@@ -302,7 +302,7 @@ def cmd_clear_expired(args: argparse.Namespace, out: TextIO) -> int:
             return 130
         finally:
             if graceful:
-                signal.signal(signal.SIGINT, previous)
+                signal.signal(signal.SIGINT, previous if previous is not None else signal.SIG_DFL)
         progress.removed = removed
         progress.done()
         elapsed = time.monotonic() - started
