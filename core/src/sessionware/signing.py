@@ -201,7 +201,7 @@ class Signer:
         payload, sep, ts_hex = message.rpartition(b".")
         try:
             timestamp = float(int(ts_hex, 16)) if sep else -1.0
-        except ValueError:
+        except (ValueError, OverflowError):  # not hex; or more hex digits than a float holds
             timestamp = -1.0
         if timestamp < 0:
             raise BadSignature("signed token has no valid timestamp")
