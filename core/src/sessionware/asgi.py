@@ -142,7 +142,14 @@ class SessionMiddleware:
         self.app, self.rules, self._build, self._building = app, rules, None, None
         return self
 
-    async def _rules(self) -> SessionRules:
+    async def prepare(self) -> SessionRules:
+        """The rules, built now (in a worker thread) if the middleware deferred building them.
+
+        Called by the first connection (the lifespan startup, usually); call it
+        yourself to build before serving, e.g. in a test on a running loop.
+        """
+        if self.rules is not None:
+            return self.rules
         assert self._building is not None and self._build is not None
         async with self._building:
             if self.rules is None:
@@ -154,10 +161,10 @@ class SessionMiddleware:
         kind = scope["type"]
         if kind != "http" and kind != "websocket":
             if kind == "lifespan" and self.rules is None:
-                await self._rules()  # a bad engine option fails the start-up, not a request
+                await self.prepare()  # a bad engine option fails the start-up, not a request
             await self.app(scope, receive, send)
             return
-        rules = self.rules or await self._rules()
+        rules = self.rules or await self.prepare()
         key = get_cookie(_cookie_header(scope), rules.cookie_name)
         session = scope["session"] = rules.open(key)
         if key is not None:

@@ -72,9 +72,10 @@ def _no_threads(*args: Any, **kwargs: Any) -> Any:
 async def test_asgi_never_blocks_the_loop_or_uses_a_thread(
     settings: dict[str, Any], raw: redis.Redis, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(asyncio, "to_thread", _no_threads)
     app = asgi.SessionMiddleware(asgi_routes, **settings)
-    engine = app.rules.store_class.engine
+    rules = await app.prepare()  # made on a running loop: built in a worker thread, here
+    monkeypatch.setattr(asyncio, "to_thread", _no_threads)
+    engine = rules.store_class.engine
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         assert (await client.get("/login")).json() == {"user": "alice", "n": None}

@@ -509,6 +509,51 @@ class FileEngine(EngineBase):
         except OSError as exc:
             raise self._unavailable(f"cannot delete {self._shown(key)}", exc) from exc
 
+    # -- health and counts (used by the CLI) -------------------------------------------
+
+    def health(self) -> None:
+        """The session directory exists, is a directory, and this process may create files in it."""
+        try:
+            info = os.stat(self.path)
+        except OSError as exc:
+            raise self._unavailable(
+                f"the session directory {self.path} cannot be reached", exc
+            ) from exc
+        if not stat.S_ISDIR(info.st_mode):
+            raise EngineUnavailable(
+                f"file engine: {self.path} is no longer a directory; recreate the session "
+                "directory or point the 'path' option elsewhere",
+                address=self.path,
+            )
+        if not os.access(self.path, os.W_OK | os.X_OK):  # EROFS is reported even to root
+            raise EngineUnavailable(
+                f"file engine: this process (uid {os.geteuid()}) cannot create files in "
+                f"{self.path} (or its file system is read-only); sessions could never be saved",
+                address=self.path,
+            )
+
+    def count_expired(self) -> int:
+        """How many session files hold an expired session: one ``os.scandir`` pass, no lock."""
+        now, prefix, expired = self.now(), self.prefix, 0
+        try:
+            with os.scandir(self.path) as entries:
+                for entry in entries:
+                    name = entry.name
+                    if not name.startswith(prefix) or not self.is_valid_key(name[len(prefix) :]):
+                        continue
+                    fd = self._open_to_read(entry.path)
+                    if fd is None:
+                        continue
+                    try:
+                        judged = self._state(fd, os.fstat(fd), now, entry.path)
+                    finally:
+                        os.close(fd)
+                    if judged.state is State.EXPIRED:
+                        expired += 1
+        except OSError as exc:
+            raise self._unavailable(f"cannot scan {self.path}", exc) from exc
+        return expired
+
     # -- the purge -----------------------------------------------------------------
 
     def clear_expired(self, progress: Callable[[int], None] | None = None) -> int:
@@ -521,11 +566,12 @@ class FileEngine(EngineBase):
         too broken to read, and temporary files of crashed writers, are
         removed once older than :data:`STALE_AFTER` seconds (not counted).
         ``progress``, if given, is called with the running count every 256
-        removals and at the end. The cutoff is fixed when the scan starts.
+        files scanned and at the end (so Ctrl-C in the CLI is honoured during a
+        long scan of live sessions too). The cutoff is fixed when the scan starts.
         """
         cutoff = self.now()
         stale_before = cutoff - STALE_AFTER
-        removed = 0
+        removed = scanned = 0
         prefix = self.prefix
         try:
             with os.scandir(self.path) as entries:
@@ -535,15 +581,16 @@ class FileEngine(EngineBase):
                         key = name[len(prefix) :]
                         if self.is_valid_key(key) and self._purge(key, cutoff, stale_before):
                             removed += 1
-                            if progress is not None and removed % _PROGRESS_EVERY == 0:
-                                progress(removed)
+                        scanned += 1
+                        if progress is not None and scanned % _PROGRESS_EVERY == 0:
+                            progress(removed)
                     elif name.startswith(".") and self._temp_name.fullmatch(name):
                         self._purge_temp(entry.path, stale_before)
         except OSError as exc:
             raise self._unavailable(f"cannot scan {self.path}", exc) from exc
         if removed and self.fsync:
             self._sync_directory()
-        if progress is not None and removed % _PROGRESS_EVERY:
+        if progress is not None:
             progress(removed)
         return removed
 
