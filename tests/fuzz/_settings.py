@@ -56,8 +56,16 @@ if BUDGET not in ("ci", "fuzz"):
 PROFILE = settings.get_profile("sessionware-fuzz" if BUDGET == "fuzz" else "sessionware-fuzz-ci")
 
 
-def fuzz(test: _F) -> _F:
-    """Apply the fuzz budget to a ``@given`` test and count the examples it runs."""
+def fuzz(test: _F | None = None, *, ci_share: float = 1.0) -> Any:
+    """Apply the fuzz budget to a ``@given`` test and count the examples it runs.
+
+    ``@fuzz`` or ``@fuzz(ci_share=0.3)``: a property whose examples cost
+    tens of milliseconds (real I/O through every engine) runs that share of
+    the CI budget, so the CI suite stays fast; the fuzz session gives every
+    property its full budget.
+    """
+    if test is None:
+        return functools.partial(fuzz, ci_share=ci_share)
     name = f"{test.__module__.rpartition('.')[2]}::{test.__name__}"
     inner = test.hypothesis.inner_test  # type: ignore[attr-defined]
 
@@ -67,4 +75,7 @@ def fuzz(test: _F) -> _F:
         return inner(*args, **kwargs)
 
     test.hypothesis.inner_test = counted  # type: ignore[attr-defined]
-    return settings(PROFILE)(test)  # type: ignore[no-any-return]
+    chosen = PROFILE
+    if BUDGET == "ci" and ci_share != 1.0:
+        chosen = settings(PROFILE, max_examples=max(1, int(PROFILE.max_examples * ci_share)))
+    return settings(chosen)(test)

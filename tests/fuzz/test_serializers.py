@@ -199,7 +199,7 @@ def test_what_msgpack_loads_it_dumps_again(raw: bytes) -> None:
 # -- what an application stores ------------------------------------------------------------
 
 
-@fuzz
+@fuzz(ci_share=0.5)
 @given(session=session_data(binary=True))
 def test_loads_dumps_round_trips_every_session_dumps_accepts(session: dict[str, Any]) -> None:
     for name, ser in SERIALIZERS.items():
@@ -213,7 +213,7 @@ def test_loads_dumps_round_trips_every_session_dumps_accepts(session: dict[str, 
         assert_identical(session, ser.loads(raw))
 
 
-@fuzz
+@fuzz(ci_share=0.5)
 @given(session=session_data(binary=True, max_leaves=6), plan=edits())
 def test_an_edited_signed_entry_is_refused(session: dict[str, Any], plan: list[Edit]) -> None:
     for name in SIGNED:

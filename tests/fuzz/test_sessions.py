@@ -186,7 +186,7 @@ expiries = st.one_of(
 _DOCUMENTED_SAVE = (SerializationError, CookieTooLarge)
 
 
-@fuzz
+@fuzz(ci_share=0.3)
 @given(data=session_data(binary=True), expiry=expiries)
 def test_a_saved_session_loads_back_identical(data: dict[str, Any], expiry: Any) -> None:
     """Whatever the API accepts and saves loads back: the data, and a usable expiry."""
@@ -297,7 +297,7 @@ _cookie_values = st.one_of(
 )
 
 
-@fuzz
+@fuzz(ci_share=0.4)
 @given(
     value=_cookie_values,
     around=st.sampled_from(
@@ -317,7 +317,7 @@ def test_a_hostile_cookie_gets_a_fresh_session_never_a_5xx(
         assert body == b"1", (name, body[:200])  # a new session: nothing was continued
 
 
-@fuzz
+@fuzz(ci_share=0.3)
 @given(
     plan=edits(),
     cookie_alphabet=st.booleans(),

@@ -135,7 +135,7 @@ def test_a_correctly_signed_timestamp_too_large_for_a_float_is_refused() -> None
         signer(KEYS[0]).verify(forge(message))
 
 
-@fuzz
+@fuzz(ci_share=0.5)
 @given(
     size=st.integers(0, 4096)
     | st.sampled_from([MAX_DECOMPRESSED - 1, MAX_DECOMPRESSED, MAX_DECOMPRESSED + 1])
@@ -146,7 +146,7 @@ def test_a_correctly_signed_timestamp_too_large_for_a_float_is_refused() -> None
 def test_signed_compressed_payloads_inflate_within_the_bound(
     size: int, level: int, cut: int | None
 ) -> None:
-    """A zip bomb or a cut zlib stream under a valid MAC: refused, or a bounded prefix."""
+    """A zip bomb or a zlib stream cut short, under a valid MAC: refused as BadSignature."""
     body = _compressed(size, level)
     if cut is not None:
         body = body[: max(0, len(body) - cut)]
@@ -156,8 +156,8 @@ def test_signed_compressed_payloads_inflate_within_the_bound(
     except BadSignature:
         assert size > MAX_DECOMPRESSED or cut, "a complete stream within the bound was refused"
         return
-    assert data == b"\x00" * len(data)
-    assert len(data) == size if cut is None else len(data) <= min(size, MAX_DECOMPRESSED)
+    assert cut is None, "a stream cut short was accepted"
+    assert data == b"\x00" * size
 
 
 @functools.cache
