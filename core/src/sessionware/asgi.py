@@ -63,17 +63,30 @@ def _patch_vary(headers: list[tuple[bytes, bytes]]) -> None:
 
 
 async def _respond(
-    rules: SessionRules, scope: Scope, session: SessionStore, had_cookie: bool, status: int
+    rules: SessionRules,
+    scope: Scope,
+    session: SessionStore,
+    had_cookie: bool,
+    status: int,
+    flush_when_emptied: bool = False,
 ) -> Outcome | None:
     """The rules' outcome for this response, after taking over a replaced session."""
     current = scope.get("session")
-    if current is not session:
-        try:
+    try:
+        if current is not session:
             if rules.adopt(session, current):
                 await session.aflush()  # cleared by the app (Litestar's clear_session)
-        except EngineUnavailable as exc:
-            return rules.unavailable(exc)
-        scope["session"] = session
+            scope["session"] = session
+        elif (
+            flush_when_emptied
+            and session.modified
+            and session.session_key is not None
+            and not dict.__len__(session)
+            and status < 500
+        ):
+            await session.aflush()  # emptied by the app: gone, with its cookie
+    except EngineUnavailable as exc:
+        return rules.unavailable(exc)
     return await rules.afinish(session, had_cookie, status)
 
 
@@ -103,6 +116,10 @@ class SessionMiddleware:
     #: session. For frameworks whose ``request.session`` tells the session
     #: nothing (Litestar) and whose encoders read the ``dict`` through C.
     accessed_when_loaded: ClassVar[bool] = False
+    #: A session the app emptied (``session.clear()``, popping every key) is
+    #: deleted with its cookie, as Starlette's and Litestar's own sessions do.
+    #: ``False`` keeps Django's meaning: an emptied session stays, empty.
+    flush_when_emptied: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -156,13 +173,35 @@ class SessionMiddleware:
                 self.rules = await asyncio.to_thread(self._build)
         return self.rules
 
+    async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Build the deferred rules at start-up: a bad engine option fails the start-up.
+
+        The server's ``lifespan.startup`` is answered ``startup.failed`` with the
+        reason (the server exits) instead of every request failing later.
+        """
+        first = await receive()
+        if first["type"] == "lifespan.startup":
+            try:
+                await self.prepare()
+            except Exception as exc:
+                logger.error("session middleware cannot start: %s", exc)
+                await send({"type": "lifespan.startup.failed", "message": f"sessionware: {exc}"})
+                return
+        replay = [first]
+
+        async def replaying() -> Message:
+            return replay.pop() if replay else await receive()
+
+        await self.app(scope, replaying, send)
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one connection."""
         kind = scope["type"]
         if kind != "http" and kind != "websocket":
             if kind == "lifespan" and self.rules is None:
-                await self.prepare()  # a bad engine option fails the start-up, not a request
-            await self.app(scope, receive, send)
+                await self._lifespan(scope, receive, send)
+            else:
+                await self.app(scope, receive, send)
             return
         rules = self.rules or await self.prepare()
         key = get_cookie(_cookie_header(scope), rules.cookie_name)
@@ -189,7 +228,14 @@ class SessionMiddleware:
                 return  # the app's own body after we answered for it
             if message["type"] == "http.response.start":
                 started = True
-                outcome = await _respond(rules, scope, session, key is not None, message["status"])
+                outcome = await _respond(
+                    rules,
+                    scope,
+                    session,
+                    key is not None,
+                    message["status"],
+                    self.flush_when_emptied,
+                )
                 if outcome is not None:
                     if outcome.status is not None:
                         replaced = True

@@ -52,6 +52,7 @@ class SessionMiddleware(asgi.SessionMiddleware):
     """:class:`sessionware.asgi.SessionMiddleware` with Litestar's reading rule (see the module)."""
 
     accessed_when_loaded: ClassVar[bool] = True
+    flush_when_emptied: ClassVar[bool] = True
 
 
 def session_middleware(config: SessionConfig | None = None, **settings: Any) -> DefineMiddleware:

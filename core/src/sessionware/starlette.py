@@ -21,11 +21,11 @@ This module imports only where Starlette is installed
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 try:
-    import starlette  # noqa: F401  (only to fail early with the install hint)
+    from starlette.types import ASGIApp
 except ImportError as exc:  # pragma: no cover - exercised by the packaging test
     raise ImportError(
         'sessionware.starlette needs Starlette: pip install "sessionware[starlette]"'
@@ -33,7 +33,10 @@ except ImportError as exc:  # pragma: no cover - exercised by the packaging test
 
 from . import asgi
 from ._config import SessionConfig
-from ._plugins import host
+from ._engine import Engine
+from ._errors import ConfigurationError
+from ._plugins import get_engine_class, get_serializer_class, host
+from ._serializer import Serializer
 
 __all__ = ["SessionMiddleware"]
 
@@ -43,6 +46,27 @@ __all__ = ["SessionMiddleware"]
 host.discover()
 
 _SAMESITE = {"lax": "Lax", "strict": "Strict", "none": "None"}
+#: sessionware's field -> Starlette's argument, for error messages in Starlette's words.
+_STARLETTE_NAMES = {
+    "cookie_name": "session_cookie",
+    "cookie_age": "max_age",
+    "cookie_path": "path",
+    "cookie_samesite": "same_site",
+    "cookie_secure": "https_only",
+    "cookie_domain": "domain",
+    "cookie_partitioned": "partitioned",
+}
+
+
+def _signs(config: SessionConfig | None, values: dict[str, Any]) -> bool:
+    """Whether the chosen engine or serializer signs, and so needs ``secret_key``."""
+    base = config or SessionConfig()
+    engine = values.get("engine", base.engine)
+    serializer = values.get("serializer", base.serializer)
+    return bool(
+        getattr(get_engine_class(engine), "uses_secret", False)
+        or getattr(get_serializer_class(serializer), "uses_secret", False)
+    )
 
 
 class SessionMiddleware(asgi.SessionMiddleware):
@@ -54,12 +78,21 @@ class SessionMiddleware(asgi.SessionMiddleware):
     session, and the stored session lives the default two weeks), ``path``,
     ``same_site``, ``https_only``, ``domain`` and ``partitioned`` shape the
     cookie. ``engine`` picks the engine by name, ``engine_options`` are its
-    options; other keywords are :class:`~sessionware.SessionConfig` fields.
+    options; the other keywords are the :class:`~sessionware.SessionConfig`
+    fields of the same names (``config`` gives the rest).
+
+    ``secret_key`` is used only when the engine or the serializer signs (as
+    ``signed_cookies`` does): a server-side engine keeps nothing in the cookie
+    that a secret would protect, so an app moving over keeps its old secret.
+    Like Starlette's own, a session the app empties (``session.clear()``) is
+    deleted along with its cookie.
     """
+
+    flush_when_emptied = True
 
     def __init__(
         self,
-        app: asgi.ASGIApp,
+        app: ASGIApp,
         secret_key: object = None,
         session_cookie: str = "session",
         max_age: int | None = 14 * 24 * 60 * 60,
@@ -71,29 +104,38 @@ class SessionMiddleware(asgi.SessionMiddleware):
         *,
         engine: str | None = None,
         engine_options: Mapping[str, Any] | None = None,
+        serializer: str | None = None,
+        serializer_options: Mapping[str, Any] | None = None,
+        fallback_keys: Sequence[str] | None = None,
+        save_every_request: bool | None = None,
+        detect_nested_changes: bool | None = None,
+        on_unavailable: Literal["error", "empty"] | None = None,
         config: SessionConfig | None = None,
-        **settings: Any,
+        engine_instance: Engine | None = None,
+        serializer_instance: Serializer | None = None,
     ) -> None:
+        # Every argument is spelled out (no **kwargs): type checkers then accept
+        # app.add_middleware(SessionMiddleware, ...) and check its arguments.
         samesite = _SAMESITE.get(str(same_site).lower())
         if samesite is None:
             raise ValueError(
                 f"same_site must be 'lax', 'strict' or 'none' (Starlette's values), "
                 f"got {same_site!r}"
             )
-        unknown = (
-            set(settings)
-            - set(SessionConfig.field_names())
-            - {
-                "engine_instance",
-                "serializer_instance",
-            }
-        )
-        if unknown:
-            raise TypeError(
-                f"unknown argument(s) {', '.join(sorted(unknown))} for "
-                "sessionware.starlette.SessionMiddleware: engine options go in "
-                "engine_options={...}; other keywords must be SessionConfig fields"
+        settings: dict[str, Any] = {
+            name: value
+            for name, value in (
+                ("serializer", serializer),
+                ("serializer_options", serializer_options),
+                ("fallback_keys", fallback_keys),
+                ("save_every_request", save_every_request),
+                ("detect_nested_changes", detect_nested_changes),
+                ("on_unavailable", on_unavailable),
+                ("engine_instance", engine_instance),
+                ("serializer_instance", serializer_instance),
             )
+            if value is not None
+        }
         values: dict[str, Any] = {
             "cookie_name": session_cookie,
             "cookie_path": path,
@@ -106,11 +148,21 @@ class SessionMiddleware(asgi.SessionMiddleware):
             values["expire_at_browser_close"] = True
         else:
             values["cookie_age"] = max_age
-        if secret_key is not None:
-            values["secret_key"] = str(secret_key)  # a starlette.datastructures.Secret too
         if engine is not None:
             values["engine"] = engine
         if engine_options:
             values["engine_options"] = dict(engine_options)
         values.update(settings)
-        super().__init__(app, config, **values)
+        if _signs(config, values):
+            if secret_key is not None:
+                values["secret_key"] = str(secret_key)  # a starlette.datastructures.Secret too
+        else:
+            values.pop("fallback_keys", None)
+        try:
+            super().__init__(app, config, **values)
+        except ConfigurationError as exc:
+            name = _STARLETTE_NAMES.get(exc.field or "")
+            if name is None:
+                raise
+            message = str(exc).replace(exc.field or "", name)
+            raise ConfigurationError(message, field=name) from exc
