@@ -72,9 +72,13 @@ async def test_lifespan_scope_passes_through_without_a_session(store_args: dict[
 
     async def app(scope: Any, receive: Any, send: Any) -> None:
         seen.append(dict(scope))
+        seen.append(await receive())  # the start-up message reaches the app untouched
 
-    await SessionMiddleware(app, **store_args)({"type": "lifespan"}, None, None)  # type: ignore[arg-type]
-    assert seen == [{"type": "lifespan"}]
+    async def receive() -> dict[str, Any]:
+        return {"type": "lifespan.startup"}
+
+    await SessionMiddleware(app, **store_args)({"type": "lifespan"}, receive, None)  # type: ignore[arg-type]
+    assert seen == [{"type": "lifespan"}, {"type": "lifespan.startup"}]
 
 
 async def test_websocket_gets_a_session_and_saves_changes_without_a_cookie(
