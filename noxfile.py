@@ -27,6 +27,8 @@ TEST_DEPS = [
     "uvicorn>=0.29",
     "httpx>=0.27",
     "waitress>=3",
+    # Starlette's TestClient (its own session tests run against ours) needs httpx2
+    "httpx2",
     # the framework integrations, each tested with its real framework over real HTTP
     "django>=4.2",
     "flask-login>=0.6",

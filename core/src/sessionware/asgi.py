@@ -120,6 +120,8 @@ class SessionMiddleware:
     #: deleted with its cookie, as Starlette's and Litestar's own sessions do.
     #: ``False`` keeps Django's meaning: an emptied session stays, empty.
     flush_when_emptied: ClassVar[bool] = False
+    #: The rules each instance builds (a framework's integration may refine them).
+    rules_class: ClassVar[type[SessionRules]] = SessionRules
 
     def __init__(
         self,
@@ -132,7 +134,7 @@ class SessionMiddleware:
     ) -> None:
         self.app = app
         build = functools.partial(
-            SessionRules,
+            self.rules_class,
             config,
             engine_instance=engine_instance,
             serializer_instance=serializer_instance,

@@ -21,6 +21,7 @@ This module imports only where Starlette is installed
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
@@ -37,6 +38,7 @@ from ._engine import Engine
 from ._errors import ConfigurationError
 from ._plugins import get_engine_class, get_serializer_class, host
 from ._serializer import Serializer
+from ._session_middleware import Outcome, SessionRules
 
 __all__ = ["SessionMiddleware"]
 
@@ -56,6 +58,29 @@ _STARLETTE_NAMES = {
     "cookie_domain": "domain",
     "cookie_partitioned": "partitioned",
 }
+
+
+_ATTRIBUTE_NAMES = re.compile(r"; (Path|Domain|Secure|HttpOnly|SameSite|Partitioned)\b")
+
+
+def _starlette_case(header: str) -> str:
+    """Cookie attribute names as Starlette writes them (``path=``, ``httponly``, ...).
+
+    Browsers read attribute names in any case (RFC 6265, section 5.2); code
+    and tests written against Starlette's cookie sometimes do not.
+    """
+    return _ATTRIBUTE_NAMES.sub(lambda m: "; " + m.group(1).lower(), header)
+
+
+class _StarletteRules(SessionRules):
+    """The session rules, writing cookie attributes in Starlette's case."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._tail = _starlette_case(self._tail)
+        deleted = self._deleted.set_cookie
+        assert deleted is not None
+        self._deleted = Outcome(set_cookie=_starlette_case(deleted), vary=True)
 
 
 def _signs(config: SessionConfig | None, values: dict[str, Any]) -> bool:
@@ -89,6 +114,7 @@ class SessionMiddleware(asgi.SessionMiddleware):
     """
 
     flush_when_emptied = True
+    rules_class = _StarletteRules
 
     def __init__(
         self,
@@ -144,6 +170,13 @@ class SessionMiddleware(asgi.SessionMiddleware):
             "cookie_domain": domain,
             "cookie_partitioned": bool(partitioned),
         }
+        if max_age is not None and max_age <= 0:
+            raise ConfigurationError(
+                f"max_age must be a positive number of seconds, or None for a cookie that "
+                f"ends with the browser session; got {max_age}, which would end every "
+                "session as soon as it began",
+                field="max_age",
+            )
         if max_age is None:
             values["expire_at_browser_close"] = True
         else:
