@@ -66,6 +66,12 @@ async def logout(request: Request[Any, Any, Any]) -> str:
     return "bye"
 
 
+@post("/clear")
+async def clear_all(request: Request[Any, Any, Any]) -> str:
+    request.session.clear()
+    return "cleared"
+
+
 @get("/ping")
 async def ping() -> str:
     return "pong"
@@ -75,7 +81,7 @@ def app(engine: str, tmp_path: Path, redis: str | None) -> Litestar:
     settings: dict[str, Any] = {"engine": engine, "secret_key": SECRET}
     settings.update(engine_options(engine, tmp_path, redis))
     return Litestar(
-        route_handlers=[login, profile, add, me, logout, ping],
+        route_handlers=[login, profile, add, me, logout, clear_all, ping],
         middleware=[session_middleware(**settings)],
     )
 
@@ -144,3 +150,17 @@ def test_bad_cookies_give_an_empty_session(tmp_path: Path, cookie: str) -> None:
         response = client.get("/me", headers={"Cookie": f"sessionid={cookie}".encode()})
     assert response.status_code == 200
     assert response.json() == {"session": {}}
+
+
+def test_emptying_the_session_deletes_it_and_its_cookie(tmp_path: Path) -> None:
+    with (
+        serve_uvicorn(app("db", tmp_path, None)) as url,
+        httpx.Client(base_url=url) as client,
+    ):
+        client.post("/login?user=alice")
+        old = client.cookies["sessionid"]
+        response = client.post("/clear")
+        client.cookies.clear()
+        replay = client.get("/me", headers={"Cookie": f"sessionid={old}"})
+    assert "Max-Age=0" in response.headers["set-cookie"]
+    assert replay.json() == {"session": {}}
