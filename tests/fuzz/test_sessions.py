@@ -38,6 +38,7 @@ from sessionware import (
 )
 from sessionware import asgi as sw_asgi
 from sessionware import wsgi as sw_wsgi
+from sessionware._http import parse_cookies
 from sessionware.testing import assert_identical
 
 from ..e2e.redis_server import ping
@@ -334,7 +335,11 @@ def test_an_edited_session_cookie_never_continues_its_session(
         status, cookie, body = call(app, f"sessionid={cookie}")
         assert (status, body) == (200, b"2") and cookie, name  # the real cookie continues it
         forged = tamper(cookie.encode("ascii"), plan, alphabet).decode("latin-1")
-        status, new, body = call(app, f"sessionid={forged}")
+        header = f"sessionid={forged}"
+        status, new, body = call(app, header)
         forget(name, cookie)
         forget(name, new)
-        assert (status, body) == (200, b"1"), (name, forged, status, body[:200])
+        # An edit of the header that leaves the cookie's value as it was ("<key>;",
+        # '"<key>"', "<key> ") is no forgery: the browser's cookie is the same.
+        same = parse_cookies(header).get("sessionid") == cookie
+        assert (status, body) == (200, b"3" if same else b"1"), (name, forged, status, body[:200])
