@@ -1,4 +1,5 @@
-"""The ``sessionware`` command line: plugins, engines, serializers, clear-expired, check, demo.
+"""The ``sessionware`` command line: plugins, engines, serializers, clear-expired, check, demo,
+new-plugin.
 
 Settings come from ``--config FILE`` (TOML), then ``SESSIONWARE_*`` variables,
 then ``--engine``/``--serializer``/``--option`` flags. Exit codes: 0 success,
@@ -421,6 +422,42 @@ def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
     return serve(config, host=args.host, port=args.port, threads=args.threads, out=out)
 
 
+# -- new-plugin -----------------------------------------------------------------------
+
+
+def _plugin_name(text: str) -> str:
+    from ._scaffold import check_name
+
+    try:
+        return check_name(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def cmd_new_plugin(args: argparse.Namespace, out: TextIO) -> int:
+    from pathlib import Path
+
+    from ._scaffold import Plugin, generate, next_steps
+
+    plugin = Plugin(args.name, args.kind)
+    directory = Path(args.dir) if args.dir else Path(plugin.distribution)
+    try:
+        written = generate(args.name, args.kind, directory, force=args.force)
+    except (FileExistsError, ValueError) as exc:
+        sys.stderr.write(f"sessionware: error: {exc}\n")
+        return 1
+    out.write(
+        f"created {plugin.distribution}, the {args.name!r} {args.kind} "
+        f"(package {plugin.package}), in {directory}:\n"
+    )
+    for path in written:
+        out.write(f"  {path.relative_to(directory).as_posix()}\n")
+    out.write("\nnext steps:\n")
+    for line in next_steps(directory):
+        out.write(f"  {line}\n")
+    return 0
+
+
 # -- entry point ----------------------------------------------------------------------
 
 
@@ -473,6 +510,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--threads", type=int, default=4)
     p.set_defaults(func=cmd_demo)
+    p = sub.add_parser(
+        "new-plugin",
+        help="generate a plugin distribution (engine or serializer) that passes the kit",
+        description="Generate a complete plugin distribution in ./sessionware-NAME: "
+        "pyproject.toml with the entry point, the hook module, a working engine or "
+        "serializer, README and tests running the conformance kit.",
+    )
+    p.add_argument(
+        "name",
+        type=_plugin_name,
+        metavar="NAME",
+        help="the plugin's name, a lowercase identifier (e.g. mystore)",
+    )
+    p.add_argument(
+        "--kind", choices=("engine", "serializer"), default="engine", help="default: engine"
+    )
+    p.add_argument("--dir", metavar="DIR", help="where to create it (default: ./sessionware-NAME)")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="write over the generated files in an existing DIR (other files are left alone)",
+    )
+    p.set_defaults(func=cmd_new_plugin)
     return parser
 
 
