@@ -4,7 +4,7 @@ This module only re-exports; see the user guide for the tour.
 """
 
 from ._config import SessionConfig
-from ._engine import Capabilities, Engine, EngineBase, Reissue
+from ._engine import Capabilities, Engine, EngineBase, Reissue, register_after_fork
 from ._errors import (
     ConfigurationError,
     CookieTooLarge,
@@ -25,6 +25,7 @@ from ._errors import (
 from ._hookspecs import hookimpl
 from ._http import Request, Response
 from ._keys import is_valid_key, new_session_key
+from ._options import OptionChecker
 from ._plugins import (
     PluginInfo,
     PluginWarning,
@@ -32,7 +33,14 @@ from ._plugins import (
     get_serializer,
     list_plugins,
 )
-from ._serializer import Serializer
+from ._serializer import (
+    Serializer,
+    Unencodable,
+    find_unencodable,
+    input_bytes,
+    is_plain_data,
+    storage_advice,
+)
 from ._session import (
     BlockingCallWarning,
     SessionStore,
@@ -56,6 +64,7 @@ __all__ = [
     "InvalidSessionKey",
     "MiddlewareNotUsed",
     "MiddlewareOrderError",
+    "OptionChecker",
     "PluginInfo",
     "PluginLoadError",
     "PluginWarning",
@@ -70,15 +79,21 @@ __all__ = [
     "SessionStore",
     "SessionwareError",
     "SuspiciousSession",
+    "Unencodable",
     "UpdateError",
     "__version__",
     "build_engine",
     "build_serializer",
+    "find_unencodable",
     "get_engine",
     "get_serializer",
     "hookimpl",
+    "input_bytes",
+    "is_plain_data",
     "is_valid_key",
     "list_plugins",
     "new_session_key",
+    "register_after_fork",
     "session_store",
+    "storage_advice",
 ]

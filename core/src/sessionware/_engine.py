@@ -3,20 +3,66 @@
 An engine stores opaque bytes under a key and knows nothing of Python objects;
 serialization, expiry policy and change tracking live in the session.
 :class:`Engine` is the protocol, :class:`EngineBase` an optional base class
-with the shared helpers (key validation, async twins run off the event loop).
+with the shared helpers (key validation, async twins run off the event loop,
+the fork hook). The one ``os.register_at_fork`` of sessionware is here:
+:func:`register_after_fork` and :meth:`EngineBase.after_fork_in_child`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import inspect
+import logging
+import os
 import time
+import weakref
 from dataclasses import dataclass
-from typing import ClassVar, Protocol, runtime_checkable
+from types import TracebackType
+from typing import Any, ClassVar, Protocol, Self, runtime_checkable
 
 from ._errors import InvalidSessionKey
 from ._keys import is_valid_key
 
-__all__ = ["Capabilities", "Engine", "EngineBase", "Reissue"]
+__all__ = ["Capabilities", "Engine", "EngineBase", "Reissue", "register_after_fork"]
+
+logger = logging.getLogger("sessionware.engine")
+
+
+class _ForkAware(Protocol):
+    def after_fork_in_child(self) -> None: ...
+
+
+#: The live objects whose ``after_fork_in_child`` a forked child calls. Weak, so
+#: an engine that is dropped is forgotten without anyone having to say so.
+_AFTER_FORK: weakref.WeakSet[_ForkAware] = weakref.WeakSet()
+
+
+def register_after_fork(engine: _ForkAware) -> None:
+    """Have ``engine.after_fork_in_child()`` called in every child forked while it lives.
+
+    :class:`EngineBase` subclasses that override
+    :meth:`~EngineBase.after_fork_in_child` are registered when they are
+    built; call this only from an engine that implements the protocol without
+    the base class. Registering twice is harmless, and nothing keeps the
+    engine alive: once it is garbage, it is forgotten.
+    """
+    _AFTER_FORK.add(engine)
+
+
+def _after_fork_in_child() -> None:
+    # The child has one thread and every object the parent had: nothing else
+    # can be using these engines while this runs.
+    for engine in list(_AFTER_FORK):
+        try:
+            engine.after_fork_in_child()
+        except Exception:
+            # One engine's failure must not keep the others on the parent's
+            # connections; this engine will fail again when it is used.
+            logger.exception("%r failed to reset itself in a forked child", engine)
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +132,8 @@ class Engine(Protocol):
     store cannot be used right now), ``count_expired() -> int | None`` (how
     many sessions ``clear_expired`` would remove, when the engine can count
     them cheaply; ``None`` otherwise) and a ``progress`` keyword argument of
-    ``clear_expired``, a callable given the running count of removed sessions.
+    ``clear_expired``, a callable given the running count of removed sessions,
+    and ``after_fork_in_child() -> None`` (see :func:`register_after_fork`).
     """
 
     name: ClassVar[str]
@@ -154,13 +201,16 @@ class Engine(Protocol):
 
 
 class EngineBase:
-    """Optional base class for engines: key validation and async twins.
+    """Optional base class for engines: key validation, async twins, the fork hook.
 
     Subclasses set ``name`` and implement the five sync methods; the async
     twins run them with :func:`asyncio.to_thread` unless overridden (an engine
     that talks to a network service should override them natively and declare
     ``native_async=True``). Constructor keyword arguments are the engine's
-    options: :func:`sessionware.get_engine` rejects any other name.
+    options: :func:`sessionware.get_engine` rejects any other name. An engine
+    that holds connections, sockets or locks overrides
+    :meth:`after_fork_in_child`. Engines are context managers: ``with``
+    calls :meth:`close` at the end.
     """
 
     name: ClassVar[str] = ""
@@ -168,6 +218,40 @@ class EngineBase:
     #: When true, :func:`sessionware.get_engine` passes the configured
     #: ``secret_key`` and ``fallback_keys`` to the constructor.
     uses_secret: ClassVar[bool] = False
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Self:
+        # __new__ rather than __init__, so that subclasses need not call
+        # super().__init__(); it sees the options only to pass them on.
+        if (args or kwargs) and cls.__init__ is object.__init__:
+            raise TypeError(f"{cls.__name__}() takes no options")
+        engine = super().__new__(cls)
+        if cls.after_fork_in_child is not EngineBase.after_fork_in_child:
+            _AFTER_FORK.add(engine)
+        return engine
+
+    # inspect.signature() of a subclass without an __init__ of its own would
+    # otherwise read (*args, **kwargs) here, and get_engine would then accept
+    # any option for it; "(cls)" makes it "no options", which is the truth.
+    __new__.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [inspect.Parameter("cls", inspect.Parameter.POSITIONAL_ONLY)]
+    )
+
+    def after_fork_in_child(self) -> None:
+        """Called in the child after ``os.fork()``, for every live engine that overrides it.
+
+        The child has a copy of every connection, socket and lock the parent
+        had. Using or closing an inherited connection breaks it for the
+        parent too (both processes talk on one socket; closing sends a
+        goodbye), and a lock another thread of the parent held at the fork
+        stays held for ever. Override this to forget them: keep a reference
+        to inherited connections (so garbage collection does not close them)
+        and set the attributes that hold them to empty, so the child opens
+        its own on first use; replace locks with new ones. It runs with no
+        other thread in the child, so it needs no lock; it must not do I/O.
+        The default does nothing, and an engine that does not override it is
+        not even visited.
+        """
+        return None
 
     @staticmethod
     def now() -> float:
@@ -260,6 +344,17 @@ class EngineBase:
 
     async def aclear_expired(self) -> int:
         return await asyncio.to_thread(self.clear_expired)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} engine {self.name!r}>"
