@@ -450,8 +450,8 @@ def cmd_new_plugin(args: argparse.Namespace, out: TextIO) -> int:
         f"created {plugin.distribution}, the {args.name!r} {args.kind} "
         f"(package {plugin.package}), in {directory}:\n"
     )
-    for path in written:
-        out.write(f"  {path.relative_to(directory).as_posix()}\n")
+    for name in sorted(path.relative_to(directory).as_posix() for path in written):
+        out.write(f"  {name}\n")
     out.write("\nnext steps:\n")
     for line in next_steps(directory):
         out.write(f"  {line}\n")
