@@ -17,7 +17,7 @@ import functools
 import os
 from collections import Counter
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 from hypothesis import HealthCheck, settings
 
@@ -56,6 +56,10 @@ if BUDGET not in ("ci", "fuzz"):
 PROFILE = settings.get_profile("sessionware-fuzz" if BUDGET == "fuzz" else "sessionware-fuzz-ci")
 
 
+@overload
+def fuzz(test: _F) -> _F: ...
+@overload
+def fuzz(*, ci_share: float) -> Callable[[_F], _F]: ...
 def fuzz(test: _F | None = None, *, ci_share: float = 1.0) -> Any:
     """Apply the fuzz budget to a ``@given`` test and count the examples it runs.
 

@@ -46,6 +46,7 @@ def hostile_text(max_size: int = 12) -> st.SearchStrategy[str]:
 
 
 def _scalars(binary: bool, awkward: bool) -> st.SearchStrategy[Any]:
+    options: list[st.SearchStrategy[Any]]
     if not awkward:  # what every serializer must carry
         options = [
             st.none(),

@@ -18,7 +18,7 @@ import re
 import sqlite3
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -227,7 +227,7 @@ def _counter_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
     return [str(session["n"]).encode()]
 
 
-async def _counter_asgi(scope: dict[str, Any], receive: Any, send: Any) -> None:
+async def _counter_asgi(scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
     session = scope["session"]
     session["n"] = (await session.aget("n", 0)) + 1
     await send({"type": "http.response.start", "status": 200, "headers": []})
