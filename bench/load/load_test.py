@@ -309,11 +309,19 @@ def check_store(run: Run, results: dict[str, Any], exact: bool) -> dict[str, Any
             if data != expected_payload or type(counter) is not int:
                 corrupt.append(f"{key[:8]}: payload changed: {data!r:.120}")
                 continue
+            # Writes this phase: at least the 200s, at most the requests sent; and, tighter,
+            # the last acknowledged counter plus at most the requests that failed since.
+            writes = counter - tally["start"]
             low, high = tally["last"], tally["last"] + tally["uncertain"]
-            if not low <= counter <= high or (exact and counter != tally["last"]):
+            if (
+                not tally["ok"] <= writes <= tally["sent"]
+                or not low <= counter <= high
+                or (exact and (counter != tally["last"] or writes != tally["ok"]))
+            ):
                 mismatches.append(
-                    f"{key[:8]}: stored {counter}, acknowledged {tally['last']}, "
-                    f"{tally['uncertain']} failed since"
+                    f"{key[:8]}: stored {counter} ({writes} writes this phase), "
+                    f"{tally['ok']} answered 200 of {tally['sent']} sent, last acknowledged "
+                    f"{tally['last']}, {tally['uncertain']} failed since"
                 )
     finally:
         engine.close()
