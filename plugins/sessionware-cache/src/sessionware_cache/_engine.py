@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import threading
-import weakref
 from typing import ClassVar
 
 from sessionware import (
     Capabilities,
-    ConfigurationError,
     CreateError,
     EngineBase,
+    OptionChecker,
     UpdateError,
 )
 
@@ -29,28 +27,7 @@ __all__ = ["CacheEngine"]
 
 logger = logging.getLogger("sessionware.cache")
 
-#: Every live engine, so a forked child gets fresh locks.
-_ENGINES: weakref.WeakSet[CacheEngine] = weakref.WeakSet()
-
-
-def _after_fork_in_child() -> None:
-    # A lock held by another thread of the parent at fork time stays held
-    # forever in the child; the child has only this thread, so a new lock is safe.
-    for engine in list(_ENGINES):
-        engine._lock = threading.Lock()
-
-
-os.register_at_fork(after_in_child=_after_fork_in_child)
-
-
-def _check_maxsize(maxsize: object) -> int:
-    if isinstance(maxsize, bool) or not isinstance(maxsize, int) or maxsize < 1:
-        raise ConfigurationError(
-            f"cache engine option 'maxsize': expected an int >= 1 (the most sessions "
-            f"kept at once), got {maxsize!r}",
-            field="engine_options.maxsize",
-        )
-    return maxsize
+_options = OptionChecker("cache", "engine")
 
 
 class CacheEngine(EngineBase):
@@ -87,15 +64,21 @@ class CacheEngine(EngineBase):
 
     def __init__(self, *, maxsize: int = 10_000) -> None:
         #: The most sessions kept at once.
-        self.maxsize: int = _check_maxsize(maxsize)
+        self.maxsize: int = _options.integer(
+            "maxsize", maxsize, what="the most sessions kept at once"
+        )
         self._lock = threading.Lock()
         # The timer reads now() on each call, so a clock patched on the engine
         # (tests) is the one expiry is judged by.
         self._cache = SessionCache(self.maxsize, timer=self._clock)
-        _ENGINES.add(self)
 
     def _clock(self) -> float:
         return self.now()
+
+    def after_fork_in_child(self) -> None:
+        """A new lock: one another thread of the parent held at the fork stays held for ever."""
+        # The child has only this thread, so nothing can be holding the new one.
+        self._lock = threading.Lock()
 
     @property
     def evictions(self) -> int:

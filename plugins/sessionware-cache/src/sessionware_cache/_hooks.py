@@ -12,7 +12,7 @@ from ._engine import CacheEngine
 __all__ = ["register_engines"]
 
 
-@hookimpl(trylast=True)
+@hookimpl
 def register_engines(register: Callable[[type[Any]], None]) -> None:
-    """Register the ``cache`` engine (after third-party plugins: defaults yield)."""
+    """Register the ``cache`` engine; a second provider of that name is an error."""
     register(CacheEngine)

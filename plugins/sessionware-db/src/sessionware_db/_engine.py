@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import math
 import os
 import re
 import sqlite3
@@ -20,15 +19,14 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Iterator
-from types import TracebackType
 from typing import ClassVar
 
 from sessionware import (
     Capabilities,
-    ConfigurationError,
     CreateError,
     EngineBase,
     EngineUnavailable,
+    OptionChecker,
     UpdateError,
 )
 
@@ -43,94 +41,32 @@ _SYNCHRONOUS = ("NORMAL", "FULL", "OFF")
 _LOCKED = ("SQLITE_BUSY", "SQLITE_LOCKED")
 _BROKEN = ("SQLITE_CORRUPT", "SQLITE_NOTADB")
 
-#: Every live engine, so a forked child can drop connections it inherited.
-_ENGINES: weakref.WeakSet[DbEngine] = weakref.WeakSet()
-
-
-def _after_fork_in_child() -> None:
-    for engine in list(_ENGINES):
-        engine._forget_inherited_connections()
-
-
-os.register_at_fork(after_in_child=_after_fork_in_child)
-
-
-def _option_error(option: str, message: str) -> ConfigurationError:
-    return ConfigurationError(
-        f"db engine option {option!r}: {message}", field=f"engine_options.{option}"
-    )
+_options = OptionChecker("db", "engine")
 
 
 def _check_path(path: object) -> str:
     if isinstance(path, os.PathLike):
         path = os.fspath(path)
-    if not isinstance(path, str):
-        raise _option_error("path", f"expected a file path (str or Path), got {path!r}")
     if path in ("", ":memory:"):
-        raise _option_error(
+        raise _options.error(
             "path",
             f"{path!r} is not supported: SQLite gives every thread's connection its own "
             "private in-memory database, so sessions would vanish between requests. Use a "
             "file (in tests, a temporary directory such as pytest's tmp_path)",
         )
-    # Absolute now, so a later chdir cannot point new threads at another file.
-    resolved = os.path.abspath(os.path.expanduser(path))
-    parent = os.path.dirname(resolved)
-    if not os.path.isdir(parent):
-        raise _option_error(
-            "path", f"the directory {parent} (for {resolved}) does not exist; create it first"
-        )
-    if os.path.isdir(resolved):
-        raise _option_error("path", f"{resolved} is a directory; name a database file in it")
-    return resolved
+    return _options.file("path", path, must_exist=False, what="database file")
 
 
 def _check_table(table: object) -> str:
     if not isinstance(table, str) or not _TABLE_NAME.fullmatch(table):
-        raise _option_error(
+        raise _options.error(
             "table",
             f"{table!r} is not a valid table name: use 1-63 ASCII letters, digits and "
             "underscores, not starting with a digit",
         )
     if table.lower().startswith("sqlite_") or table == VERSION_TABLE:
-        raise _option_error("table", f"{table!r} is reserved; choose another name")
+        raise _options.error("table", f"{table!r} is reserved; choose another name")
     return table
-
-
-def _check_timeout(timeout: object) -> float:
-    if (
-        isinstance(timeout, bool)
-        or not isinstance(timeout, (int, float))
-        or not math.isfinite(timeout)
-        or timeout < 0
-    ):
-        raise _option_error(
-            "timeout", f"expected a non-negative number of seconds, got {timeout!r}"
-        )
-    return float(timeout)
-
-
-def _check_synchronous(synchronous: object) -> str:
-    value = synchronous.upper() if isinstance(synchronous, str) else None
-    if value not in _SYNCHRONOUS:
-        raise _option_error(
-            "synchronous", f"expected one of {', '.join(_SYNCHRONOUS)}, got {synchronous!r}"
-        )
-    return value
-
-
-def _check_batch_size(batch_size: object) -> int:
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise _option_error(
-            "batch_size", f"expected a positive int (rows per batch), got {batch_size!r}"
-        )
-    return batch_size
-
-
-def _check_create(create: object) -> bool:
-    if not isinstance(create, bool):
-        raise _option_error("create", f"expected True or False, got {create!r}")
-    return create
 
 
 _SQL = {
@@ -232,13 +168,15 @@ class DbEngine(EngineBase):
         #: Name of the session table.
         self.table: str = _check_table(table)
         #: Busy timeout in seconds.
-        self.timeout: float = _check_timeout(timeout)
+        self.timeout: float = _options.seconds("timeout", timeout, allow_zero=True)
         #: ``PRAGMA synchronous`` of every connection.
-        self.synchronous: str = _check_synchronous(synchronous)
+        self.synchronous: str = _options.one_of(
+            "synchronous", synchronous, _SYNCHRONOUS, ignore_case=True
+        )
         #: Rows per ``clear_expired`` transaction.
-        self.batch_size: int = _check_batch_size(batch_size)
+        self.batch_size: int = _options.integer("batch_size", batch_size, what="rows per batch")
         #: Whether a missing table is created.
-        self.create: bool = _check_create(create)
+        self.create: bool = _options.boolean("create", create)
 
         self._lock = threading.Lock()
         self._local = threading.local()
@@ -259,7 +197,6 @@ class DbEngine(EngineBase):
         self._sql_health = sql["health"]
 
         self._setup()
-        _ENGINES.add(self)
 
     # -- connections -----------------------------------------------------------
 
@@ -267,7 +204,7 @@ class DbEngine(EngineBase):
         try:
             conn = sqlite3.connect(self.path, timeout=self.timeout)
         except sqlite3.Error as exc:
-            raise _option_error("path", f"cannot open {self.path}: {exc}") from exc
+            raise _options.error("path", f"cannot open {self.path}: {exc}") from exc
         try:
             mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if str(mode).lower() != "wal":
@@ -281,7 +218,7 @@ class DbEngine(EngineBase):
         except sqlite3.Error as exc:
             if getattr(exc, "sqlite_errorname", "").startswith(_LOCKED):
                 raise self._unavailable(exc) from exc
-            raise _option_error("path", f"cannot use {self.path}: {self._describe(exc)}") from exc
+            raise _options.error("path", f"cannot use {self.path}: {self._describe(exc)}") from exc
         finally:
             conn.close()
 
@@ -331,7 +268,8 @@ class DbEngine(EngineBase):
             self._conns = [(r, c) for r, c in self._conns if c is not conn]
         conn.close()
 
-    def _forget_inherited_connections(self) -> None:
+    def after_fork_in_child(self) -> None:
+        """Forget the parent's connections (kept alive, never used or closed) and lock."""
         self._inherited.extend(conn for _, conn in self._conns)
         self._conns = []
         self._local = threading.local()
@@ -348,17 +286,6 @@ class DbEngine(EngineBase):
             self._local = threading.local()
         for _, conn in conns:
             conn.close()
-
-    def __enter__(self) -> DbEngine:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     # -- failures --------------------------------------------------------------
 

@@ -12,7 +12,7 @@ from ._serializer import JSONSerializer
 __all__ = ["register_serializers"]
 
 
-@hookimpl(trylast=True)
+@hookimpl
 def register_serializers(register: Callable[[type[Any]], None]) -> None:
-    """Register the ``json`` serializer (after third-party plugins: defaults yield)."""
+    """Register the ``json`` serializer; a second provider of that name is an error."""
     register(JSONSerializer)

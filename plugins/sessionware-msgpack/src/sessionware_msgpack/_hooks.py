@@ -12,7 +12,7 @@ from ._serializer import MsgpackSerializer
 __all__ = ["register_serializers"]
 
 
-@hookimpl(trylast=True)
+@hookimpl
 def register_serializers(register: Callable[[type[Any]], None]) -> None:
-    """Register the ``msgpack`` serializer (after third-party plugins: defaults yield)."""
+    """Register the ``msgpack`` serializer; a second provider of that name is an error."""
     register(MsgpackSerializer)

@@ -22,7 +22,6 @@ import logging
 import math
 import os
 import threading
-import weakref
 from collections.abc import AsyncGenerator, Sequence
 from types import TracebackType
 from typing import Any, ClassVar
@@ -42,17 +41,6 @@ from ._options import DEFAULT_PREFIX, Settings, build_settings
 __all__ = ["RedisEngine"]
 
 logger = logging.getLogger("sessionware.redis")
-
-#: Every live engine, so a forked child can drop the clients it inherited.
-_ENGINES: weakref.WeakSet[RedisEngine] = weakref.WeakSet()
-
-
-def _after_fork_in_child() -> None:
-    for engine in list(_ENGINES):
-        engine._forget_inherited_clients()
-
-
-os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 class _LoopClient:
@@ -187,7 +175,6 @@ class RedisEngine(EngineBase):
         # Clients inherited through fork: never used or closed by the child (their
         # sockets belong to the parent), only kept alive.
         self._inherited: list[object] = []
-        _ENGINES.add(self)
 
     def __repr__(self) -> str:
         return f"<RedisEngine {self.address} prefix={self.prefix!r}>"
@@ -224,7 +211,8 @@ class RedisEngine(EngineBase):
         await entry.watch()
         return entry
 
-    def _forget_inherited_clients(self) -> None:
+    def after_fork_in_child(self) -> None:
+        """Forget the parent's clients (kept alive, never used or closed) and lock."""
         self._inherited.append((self._sync, self._loops))
         self._sync = None
         self._loops = {}
@@ -265,17 +253,6 @@ class RedisEngine(EngineBase):
         entry = self._loops.pop(asyncio.get_running_loop(), None)
         if entry is not None:
             await entry.aclose()
-        self.close()
-
-    def __enter__(self) -> RedisEngine:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
         self.close()
 
     async def __aenter__(self) -> RedisEngine:

@@ -3,7 +3,7 @@
 Everything here runs at construction and never touches the network, so an app
 can start while Redis is down. A malformed URL or option raises
 :class:`~sessionware.ConfigurationError` whose ``field`` names the option
-(``engine_options.url``). Single values are checked in ``_checks``, URLs
+(``engine_options.url``). Hosts and ports are checked in ``_checks``, URLs
 parsed in ``_urls``; building redis-py clients from the settings lives in
 ``_clients``. Nothing here imports redis.
 """
@@ -16,16 +16,10 @@ from typing import Any
 from ._checks import (
     DEFAULT_PORT,
     DEFAULT_SENTINEL_PORT,
-    boolean,
-    count,
-    db_number,
-    file_path,
+    checks,
     host_name,
     host_port,
-    option_error,
-    optional_str,
     port_number,
-    seconds,
 )
 from ._urls import Mode, mask_url, parse_url
 
@@ -90,7 +84,7 @@ def _prefix(value: object) -> str:
         or not 0 < len(value) <= _PREFIX_MAX
         or not _PREFIX_CHARS.issuperset(value)
     ):
-        raise option_error(
+        raise checks.error(
             "prefix",
             f"{value!r} is not a valid key prefix: use 1-128 printable ASCII characters "
             "without spaces, quotes, backslash, glob characters (* ? [ ]) or braces "
@@ -101,7 +95,7 @@ def _prefix(value: object) -> str:
 
 def _sentinel_nodes(value: object) -> tuple[tuple[str, int], ...]:
     if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)) or not value:
-        raise option_error(
+        raise checks.error(
             "sentinels", f"expected a non-empty list of 'host:port' or (host, port), got {value!r}"
         )
     nodes = []
@@ -112,7 +106,7 @@ def _sentinel_nodes(value: object) -> tuple[tuple[str, int], ...]:
             host = host_name("sentinels", item[0], "sentinels")
             nodes.append((host, port_number("sentinels", item[1])))
         else:
-            raise option_error("sentinels", f"{item!r} is neither 'host:port' nor (host, port)")
+            raise checks.error("sentinels", f"{item!r} is neither 'host:port' nor (host, port)")
     return tuple(nodes)
 
 
@@ -120,21 +114,25 @@ def build_settings(options: dict[str, Any]) -> Settings:
     """Validate the engine's keyword options (see ``RedisEngine``) into :class:`Settings`."""
     url = options["url"]
     parsed = parse_url(url) if url is not None else None
-    host = optional_str("host", options["host"])
+    host = checks.text("host", options["host"], allow_empty=True, allow_none=True)
     port = options["port"]
     db = options["db"]
     ssl = options["ssl"]
-    username = optional_str("username", options["username"])
-    password = optional_str("password", options["password"])
+    username = checks.text("username", options["username"], allow_empty=True, allow_none=True)
+    password = checks.text(
+        "password", options["password"], allow_empty=True, allow_none=True, secret=True
+    )
     sentinels = options["sentinels"]
-    service_name = optional_str("service_name", options["service_name"])
-    cluster = boolean("cluster", options["cluster"])
+    service_name = checks.text(
+        "service_name", options["service_name"], allow_empty=True, allow_none=True
+    )
+    cluster = checks.boolean("cluster", options["cluster"])
 
     mode: Mode
     if parsed is not None:
         for name in ("host", "port", "db", "ssl", "sentinels", "service_name"):
             if options[name] is not None:
-                raise option_error(
+                raise checks.error(
                     name,
                     f"given together with url; the URL already says {_what(name)}. Pass "
                     "either url or the separate options, not both",
@@ -144,10 +142,10 @@ def build_settings(options: dict[str, Any]) -> Settings:
             ("password", password, parsed.password),
         ):
             if value is not None and in_url is not None:
-                raise option_error(name, "given both in url and as an option; keep one")
+                raise checks.error(name, "given both in url and as an option; keep one")
         if cluster:
             if parsed.mode == "sentinel" or parsed.unix_path is not None:
-                raise option_error("cluster", f"cluster=True does not go with {mask_url(url)!r}")
+                raise checks.error("cluster", f"cluster=True does not go with {mask_url(url)!r}")
             parsed.mode = "cluster"
         mode = parsed.mode
         nodes = parsed.nodes
@@ -158,22 +156,24 @@ def build_settings(options: dict[str, Any]) -> Settings:
         password = password if password is not None else parsed.password
         service_name = parsed.service_name
     else:
-        use_ssl = boolean("ssl", ssl) if ssl is not None else False
-        database = db_number("db", db) if db is not None else 0
+        use_ssl = checks.boolean("ssl", ssl) if ssl is not None else False
+        database = (
+            checks.integer("db", db, minimum=0, what="a database number") if db is not None else 0
+        )
         unix_path = None
         if sentinels is not None or service_name is not None:
             if sentinels is None or service_name is None:
                 missing = "sentinels" if sentinels is None else "service_name"
-                raise option_error(
+                raise checks.error(
                     missing, "Sentinel needs both sentinels=[...] and service_name=..."
                 )
             if not service_name:
-                raise option_error("service_name", "must not be empty")
+                raise checks.error("service_name", "must not be empty")
             for name in ("host", "port"):
                 if options[name] is not None:
-                    raise option_error(name, "Sentinel finds the primary itself; drop host/port")
+                    raise checks.error(name, "Sentinel finds the primary itself; drop host/port")
             if cluster:
-                raise option_error("cluster", "cluster=True does not go with Sentinel options")
+                raise checks.error("cluster", "cluster=True does not go with Sentinel options")
             mode = "sentinel"
             nodes = _sentinel_nodes(sentinels)
         else:
@@ -181,36 +181,42 @@ def build_settings(options: dict[str, Any]) -> Settings:
             server = host_name("host", host, "host") if host is not None else DEFAULT_HOST
             nodes = ((server, port_number("port", port) if port is not None else DEFAULT_PORT),)
         if mode == "cluster" and database:
-            raise option_error("db", "a Redis Cluster has only database 0")
+            raise checks.error("db", "a Redis Cluster has only database 0")
 
     ssl_options = {
-        name: file_path(name, options[name])
+        name: checks.file(name, options[name], allow_none=True)
         for name in ("ssl_ca_certs", "ssl_certfile", "ssl_keyfile")
     }
-    cert_reqs = options["ssl_cert_reqs"]
-    if cert_reqs not in _CERT_REQS:
-        raise option_error(
-            "ssl_cert_reqs", f"expected one of {', '.join(_CERT_REQS)}, got {cert_reqs!r}"
-        )
-    check_hostname = boolean("ssl_check_hostname", options["ssl_check_hostname"])
+    cert_reqs = checks.one_of("ssl_cert_reqs", options["ssl_cert_reqs"], _CERT_REQS)
+    check_hostname = checks.boolean("ssl_check_hostname", options["ssl_check_hostname"])
     if not use_ssl:
-        for name, value in (*ssl_options.items(), ("ssl_cert_reqs", cert_reqs != "required")):
-            if value:
-                raise option_error(name, "given but TLS is off; use a rediss:// URL or ssl=True")
+        given = [name for name, value in ssl_options.items() if value is not None]
+        if cert_reqs != "required":
+            given.append("ssl_cert_reqs")
+        if given:
+            raise checks.error(given[0], "given but TLS is off; use a rediss:// URL or ssl=True")
     if (ssl_options["ssl_certfile"] is None) != (ssl_options["ssl_keyfile"] is None):
-        raise option_error(
+        raise checks.error(
             "ssl_keyfile", "a client certificate needs both ssl_certfile and ssl_keyfile"
         )
 
-    sentinel_username = optional_str("sentinel_username", options["sentinel_username"])
-    sentinel_password = optional_str("sentinel_password", options["sentinel_password"])
+    sentinel_username = checks.text(
+        "sentinel_username", options["sentinel_username"], allow_empty=True, allow_none=True
+    )
+    sentinel_password = checks.text(
+        "sentinel_password",
+        options["sentinel_password"],
+        allow_empty=True,
+        allow_none=True,
+        secret=True,
+    )
     if mode != "sentinel":
         for name, value in (
             ("sentinel_username", sentinel_username),
             ("sentinel_password", sentinel_password),
         ):
             if value is not None:
-                raise option_error(
+                raise checks.error(
                     name, "only applies to Sentinel (redis+sentinel:// or sentinels=)"
                 )
 
@@ -231,26 +237,17 @@ def build_settings(options: dict[str, Any]) -> Settings:
         sentinel_username=sentinel_username,
         sentinel_password=sentinel_password,
         prefix=_prefix(options["prefix"]),
-        socket_timeout=seconds(
-            "socket_timeout", options["socket_timeout"], allow_none=True, allow_zero=False
+        socket_timeout=checks.seconds("socket_timeout", options["socket_timeout"], allow_none=True),
+        socket_connect_timeout=checks.seconds(
+            "socket_connect_timeout", options["socket_connect_timeout"], allow_none=True
         ),
-        socket_connect_timeout=seconds(
-            "socket_connect_timeout",
-            options["socket_connect_timeout"],
-            allow_none=True,
-            allow_zero=False,
+        max_connections=checks.integer(
+            "max_connections", options["max_connections"], allow_none=True
         ),
-        max_connections=count(
-            "max_connections", options["max_connections"], minimum=1, allow_none=True
+        health_check_interval=checks.seconds(
+            "health_check_interval", options["health_check_interval"], allow_zero=True
         ),
-        health_check_interval=seconds(
-            "health_check_interval",
-            options["health_check_interval"],
-            allow_none=False,
-            allow_zero=True,
-        )
-        or 0.0,
-        retries=count("retries", options["retries"], minimum=0, allow_none=False) or 0,
+        retries=checks.integer("retries", options["retries"], minimum=0),
     )
 
 

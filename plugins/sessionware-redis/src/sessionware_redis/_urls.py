@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import parse_qsl, unquote
 
-from ._checks import DEFAULT_PORT, DEFAULT_SENTINEL_PORT, host_port, option_error
+from ._checks import DEFAULT_PORT, DEFAULT_SENTINEL_PORT, checks, host_port
 
 __all__ = ["Mode", "ParsedUrl", "mask_url", "parse_url"]
 
@@ -58,34 +58,34 @@ def _flag(option: str, name: str, value: str) -> bool:
         return True
     if lowered in _FALSE:
         return False
-    raise option_error(option, f"?{name}={value} in the url: expected true or false")
+    raise checks.error(option, f"?{name}={value} in the url: expected true or false")
 
 
 def parse_url(url: object) -> ParsedUrl:
     """What ``url`` says, or :class:`~sessionware.ConfigurationError` for ``url``."""
     if not isinstance(url, str) or not url:
-        raise option_error("url", f"expected a URL such as 'redis://localhost:6379/0', got {url!r}")
+        raise checks.error("url", f"expected a URL such as 'redis://localhost:6379/0', got {url!r}")
     shown = mask_url(url)
     if any(c.isspace() or ord(c) < 32 for c in url):
-        raise option_error("url", f"{shown!r} contains whitespace or control characters")
+        raise checks.error("url", f"{shown!r} contains whitespace or control characters")
     scheme, sep, rest = url.partition("://")
     kind = _SCHEMES.get(scheme.lower()) if sep else None
     if kind is None:
-        raise option_error(
+        raise checks.error(
             "url",
             f"{shown!r} does not start with a supported scheme "
             f"({', '.join(s + '://' for s in _SCHEMES)})",
         )
     mode, ssl = kind
     if "#" in rest:
-        raise option_error("url", f"{shown!r} has a '#' fragment; percent-encode '#' in a password")
+        raise checks.error("url", f"{shown!r} has a '#' fragment; percent-encode '#' in a password")
     rest, _, query = rest.partition("?")
     if mode == "unix":
         userinfo, at, path = rest.rpartition("@")
         if not at:
             path = rest
         if not path.startswith("/") or path == "/":
-            raise option_error("url", f"{shown!r}: a unix:// URL names the socket's absolute path")
+            raise checks.error("url", f"{shown!r}: a unix:// URL names the socket's absolute path")
         parsed = ParsedUrl(mode="single", ssl=False, unix_path=unquote(path))
         hosts = ""
     else:
@@ -107,11 +107,11 @@ def parse_url(url: object) -> ParsedUrl:
 
 def _url_nodes(parsed: ParsedUrl, hosts: str, shown: str) -> None:
     if not hosts:
-        raise option_error("url", f"{shown!r} names no host, e.g. redis://localhost:6379/0")
+        raise checks.error("url", f"{shown!r} names no host, e.g. redis://localhost:6379/0")
     default = DEFAULT_SENTINEL_PORT if parsed.mode == "sentinel" else DEFAULT_PORT
     nodes = tuple(host_port("url", h, default, repr(shown)) for h in hosts.split(","))
     if len(nodes) > 1 and parsed.mode == "single":
-        raise option_error(
+        raise checks.error(
             "url",
             f"{shown!r} lists several hosts; use redis+sentinel://host:port,host:port/service "
             "for Sentinel or redis+cluster://host:port,host:port for a Cluster",
@@ -123,7 +123,7 @@ def _url_path(parsed: ParsedUrl, path: str, shown: str) -> None:
     parts = path.split("/") if path else []
     if parsed.mode == "sentinel":
         if not parts or not parts[0] or len(parts) > 2:
-            raise option_error(
+            raise checks.error(
                 "url",
                 f"{shown!r}: a Sentinel URL is redis+sentinel://host:port[,host:port]"
                 "/service_name[/db]",
@@ -131,40 +131,40 @@ def _url_path(parsed: ParsedUrl, path: str, shown: str) -> None:
         parsed.service_name = unquote(parts[0])
         parts = parts[1:]
     if len(parts) > 1 or (parts and parts[0] and not parts[0].isdigit()):
-        raise option_error("url", f"{shown!r}: the path must be the database number, e.g. /0")
+        raise checks.error("url", f"{shown!r}: the path must be the database number, e.g. /0")
     if parts and parts[0]:
         parsed.db = int(parts[0])
     if parsed.mode == "cluster" and parsed.db:
-        raise option_error("url", f"{shown!r}: a Redis Cluster has only database 0")
+        raise checks.error("url", f"{shown!r}: a Redis Cluster has only database 0")
 
 
 def _url_query(parsed: ParsedUrl, query: str, shown: str) -> None:
     try:
         pairs = parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query))
     except ValueError:
-        raise option_error("url", f"{shown!r} has a malformed query string") from None
+        raise checks.error("url", f"{shown!r} has a malformed query string") from None
     seen: set[str] = set()
     for name, value in pairs:
         if name in seen:
-            raise option_error("url", f"{shown!r} repeats ?{name}=")
+            raise checks.error("url", f"{shown!r} repeats ?{name}=")
         seen.add(name)
         if name == "db":
             if not value.isdigit() or parsed.db is not None:
-                raise option_error(
+                raise checks.error(
                     "url", f"?db={value} in {shown!r}: give the database once, as an int"
                 )
             parsed.db = int(value)
         elif name == "cluster":
             if _flag("url", name, value):
                 if parsed.mode == "sentinel" or parsed.unix_path is not None:
-                    raise option_error("url", f"?cluster=true does not go with {shown!r}")
+                    raise checks.error("url", f"?cluster=true does not go with {shown!r}")
                 parsed.mode = "cluster"
         else:
-            raise option_error(
+            raise checks.error(
                 "url",
                 f"?{name}= in {shown!r} is not supported; the URL carries the address, "
                 "credentials, database, and ?cluster=true. Pass other settings as engine "
                 f"options (e.g. {name}=...)",
             )
     if parsed.mode == "cluster" and parsed.db:
-        raise option_error("url", f"{shown!r}: a Redis Cluster has only database 0")
+        raise checks.error("url", f"{shown!r}: a Redis Cluster has only database 0")

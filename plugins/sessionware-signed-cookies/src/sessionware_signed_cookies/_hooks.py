@@ -12,7 +12,7 @@ from ._engine import SignedCookiesEngine
 __all__ = ["register_engines"]
 
 
-@hookimpl(trylast=True)
+@hookimpl
 def register_engines(register: Callable[[type[Any]], None]) -> None:
-    """Register the ``signed_cookies`` engine (after third-party plugins: defaults yield)."""
+    """Register the ``signed_cookies`` engine; a second provider of that name is an error."""
     register(SignedCookiesEngine)
