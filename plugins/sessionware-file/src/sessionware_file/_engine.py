@@ -50,7 +50,7 @@ from ._format import (
     judge,
     next_slot,
 )
-from ._options import check_directory, check_fsync, check_prefix
+from ._options import check_directory, check_prefix, checks
 
 __all__ = ["FILE_MODE", "STALE_AFTER", "FileEngine"]
 
@@ -169,7 +169,7 @@ class FileEngine(EngineBase):
         fsync: bool = False,
     ) -> None:
         self.prefix = check_prefix(prefix)
-        self.fsync = check_fsync(fsync)
+        self.fsync = checks.boolean("fsync", fsync)
         self.path = check_directory(tempfile.gettempdir() if path is None else path, prefix)
         self._base = os.path.join(self.path, self.prefix)
         self._tmp_base = os.path.join(self.path, "." + self.prefix)

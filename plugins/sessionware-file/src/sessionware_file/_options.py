@@ -1,11 +1,11 @@
 """Validation of the file engine's options, run once at construction.
 
-Each check returns the normalised value or raises
+Each check returns the normalised value or raises, through ``checks`` (the
+engine's :class:`sessionware.OptionChecker`), a
 :class:`~sessionware.ConfigurationError` whose ``field`` names the option
-(``engine_options.<name>``, as the core does for unknown options) and whose
-message says what to do. The directory check really creates and removes a
-file, because permission bits cannot tell (root ignores them, a read-only
-mount ignores them the other way).
+(``engine_options.<name>``) and whose message says what to do. The
+directory check really creates and removes a file, because permission bits
+cannot tell (root ignores them, a read-only mount ignores them the other way).
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ import re
 import stat
 import tempfile
 
-from sessionware import ConfigurationError
+from sessionware import OptionChecker
 
-__all__ = ["check_directory", "check_fsync", "check_prefix", "option_error"]
+__all__ = ["check_directory", "check_prefix", "checks"]
 
 logger = logging.getLogger("sessionware.file")
 
@@ -28,17 +28,13 @@ logger = logging.getLogger("sessionware.file")
 _PREFIX = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}[-_.]")
 
 
-def option_error(option: str, message: str) -> ConfigurationError:
-    """A :class:`ConfigurationError` about ``option``, with ``field`` set."""
-    return ConfigurationError(
-        f"file engine option {option!r}: {message}", field=f"engine_options.{option}"
-    )
+checks = OptionChecker("file", "engine")
 
 
 def check_prefix(prefix: object) -> str:
     """The file name prefix: safe characters, ending in ``-``, ``_`` or ``.``."""
     if not isinstance(prefix, str) or not _PREFIX.fullmatch(prefix):
-        raise option_error(
+        raise checks.error(
             "prefix",
             f"{prefix!r} is not a valid file name prefix: use 2-64 ASCII letters, digits, "
             "'-', '_' or '.', not starting with '.', '-' or '_', and ending with '-', '_' "
@@ -47,57 +43,29 @@ def check_prefix(prefix: object) -> str:
     return prefix
 
 
-def check_fsync(fsync: object) -> bool:
-    """The durability switch: a real ``bool``."""
-    if not isinstance(fsync, bool):
-        raise option_error("fsync", f"expected True or False, got {fsync!r}")
-    return fsync
-
-
 def check_directory(path: object, prefix: str) -> str:
     """The session directory as an absolute path, proven usable now.
 
     It must exist, be a directory, be listable, and accept a new file: a probe
     file (a hidden name starting with ``.<prefix>``) is created and removed.
     """
-    if isinstance(path, os.PathLike):
-        path = os.fspath(path)
-    if not isinstance(path, str) or not path:
-        raise option_error("path", f"expected a directory path (str or Path), got {path!r}")
-    # Absolute now, so a later chdir cannot move the sessions.
-    resolved = os.path.abspath(os.path.expanduser(path))
-    try:
-        info = os.stat(resolved)
-    except FileNotFoundError:
-        raise option_error(
-            "path",
-            f"the session directory {resolved} does not exist; create it "
-            f"(for example: mkdir -p -m 700 {resolved}) or point 'path' at an existing "
-            "directory",
-        ) from None
-    except OSError as exc:
-        raise option_error("path", f"cannot use {resolved}: {exc.strerror or exc}") from exc
-    if not stat.S_ISDIR(info.st_mode):
-        raise option_error(
-            "path",
-            f"{resolved} is not a directory; 'path' names the directory that holds one file "
-            "per session, not a file",
-        )
+    resolved = checks.directory("path", path)
     user = _user()
     try:
+        mode = os.stat(resolved).st_mode
         with os.scandir(resolved):
             pass
         fd, probe = tempfile.mkstemp(prefix=f".{prefix}probe-", dir=resolved)
         os.close(fd)
         os.unlink(probe)
     except OSError as exc:
-        raise option_error(
+        raise checks.error(
             "path",
             f"cannot create and list files in {resolved} ({exc.strerror or exc}); make it "
             f"writable by the user running the application ({user}) or choose another "
             "directory",
         ) from exc
-    if info.st_mode & stat.S_IWOTH and not info.st_mode & stat.S_ISVTX:
+    if mode & stat.S_IWOTH and not mode & stat.S_ISVTX:
         logger.warning(
             "session directory %s is writable by every user and has no sticky bit: "
             "anyone on this machine can delete or replace session files; use a "

@@ -15,8 +15,7 @@ import re
 from collections.abc import Sequence
 from typing import ClassVar
 
-from sessionware import Capabilities, ConfigurationError, EngineBase, Reissue
-from sessionware.signing import HOW_TO_GENERATE, check_secret
+from sessionware import Capabilities, EngineBase, OptionChecker, Reissue
 
 from ._format import Rejected, SealedFormat, SignedFormat
 
@@ -32,55 +31,7 @@ MAX_VALUE_LENGTH = 4096
 _VALUE = re.compile(r"[A-Za-z0-9_-]{1,8}\.[A-Za-z0-9_.-]+")
 
 
-def _option_error(option: str, message: str) -> ConfigurationError:
-    return ConfigurationError(
-        f"signed_cookies engine option {option!r}: {message}", field=f"engine_options.{option}"
-    )
-
-
-def _check_secret(value: object, field: str) -> str | bytes:
-    if not isinstance(value, (str, bytes)) or not value:
-        raise ConfigurationError(
-            f"signed_cookies engine: {field} must be a non-empty str (or bytes), got "
-            f"{type(value).__name__}; set it to a long random string, e.g. the output of "
-            f"{HOW_TO_GENERATE}",
-            field=field,
-        )
-    return check_secret(value, name=field)
-
-
-def _check_fallback_keys(value: object) -> tuple[str | bytes, ...]:
-    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
-        raise ConfigurationError(
-            "signed_cookies engine: fallback_keys must be a list of retired secrets (newest "
-            f"first), got {type(value).__name__}",
-            field="fallback_keys",
-        )
-    keys = []
-    for index, key in enumerate(value):
-        if not isinstance(key, (str, bytes)) or not key:
-            raise ConfigurationError(
-                f"signed_cookies engine: fallback_keys[{index}] must be a non-empty str "
-                f"(or bytes), got {type(key).__name__}",
-                field="fallback_keys",
-            )
-        keys.append(check_secret(key, name=f"fallback_keys[{index}]", field="fallback_keys"))
-    return tuple(keys)
-
-
-def _check_salt(value: object) -> str:
-    if not isinstance(value, str) or not value:
-        raise _option_error("salt", f"expected a non-empty str, got {value!r}")
-    return value
-
-
-def _check_bool(option: str, value: object, *, nullable: bool = False) -> bool | None:
-    if value is None and nullable:
-        return None
-    if not isinstance(value, bool):
-        allowed = "True, False or None" if nullable else "True or False"
-        raise _option_error(option, f"expected {allowed}, got {value!r}")
-    return value
+_options = OptionChecker("signed_cookies", "engine")
 
 
 class SignedCookiesEngine(EngineBase):
@@ -129,13 +80,13 @@ class SignedCookiesEngine(EngineBase):
         encrypt: bool = False,
         compress: bool | None = None,
     ) -> None:
-        keys = (_check_secret(secret_key, "secret_key"), *_check_fallback_keys(fallback_keys))
+        keys = (_options.secret_key(secret_key), *_options.fallback_keys(fallback_keys))
         #: The purpose salt the keys are derived for.
-        self.salt: str = _check_salt(salt)
+        self.salt: str = _options.text("salt", salt)
         #: True when cookies are encrypted (``e1``), False when only signed (``s1``).
-        self.encrypt: bool = bool(_check_bool("encrypt", encrypt))
+        self.encrypt: bool = _options.boolean("encrypt", encrypt)
         #: The compression policy as configured (``None``: automatic).
-        self.compress: bool | None = _check_bool("compress", compress, nullable=True)
+        self.compress: bool | None = _options.boolean("compress", compress, allow_none=True)
         self._format: SignedFormat | SealedFormat
         if self.encrypt:
             self._format = SealedFormat(keys, salt=self.salt, compress=self.compress is True)

@@ -20,19 +20,11 @@ from sessionware import (
     Serializer,
     SerializerNotFound,
     SessionwareError,
+    input_bytes,
     signing,
 )
 
-from ._options import (
-    check_compress,
-    check_fallback_keys,
-    check_inner,
-    check_inner_options,
-    check_max_age,
-    check_salt,
-    check_secret_key,
-    option_error,
-)
+from ._options import check_inner, check_inner_options, checks
 
 __all__ = ["SignedSerializer"]
 
@@ -50,7 +42,7 @@ def _lookup_inner(name: str, options: dict[str, Any]) -> Serializer:
     except sessionware.PluginLoadError:
         raise  # already names the broken distribution and the fix
     except ConfigurationError as exc:
-        raise option_error("inner_options", f"the {name!r} serializer refused them: {exc}") from exc
+        raise checks.error("inner_options", f"the {name!r} serializer refused them: {exc}") from exc
     return inner
 
 
@@ -87,15 +79,15 @@ class SignedSerializer:
         max_age: float | None = None,
         compress: bool = False,
     ) -> None:
-        secret = check_secret_key(secret_key)
-        fallbacks = check_fallback_keys(fallback_keys)
+        secret = checks.secret_key(secret_key)
+        fallbacks = checks.fallback_keys(fallback_keys)
         self.inner_name = check_inner(inner, self.name)
-        self.salt = check_salt(salt)
-        self.max_age = check_max_age(max_age)
-        self.compress = check_compress(compress)
+        self.salt = checks.text("salt", salt)
+        self.max_age = checks.seconds("max_age", max_age, allow_none=True)
+        self.compress = checks.boolean("compress", compress)
         self.inner = _lookup_inner(self.inner_name, check_inner_options(inner_options))
         if isinstance(self.inner, SignedSerializer):
-            raise option_error(
+            raise checks.error(
                 "inner",
                 f"{inner!r} is itself a signed serializer; name the serializer that encodes "
                 "the data, e.g. 'json' or 'msgpack'",
@@ -130,16 +122,7 @@ class SignedSerializer:
         past ``max_age``, and the inner serializer's
         :class:`~sessionware.SerializationError` for signed bytes it cannot decode.
         """
-        received: object = raw  # typed bytes, but callers outside mypy pass anything
-        if isinstance(received, bytes):
-            token = received
-        elif isinstance(received, (bytearray, memoryview)):
-            token = bytes(received)
-        else:
-            raise SerializationError(
-                f"the signed serializer decodes bytes, got {type(received).__name__}"
-            )
-        payload = self._signer.unsign(token, max_age=self.max_age)
+        payload = self._signer.unsign(input_bytes(raw, self.name), max_age=self.max_age)
         try:
             return self.inner.loads(payload)
         except SessionwareError:
