@@ -71,6 +71,7 @@ def test_an_engine_plugin_is_a_complete_distribution(tmp_path: Path) -> None:
     assert "class MyStoreEngine(EngineBase):" in engine
     assert 'name: ClassVar[str] = "my_store"' in engine
     assert "EngineUnavailable(" in engine and "REPLACE" in engine
+    assert "def after_fork_in_child(self) -> None:" in engine
     kit = (target / "tests" / "test_conformance.py").read_text()
     assert "class TestMyStoreEngineConformance(EngineConformance):" in kit
     assert "def unreachable_engine(" in kit
