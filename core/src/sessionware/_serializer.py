@@ -68,7 +68,9 @@ def is_plain_data(data: dict[Any, Any], scalars: frozenset[type], max_depth: int
     Plain means: dicts whose keys are exactly ``str``, lists, finite floats,
     and values whose exact type is in ``scalars`` (e.g. ``{str, int, bool,
     type(None)}``), at most ``max_depth`` containers deep, ``data`` counting
-    as one. Exact types only: a subclass, a tuple, a bad key or a cycle
+    as one. Put ``float`` in ``scalars`` to skip the finiteness check when
+    the encoder already refuses NaN and infinities (stdlib json with
+    ``allow_nan=False``). Exact types only: a subclass, a tuple, a bad key or a cycle
     (reported as too deep) all answer ``False``, and the serializer then asks
     :func:`find_unencodable` for a verdict and a message. This is the
     per-request hot path: a bare ``bool``, one frame per level, so it can
@@ -229,8 +231,9 @@ def storage_advice(value: object) -> str | None:
     """How to store ``value`` instead, for the Python types no session format carries.
 
     ``datetime``, ``date``, ``time``, ``timedelta``, ``set``/``frozenset``,
-    ``tuple``, ``Decimal`` and ``UUID``; ``None`` for anything else, so the
-    serializer can add its own (bytes, for a text format) and a fallback.
+    ``tuple`` (not a named one), ``Decimal`` and ``UUID``; ``None`` for
+    anything else, so the serializer can add its own (bytes, for a text
+    format) and a fallback.
     """
     # Imported here: only the error path needs them, and importing sessionware
     # should not load decimal and uuid.
@@ -244,12 +247,10 @@ def storage_advice(value: object) -> str | None:
         (time, "store value.isoformat() and read it back with time.fromisoformat()"),
         (timedelta, "store value.total_seconds() and rebuild it with timedelta(seconds=...)"),
         ((set, frozenset), "store a list, e.g. sorted(value)"),
-        (
-            tuple,
-            "store a list: a tuple would come back as a list and look changed on every request",
-        ),
         ((Decimal, UUID), "store str(value) and convert it back when you read it"),
     ]
+    if type(value) is tuple:  # not a named tuple, whose fields a list would lose
+        return "store a list: a tuple would come back as a list and look changed on every request"
     for kinds, text in advice:
         if isinstance(value, kinds):
             return text

@@ -1,7 +1,8 @@
 """JSONSerializer: session data to compact UTF-8 JSON and back, str keys only.
 
 The fast path is the stdlib C encoder and decoder plus one walk over the
-containers to check their keys. When encoding fails, a second, slower walk
+containers to check their keys (the core's :func:`sessionware.is_plain_data`).
+When encoding fails, a second, slower walk (:func:`sessionware.find_unencodable`)
 finds the offending value so the error can name its path; that walk only
 runs on the error path. Documents large enough to be deep or container-heavy
 have their shape measured on the bytes (``_shape``) before decoding and after
@@ -16,12 +17,15 @@ import json
 import json.scanner
 import math
 from collections.abc import Callable, Mapping
-from datetime import date, datetime, time, timedelta
-from decimal import Decimal
 from typing import Any, ClassVar, NoReturn
-from uuid import UUID
 
-from sessionware import SerializationError
+from sessionware import (
+    SerializationError,
+    find_unencodable,
+    input_bytes,
+    is_plain_data,
+    storage_advice,
+)
 
 __all__ = ["JSONSerializer"]
 
@@ -184,108 +188,53 @@ def _decode(text: str) -> Any:
     return _DECODER.decode(text)
 
 
-def _path(parts: list[str]) -> str:
-    return "session" + "".join(parts)
+#: Exact types the fast walk (:func:`sessionware.is_plain_data`) passes without
+#: a second look; float among them, because the encoder (``allow_nan=False``)
+#: has refused NaN and infinities before the walk runs. The encoder accepts
+#: non-str keys and tuples without complaint and changes them (keys become
+#: strings, tuples lists): that walk is the check it does not do.
+_PLAIN_SCALARS: frozenset[type] = frozenset({str, int, float, bool, type(None)})
 
 
-_PLAIN_SCALARS = frozenset({str, int, float, bool, type(None)})
+def _accepts(value: object) -> bool:
+    """Whether JSON carries ``value`` (a leaf, or a ``str`` key) and reads it back the same."""
+    if value is None or isinstance(value, (str, bool, int)):
+        return True
+    return isinstance(value, float) and math.isfinite(value)
 
 
-def _plain_dict(obj: dict[Any, Any]) -> bool:
-    """True when every key under ``obj`` is exactly ``str`` and no tuple is inside.
-
-    The C encoder accepts both without complaint and changes them: keys
-    become strings, tuples become lists. This is the hot path, so it checks
-    exact types and returns a bare bool; anything unusual (a subclass, a
-    tuple, a bad key) sends the caller to :func:`_find_problem` for a verdict
-    and a message. One stack frame per level of nesting.
-    """
-    for key, value in obj.items():
-        if type(key) is not str:
-            return False
-        kind = type(value)
-        if kind in _PLAIN_SCALARS:
-            continue
-        if kind is dict:
-            if not _plain_dict(value):
-                return False
-        elif kind is list:
-            if not _plain_list(value):
-                return False
-        else:
-            return False
-    return True
-
-
-def _plain_list(obj: list[Any]) -> bool:
-    for item in obj:  # a loop, not all(<genexpr>): this is the per-save hot path
-        kind = type(item)
-        if kind in _PLAIN_SCALARS:
-            continue
-        if kind is dict:
-            if not _plain_dict(item):
-                return False
-        elif kind is list:
-            if not _plain_list(item):
-                return False
-        else:
-            return False
-    return True
-
-
-_ADVICE: list[tuple[type | tuple[type, ...], str]] = [
-    (datetime, "store value.isoformat() and read it back with datetime.fromisoformat()"),
-    (date, "store value.isoformat() and read it back with date.fromisoformat()"),
-    (time, "store value.isoformat() and read it back with time.fromisoformat()"),
-    (timedelta, "store value.total_seconds() and rebuild it with timedelta(seconds=...)"),
-    ((set, frozenset), "store a list, e.g. sorted(value)"),
-    (tuple, "store a list: a tuple would come back as a list and look changed on every request"),
-    ((bytes, bytearray, memoryview), "store text, e.g. base64.b64encode(value).decode('ascii')"),
-    ((Decimal, UUID), "store str(value) and convert it back when you read it"),
-]
+def _find_problem(data: object) -> str | None:
+    """Describe the first value under ``data`` that JSON cannot carry faithfully."""
+    found = find_unencodable(data, _accepts, max_depth=MAX_DEPTH)
+    if found is None:
+        return None
+    value = found.value
+    if found.problem == "key":
+        return (
+            f"{found.where} has the key {value!r} of type {found.type_name}; JSON keys are "
+            f"strings, so it would come back as {str(value)!r} and no longer match. "
+            f"Use str keys at every depth, e.g. {str(value)!r}"
+        )
+    if found.problem == "cycle":
+        return f"{found.path} refers back to a container that contains it (a cycle)"
+    if found.problem == "depth":
+        return (
+            f"session data is nested too deeply to encode: {found.path} is more than "
+            f"{MAX_DEPTH} objects and arrays deep; store flatter data"
+        )
+    if isinstance(value, float):
+        return (
+            f"{found.path} is {value!r}, which JSON cannot represent; "
+            "store None or a string instead"
+        )
+    return f"{found.path} is a {found.type_name}, which JSON cannot store; {_advice(value)}"
 
 
 def _advice(value: object) -> str:
-    for kinds, text in _ADVICE:
-        if isinstance(value, kinds):
-            return text
-    return "store its data as dicts with str keys, lists, str, int, float, bool or None"
-
-
-def _find_problem(obj: Any, parts: list[str], seen: set[int]) -> str | None:
-    """Describe the first value under ``obj`` that JSON cannot carry faithfully."""
-    if obj is None or isinstance(obj, (str, bool, int)):
-        return None
-    if isinstance(obj, float):
-        if math.isfinite(obj):
-            return None
-        return (
-            f"{_path(parts)} is {obj!r}, which JSON cannot represent; "
-            "store None or a string instead"
-        )
-    if isinstance(obj, tuple):
-        return f"{_path(parts)} is a tuple, which JSON cannot store; {_advice(obj)}"
-    if isinstance(obj, (dict, list)):
-        if id(obj) in seen:
-            return f"{_path(parts)} refers back to a container that contains it (a cycle)"
-        seen = seen | {id(obj)}
-        items = obj.items() if isinstance(obj, dict) else enumerate(obj)
-        for key, value in items:
-            if isinstance(obj, dict) and not isinstance(key, str):
-                return _key_message(parts, key)
-            found = _find_problem(value, [*parts, f"[{key!r}]"], seen)
-            if found is not None:
-                return found
-        return None
-    return f"{_path(parts)} is a {type(obj).__name__}, which JSON cannot store; {_advice(obj)}"
-
-
-def _key_message(parts: list[str], key: object) -> str:
-    where = f"a dict at {_path(parts)}" if parts else "the session"
-    return (
-        f"{where} has the key {key!r} of type {type(key).__name__}; JSON keys are strings, "
-        f"so it would come back as {str(key)!r} and no longer match. "
-        f"Use str keys at every depth, e.g. {str(key)!r}"
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return "store text, e.g. base64.b64encode(value).decode('ascii')"
+    return storage_advice(value) or (
+        "store its data as dicts with str keys, lists, str, int, float, bool or None"
     )
 
 
@@ -323,20 +272,17 @@ class JSONSerializer:
         # The encoder quietly turns int, float, bool and None keys into
         # strings and tuples into lists; this walk is the check it does not do.
         try:
-            if type(data) is dict and _plain_dict(data):
+            if type(data) is dict and is_plain_data(data, _PLAIN_SCALARS, MAX_DEPTH):
                 return out
-            problem = _find_problem(data, [], set())
         except RecursionError:
             raise SerializationError("session data is nested too deeply to encode") from None
+        problem = _find_problem(data)
         if problem is not None:
             raise SerializationError(problem)
         return out
 
     def _explain(self, data: Any, exc: BaseException) -> SerializationError:
-        try:
-            problem = _find_problem(data, [], set())  # names a cycle or the bad value
-        except RecursionError:
-            return SerializationError("session data is nested too deeply to encode")
+        problem = _find_problem(data)  # names a cycle or the bad value
         if problem is None and isinstance(exc, RecursionError):
             return SerializationError("session data is nested too deeply to encode")
         return SerializationError(problem or f"session data cannot be encoded as JSON: {exc}")
@@ -346,15 +292,8 @@ class JSONSerializer:
 
         What it returns, :meth:`dumps` encodes again to the same data.
         """
-        received: object = raw  # typed bytes, but callers outside mypy pass anything
-        if isinstance(received, bytes):
-            buf = received
-        elif isinstance(received, (bytearray, memoryview)):
-            buf = bytes(received)
-        else:
-            raise SerializationError(
-                f"the json serializer decodes bytes, got {type(received).__name__}"
-            )
+        # bytes, the common case, without a call; input_bytes copes with the rest.
+        buf = raw if type(raw) is bytes else input_bytes(raw, self.name)
         containers = 0
         if len(buf) > _SHAPE_CHECK_ABOVE:
             shape, containers = _shape(buf)

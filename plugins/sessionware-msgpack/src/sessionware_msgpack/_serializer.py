@@ -17,9 +17,9 @@ from typing import Any, ClassVar, NoReturn
 
 import msgpack
 
-from sessionware import ConfigurationError, SerializationError
+from sessionware import OptionChecker, SerializationError, input_bytes, is_plain_data
 
-from ._check import find_problem, plain_dict
+from ._check import PLAIN_SCALARS, find_problem
 
 __all__ = ["MsgpackSerializer"]
 
@@ -151,16 +151,7 @@ def _too_many(size: int) -> str:
     )
 
 
-def _option_error(option: str, message: str) -> ConfigurationError:
-    return ConfigurationError(
-        f"msgpack serializer option {option!r}: {message}", field=f"serializer_options.{option}"
-    )
-
-
-def _check_positive_int(option: str, value: object, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise _option_error(option, f"expected a positive int ({what}), got {value!r}")
-    return value
+_options = OptionChecker("msgpack", "serializer")
 
 
 def _msgpack_kind(value: object) -> str:
@@ -196,12 +187,10 @@ class MsgpackSerializer:
     name: ClassVar[str] = "msgpack"
 
     def __init__(self, *, max_size: int = 1 << 20, max_depth: int = 256) -> None:
-        self.max_size = _check_positive_int("max_size", max_size, "bytes")
-        self.max_depth = _check_positive_int("max_depth", max_depth, "nested containers")
-        if max_depth > _DEPTH_CEILING:
-            raise _option_error(
-                "max_depth", f"at most {_DEPTH_CEILING} is supported, got {max_depth!r}"
-            )
+        self.max_size = _options.integer("max_size", max_size, what="bytes")
+        self.max_depth = _options.integer(
+            "max_depth", max_depth, maximum=_DEPTH_CEILING, what="nested containers"
+        )
         self._local = threading.local()
 
     def _packer(self) -> msgpack.Packer:
@@ -222,11 +211,11 @@ class MsgpackSerializer:
                 f"session data must be a dict with str keys, got {type(data).__name__}"
             )
         try:
-            plain = type(data) is dict and plain_dict(data, self.max_depth)
+            plain = type(data) is dict and is_plain_data(data, PLAIN_SCALARS, self.max_depth)
         except RecursionError:
             plain = False
         if not plain:
-            problem = self._describe(data)
+            problem = find_problem(data, self.max_depth)
             if problem is not None:
                 raise SerializationError(problem)
         try:
@@ -234,7 +223,7 @@ class MsgpackSerializer:
         except (OverflowError, ValueError, TypeError) as exc:
             # OverflowError: an int past 64 bits; UnicodeEncodeError (a
             # ValueError): a lone surrogate. The walk says where.
-            problem = self._describe(data)
+            problem = find_problem(data, self.max_depth)
             raise SerializationError(
                 problem or f"session data cannot be encoded as msgpack: {exc}"
             ) from None
@@ -257,25 +246,12 @@ class MsgpackSerializer:
                 ) from None
         return out
 
-    def _describe(self, data: Any) -> str | None:
-        try:
-            return find_problem(data, self.max_depth)
-        except RecursionError:
-            return "session data is nested too deeply to encode"
-
     # -- loads ---------------------------------------------------------------
 
     def loads(self, raw: bytes) -> dict[str, Any]:
         """Decode msgpack bytes holding a map with str keys; anything else raises."""
-        received: object = raw  # typed bytes, but callers outside mypy pass anything
-        if isinstance(received, bytes):
-            buf = received
-        elif isinstance(received, (bytearray, memoryview)):
-            buf = bytes(received)
-        else:
-            raise SerializationError(
-                f"the msgpack serializer decodes bytes, got {type(received).__name__}"
-            )
+        # bytes, the common case, without a call; input_bytes copes with the rest.
+        buf = raw if type(raw) is bytes else input_bytes(raw, self.name)
         size = len(buf)
         if size > self.max_size:
             raise SerializationError(
@@ -291,11 +267,13 @@ class MsgpackSerializer:
                 f"session data must be a msgpack map, got a msgpack {_msgpack_kind(data)}"
             )
         try:
-            plain = plain_dict(data, self.max_depth)
+            plain = is_plain_data(data, PLAIN_SCALARS, self.max_depth)
         except RecursionError:
             plain = False
         if not plain:
-            problem = self._describe(data) or "session data is nested too deeply to decode"
+            problem = (
+                find_problem(data, self.max_depth) or "session data is nested too deeply to decode"
+            )
             raise SerializationError(f"msgpack session data refused: {problem}")
         # Both bounds are on the input's size, and dumps writes the same data in
         # its own encoding: smaller when the input used wider headers than needed,
