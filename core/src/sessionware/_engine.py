@@ -5,7 +5,7 @@ serialization, expiry policy and change tracking live in the session.
 :class:`Engine` is the protocol, :class:`EngineBase` an optional base class
 with the shared helpers (key validation, async twins run off the event loop,
 the fork hook). The one ``os.register_at_fork`` of sessionware is here:
-:func:`register_after_fork` and :meth:`EngineBase.after_fork_in_child`.
+``register_after_fork`` and ``after_fork_in_child``.
 """
 
 from __future__ import annotations
@@ -40,8 +40,8 @@ _AFTER_FORK: weakref.WeakSet[_ForkAware] = weakref.WeakSet()
 def register_after_fork(engine: _ForkAware) -> None:
     """Have ``engine.after_fork_in_child()`` called in every child forked while it lives.
 
-    :class:`EngineBase` subclasses that override
-    :meth:`~EngineBase.after_fork_in_child` are registered when they are
+    ``EngineBase`` subclasses that override
+    ``after_fork_in_child`` are registered when they are
     built; call this only from an engine that implements the protocol without
     the base class. Registering twice is harmless, and nothing keeps the
     engine alive: once it is garbage, it is forgotten.
@@ -133,7 +133,7 @@ class Engine(Protocol):
     many sessions ``clear_expired`` would remove, when the engine can count
     them cheaply; ``None`` otherwise) and a ``progress`` keyword argument of
     ``clear_expired``, a callable given the running count of removed sessions,
-    and ``after_fork_in_child() -> None`` (see :func:`register_after_fork`).
+    and ``after_fork_in_child() -> None`` (see ``register_after_fork``).
     """
 
     name: ClassVar[str]
@@ -209,8 +209,8 @@ class EngineBase:
     ``native_async=True``). Constructor keyword arguments are the engine's
     options: :func:`sessionware.get_engine` rejects any other name. An engine
     that holds connections, sockets or locks overrides
-    :meth:`after_fork_in_child`. Engines are context managers: ``with``
-    calls :meth:`close` at the end.
+    ``after_fork_in_child``. Engines are context managers: ``with``
+    calls ``close`` at the end.
     """
 
     name: ClassVar[str] = ""

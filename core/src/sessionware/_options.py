@@ -2,7 +2,7 @@
 
 An engine's or serializer's options are its constructor's keyword
 arguments; the core rejects unknown names, the plugin checks the values.
-:class:`OptionChecker` does the common kinds (counts, seconds, switches,
+``OptionChecker`` does the common kinds (counts, seconds, switches,
 choices, text, files, directories, secrets) so that every plugin says the
 same thing the same way::
 
@@ -11,7 +11,7 @@ same thing the same way::
 and sets ``ConfigurationError.field`` to ``engine_options.batch_size``
 (``serializer_options.<option>`` for a serializer). Checks that only one
 plugin needs (a table name, a URL) stay in that plugin and raise
-:meth:`OptionChecker.error`, so their messages take the same shape. Nothing
+``error``, so their messages take the same shape. Nothing
 here imports a plugin or the cryptography library.
 """
 
@@ -53,7 +53,7 @@ class OptionChecker:
 
     Every check returns the value in canonical form (a path made absolute, a
     choice in its listed spelling, an int as ``float`` for seconds) or raises
-    :class:`~sessionware.ConfigurationError` from :meth:`error`. ``bool`` is
+    ``ConfigurationError`` from ``error``. ``bool`` is
     never taken for a number, and NaN and infinities are never numbers of
     seconds.
     """
@@ -353,7 +353,7 @@ class OptionChecker:
         For plugins that set ``uses_secret = True``: the core passes the
         configured ``secret_key``, so the field is ``secret_key`` (not an
         option of the plugin's). The strength rule is
-        :func:`sessionware.signing.check_secret`'s; the message never shows
+        ``sessionware.signing.check_secret``'s; the message never shows
         the secret.
         """
         if value is None or (isinstance(value, (str, bytes)) and not value):
@@ -372,7 +372,7 @@ class OptionChecker:
         return check_secret(value)
 
     def fallback_keys(self, value: object) -> tuple[str | bytes, ...]:
-        """Retired secrets, newest first, each as strong as :meth:`secret_key` asks.
+        """Retired secrets, newest first, each as strong as ``secret_key`` asks.
 
         A list or tuple; a lone ``str`` is refused rather than read as a list
         of characters. Messages name the position, never a secret.
