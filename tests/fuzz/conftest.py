@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from ._settings import BUDGET, COUNTS, PROFILE
+from ._settings import BUDGET, COUNTS, PROFILE, RUN_EXAMPLES
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -40,8 +40,8 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         )
         return
     terminalreporter.section(
-        f"fuzz: examples per property (SESSIONWARE_FUZZ={BUDGET}, "
-        f"max_examples={PROFILE.max_examples})"
+        f"fuzz: examples per property (SESSIONWARE_FUZZ={BUDGET}: at least "
+        f"{PROFILE.max_examples:,}, in Hypothesis runs of {RUN_EXAMPLES:,})"
     )
     width = max(len(name) for name in COUNTS)
     for name, count in sorted(COUNTS.items()):
