@@ -100,6 +100,30 @@ def test_a_failing_hook_does_not_stop_the_others() -> None:
     assert failing is not None
 
 
+class _HalfBuilt(EngineBase):
+    """Its __init__ raises (a bad option); its hook and repr read what __init__ never set."""
+
+    name: ClassVar[str] = "half_built"
+
+    def __init__(self) -> None:
+        raise ValueError("bad option")
+
+    def after_fork_in_child(self) -> None:
+        self.conn.close()  # type: ignore[attr-defined]
+
+    def __repr__(self) -> str:
+        return f"<half {self.conn}>"  # type: ignore[attr-defined]
+
+
+@needs_fork
+def test_an_engine_whose_init_raised_does_not_stop_the_others() -> None:
+    with pytest.raises(ValueError) as caught:  # keeps the half-built engine alive
+        _HalfBuilt()
+    engine = _Resetting()
+    assert in_child(lambda: engine.generation == "child") == 0
+    assert caught.value is not None
+
+
 @needs_fork
 def test_an_object_registered_by_hand_is_reset_too() -> None:
     obj = _NotAnEngineBase()

@@ -11,6 +11,7 @@ the fork hook). The one ``os.register_at_fork`` of sessionware is here:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import logging
 import os
@@ -57,8 +58,13 @@ def _after_fork_in_child() -> None:
             engine.after_fork_in_child()
         except Exception:
             # One engine's failure must not keep the others on the parent's
-            # connections; this engine will fail again when it is used.
-            logger.exception("%r failed to reset itself in a forked child", engine)
+            # connections; this engine will fail again when it is used. (An
+            # engine whose __init__ raised is registered too, half built: name
+            # it by its class, and never let the log call end the loop.)
+            with contextlib.suppress(Exception):
+                logger.exception(
+                    "a %s engine failed to reset itself in a forked child", type(engine).__name__
+                )
 
 
 if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork
