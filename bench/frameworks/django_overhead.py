@@ -15,7 +15,7 @@ the session (the baseline), a cookie and a view reading one key (read), a
 cookie and a view changing one key, which the middleware saves (write; the
 value changes on every request, so SQLite really writes). The overhead of a
 read or a write is its median minus the baseline's. Rounds interleave every
-request kind in a rotating order (``compare_store.run_group``); medians and
+request kind in a rotating order (``harness.timing.run_group``); medians and
 p10-p90 over the rounds, µs per request.
 
     .venv/bin/python bench/frameworks/django_overhead.py [--quick] [--out DIR]
@@ -37,7 +37,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from _results import Results, arguments
 from _timing import PAYLOAD, median
-from compare_store import SECRET, Op, cell, run_group
+from harness import SECRET
+from harness.timing import Op, run_group
 
 WSGI_BASE = {
     "REQUEST_METHOD": "GET",
@@ -204,8 +205,8 @@ def main() -> None:
         for kind in KINDS:
             op = group[kind]
             extra = "" if kind == "baseline" else f"{median(op.samples) - base:.1f}"
-            rows.append([label, kind, cell(op), extra])
-            print(f"  {label + ': ' + kind:36} {cell(op):>24} {extra:>12}")
+            rows.append([label, kind, op.cell(), extra])
+            print(f"  {label + ': ' + kind:36} {op.cell():>24} {extra:>12}")
     ours, theirs = ops["sessionware.django (db)"], ops["Django backends.db"]
     ratios = []
     for kind in ("read", "write"):
