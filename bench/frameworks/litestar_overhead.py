@@ -21,7 +21,7 @@ Litestar's own middleware stores the session and sends its cookie on every
 response to a request it served, changed or not, so its read and untouched
 cases include a write; sessionware writes only what changed.
 
-The cases, the pairing and the method are those of ``_harness.py``: per
+The cases, the pairing and the method are those of ``harness.overhead``: per
 round, the contender's request minus the same request through the bare app,
 medians (p10-p90) over interleaved rounds, µs per request.
 
@@ -30,40 +30,17 @@ medians (p10-p90) over interleaved rounds, µs per request.
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import importlib.metadata
 import itertools
 import logging
-import sqlite3
 import sys
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from _harness import (
-    CASES,
-    FULL,
-    QUICK,
-    SECRET,
-    Contender,
-    Lifespan,
-    Op,
-    Pair,
-    Row,
-    asgi_call,
-    http_scope,
-    load_average,
-    print_rows,
-    rows,
-    run_pairs,
-    set_cookie,
-)
-from _timing import PAYLOAD
+from harness import PAYLOAD, SECRET
+from harness.inproc import asgi_scope, call_asgi, cookie_header, set_cookie
+from harness.overhead import Contender, Row, measure_asgi, script
 from litestar import Litestar, Request, get
 from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.middleware.session.server_side import ServerSideSessionConfig
@@ -161,88 +138,28 @@ def build(kind: str, tmp: Path) -> Litestar:
     )
 
 
-def cookie_header(name: str, value: str) -> str:
-    """A realistic ``Cookie`` header: the session cookie among others."""
-    return f"theme=dark; {name}={value}; csrftoken=abc"
-
-
-async def seed_and_check(app: Litestar, kind: str, label: str) -> str:
+async def seed_and_check(app: Litestar, c: Contender) -> str:
     """Seed a session with PAYLOAD, check reads and writes work; return the ``Cookie`` header."""
-    name = COOKIE_NAME.get(kind, "session")
-    status, headers, _ = await asgi_call(app, http_scope("/seed", None))
+    name, label = COOKIE_NAME.get(c.key, "session"), c.label
+    status, headers, _ = await call_asgi(app, asgi_scope("/seed", None))
     value = set_cookie(headers, name)
     if status != 200 or value is None:
         raise SystemExit(f"{label}: seeding set no session cookie ({status})")
     cookie = cookie_header(name, value)
-    status, headers, body = await asgi_call(app, http_scope("/read", cookie))
+    status, headers, body = await call_asgi(app, asgi_scope("/read", cookie))
     if status != 200 or body != str(PAYLOAD["username"]).encode():
         raise SystemExit(f"{label}: read answered {status} {body!r}")
-    status, headers, _ = await asgi_call(app, http_scope("/write", cookie))
+    status, headers, _ = await call_asgi(app, asgi_scope("/write", cookie))
     if status != 200 or set_cookie(headers, name) is None:
         raise SystemExit(f"{label}: the write sent no Set-Cookie")
     return cookie
 
 
-def request(app: Litestar, path: str, cookie: str) -> Callable[[], Any]:
-    scope = http_scope(path, cookie)
-    return lambda: asgi_call(app, scope)
-
-
 def measure(rounds: int, sample_s: float) -> list[Row]:
     """Run the pairs; one :class:`Row` per contender."""
     logging.getLogger("sessionware").setLevel(logging.ERROR)
-    loop = asyncio.new_event_loop()
-    try:
-        with tempfile.TemporaryDirectory(prefix="litestar-overhead-") as tmpdir:
-            tmp = Path(tmpdir)
-            bare = build("bare", tmp)
-            apps = {c.key: build(c.key, tmp) for c in CONTENDERS}
-
-            async def run() -> list[Pair]:
-                for app in (bare, *apps.values()):
-                    async with Lifespan(app):
-                        pass
-                cookies = {
-                    c.key: await seed_and_check(apps[c.key], c.key, c.label) for c in CONTENDERS
-                }
-                return [
-                    Pair(
-                        c.key,
-                        case,
-                        Op(request(bare, f"/{case}", cookies[c.key]), is_async=True),
-                        Op(request(apps[c.key], f"/{case}", cookies[c.key]), is_async=True),
-                    )
-                    for c in CONTENDERS
-                    for case in CASES
-                ]
-
-            pairs = loop.run_until_complete(run())
-            run_pairs(pairs, rounds, sample_s, loop)
-    finally:
-        loop.close()
-    return rows(FRAMEWORK, CONTENDERS, pairs)
-
-
-def versions() -> str:
-    return ", ".join(f"{name} {importlib.metadata.version(name)}" for name in VERSIONS)
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="few rounds: numbers are noise")
-    parser.add_argument("--rounds", type=int, help="interleaved rounds (default 61)")
-    args = parser.parse_args()
-    rounds, sample_s = QUICK if args.quick else FULL
-    rounds = args.rounds or rounds
-    before = load_average()
-    found = measure(rounds, sample_s)
-    print_rows(
-        found,
-        f"Python {sys.version.split()[0]}, {versions()}, SQLite {sqlite3.sqlite_version}; "
-        f"{rounds} interleaved rounds of ~{sample_s * 1000:.0f} ms samples; load average "
-        f"{before} before, {load_average()} after",
-    )
+    return measure_asgi(FRAMEWORK, CONTENDERS, build, seed_and_check, rounds, sample_s)
 
 
 if __name__ == "__main__":
-    main()
+    script(__doc__, measure, VERSIONS)

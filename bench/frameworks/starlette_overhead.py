@@ -14,7 +14,7 @@ the usual way (``app.add_middleware``, built by Starlette at the first call):
 - **sessionware.starlette, signed_cookies**: the data in the cookie, signed
   (HMAC-SHA256) with its expiry inside: the like-for-like peer of Starlette's.
 
-The cases, the pairing and the method are those of ``_harness.py``: per
+The cases, the pairing and the method are those of ``harness.overhead``: per
 round, the contender's request minus the same request through the bare app,
 medians (p10-p90) over interleaved rounds, µs per request.
 
@@ -23,40 +23,16 @@ medians (p10-p90) over interleaved rounds, µs per request.
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import importlib.metadata
 import itertools
-import sqlite3
 import sys
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from _harness import (
-    CASES,
-    FULL,
-    QUICK,
-    SECRET,
-    Contender,
-    Lifespan,
-    Op,
-    Pair,
-    Row,
-    asgi_call,
-    find_sessionware,
-    http_scope,
-    load_average,
-    print_rows,
-    rows,
-    run_pairs,
-    set_cookie,
-)
-from _timing import PAYLOAD
+from harness import PAYLOAD, SECRET
+from harness.inproc import asgi_scope, call_asgi, cookie_header, set_cookie
+from harness.overhead import Contender, Row, measure_asgi, script
 from starlette.applications import Starlette
 from starlette.middleware.sessions import SessionMiddleware as StarletteSessionMiddleware
 from starlette.requests import Request
@@ -134,94 +110,52 @@ def build(kind: str, tmp: Path) -> Starlette:
     return app
 
 
-def cookie_header(value: str) -> str:
-    """A realistic ``Cookie`` header: the session cookie among others."""
-    return f"theme=dark; session={value}; csrftoken=abc"
-
-
-async def seed_and_check(app: Starlette, label: str) -> str:
+async def seed_and_check(app: Starlette, c: Contender) -> str:
     """Seed a session with PAYLOAD, check each case does what it says; return its cookie."""
-    status, headers, _ = await asgi_call(app, http_scope("/seed", None))
-    cookie = set_cookie(headers, "session")
+    label = c.label
+
+    async def get(path: str, cookie: str | None) -> tuple[int, str | None, bytes]:
+        scope = asgi_scope(path, cookie_header("session", cookie))
+        status, headers, body = await call_asgi(app, scope)
+        return status, set_cookie(headers, "session"), body
+
+    status, cookie, _ = await get("/seed", None)
     if status != 200 or cookie is None:
         raise SystemExit(f"{label}: seeding set no session cookie ({status})")
-    status, headers, body = await asgi_call(app, http_scope("/read", cookie_header(cookie)))
+    status, _, body = await get("/read", cookie)
     if status != 200 or body != str(PAYLOAD["username"]).encode():
         raise SystemExit(f"{label}: read answered {status} {body!r}")
-    status, headers, _ = await asgi_call(app, http_scope("/write", cookie_header(cookie)))
-    if status != 200 or set_cookie(headers, "session") is None:
+    status, written, _ = await get("/write", cookie)
+    if status != 200 or written is None:
         raise SystemExit(f"{label}: the write sent no Set-Cookie")
-    status, headers, _ = await asgi_call(app, http_scope("/untouched", cookie_header(cookie)))
-    if status != 200 or set_cookie(headers, "session") is not None:
+    status, written, _ = await get("/untouched", cookie)
+    if status != 200 or written is not None:
         raise SystemExit(f"{label}: the untouched request sent a Set-Cookie")
     # A cookie engine's value changes with every write; replay the seeded one (still valid).
-    return cookie
+    return cookie_header("session", cookie) or ""
 
 
-def request(app: Starlette, path: str, cookie: str) -> Callable[[], Any]:
-    scope = http_scope(path, cookie_header(cookie))
-    return lambda: asgi_call(app, scope)
+def find_sessionware(app: object) -> Any:
+    """The sessionware ASGI middleware inside a built middleware stack (following ``.app``)."""
+    from sessionware.asgi import SessionMiddleware as Ours
+
+    for _ in range(50):
+        if app is None or isinstance(app, Ours):
+            return app
+        app = getattr(app, "app", None)
+    return None
+
+
+def close(app: Starlette) -> None:
+    found = find_sessionware(app.middleware_stack)
+    if found is not None:
+        found.rules.store_class.engine.close()
 
 
 def measure(rounds: int, sample_s: float) -> list[Row]:
     """Run the pairs; one :class:`Row` per contender."""
-    loop = asyncio.new_event_loop()
-    try:
-        with tempfile.TemporaryDirectory(prefix="starlette-overhead-") as tmpdir:
-            tmp = Path(tmpdir)
-            bare = build("bare", tmp)
-            apps = {c.key: build(c.key, tmp) for c in CONTENDERS}
-
-            async def run() -> list[Pair]:
-                async with Lifespan(bare):
-                    for app in apps.values():
-                        async with Lifespan(app):  # builds sessionware's engine off the loop
-                            pass
-                    cookies = {
-                        c.key: await seed_and_check(apps[c.key], c.label) for c in CONTENDERS
-                    }
-                return [
-                    Pair(
-                        c.key,
-                        case,
-                        Op(request(bare, f"/{case}", cookies[c.key]), is_async=True),
-                        Op(request(apps[c.key], f"/{case}", cookies[c.key]), is_async=True),
-                    )
-                    for c in CONTENDERS
-                    for case in CASES
-                ]
-
-            pairs = loop.run_until_complete(run())
-            run_pairs(pairs, rounds, sample_s, loop)
-            for app in apps.values():
-                found = find_sessionware(app.middleware_stack)
-                if found is not None:
-                    found.rules.store_class.engine.close()
-    finally:
-        loop.close()
-    return rows(FRAMEWORK, CONTENDERS, pairs)
-
-
-def versions() -> str:
-    return ", ".join(f"{name} {importlib.metadata.version(name)}" for name in VERSIONS)
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="few rounds: numbers are noise")
-    parser.add_argument("--rounds", type=int, help="interleaved rounds (default 61)")
-    args = parser.parse_args()
-    rounds, sample_s = QUICK if args.quick else FULL
-    rounds = args.rounds or rounds
-    before = load_average()
-    found = measure(rounds, sample_s)
-    print_rows(
-        found,
-        f"Python {sys.version.split()[0]}, {versions()}, SQLite {sqlite3.sqlite_version}; "
-        f"{rounds} interleaved rounds of ~{sample_s * 1000:.0f} ms samples; load average "
-        f"{before} before, {load_average()} after",
-    )
+    return measure_asgi(FRAMEWORK, CONTENDERS, build, seed_and_check, rounds, sample_s, close)
 
 
 if __name__ == "__main__":
-    main()
+    script(__doc__, measure, VERSIONS)

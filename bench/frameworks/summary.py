@@ -6,11 +6,10 @@
 Runs, in this one process and one after the other, the measurement of every
 ``bench/frameworks/*_overhead.py`` script — Flask, Django, Starlette,
 Litestar, aiohttp — with the same cases (read one key, write one key, cookie
-sent but session untouched) and the same method (``_harness.py``: the same
+sent but session untouched) and the same method (``harness.overhead``: the same
 request through the app with sessions and through the bare app, back to back,
-interleaved rounds, medians). A script that defines ``measure(rounds,
-sample_s) -> list[Row]`` is called as it is; for the others this module holds
-an adapter built from the script's own apps and requests. Then it prints the
+interleaved rounds, medians): each script's ``measure(rounds, sample_s) ->
+list[Row]``. Then it prints the
 combined markdown table and, unless ``--quick``, replaces the part of
 ``docs/frameworks/index.md`` between the markers below (as ``bench/report.py``
 does for ``docs/performance.md``).
@@ -25,32 +24,15 @@ import importlib.metadata
 import platform
 import sqlite3
 import sys
-import tempfile
 import time
 import traceback
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from _harness import (
-    CASES,
-    FULL,
-    QUICK,
-    SECRET,
-    Contender,
-    Op,
-    Pair,
-    Row,
-    load_average,
-    ratio,
-    rows,
-    run_pairs,
-    thread_hop_us,
-)
-from _timing import PAYLOAD
+from harness.overhead import CASES, FULL, QUICK, Row, load_average, ratio, thread_hop_us
+from harness.results import version
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 DOC = ROOT / "docs" / "frameworks" / "index.md"
@@ -70,227 +52,17 @@ VERSIONS = [
 ]
 
 
-# -- adapters for the scripts that do not define measure() -----------------------------
-
-
-def flask_measure(rounds: int, sample_s: float) -> list[Row]:
-    """Flask's script's three apps (bare, SecureCookieSession, sessionware.flask on db)."""
-    import flask_overhead as f
-
-    contenders = [
-        Contender(
-            "flask",
-            "Flask SecureCookieSession",
-            "in the cookie, signed (itsdangerous HMAC-SHA1)",
-            "default",
-        ),
-        Contender(
-            "sessionware",
-            "sessionware.flask, db",
-            "server-side, SQLite WAL, synchronous=NORMAL (no fsync)",
-            "ours",
-            versus="flask",
-        ),
-    ]
-
-    def call(app: Any, env: dict[str, Any]) -> Callable[[], object]:
-        return lambda: f.call(app, env)
-
-    with tempfile.TemporaryDirectory(prefix="summary-flask-") as tmpdir:
-        tmp = Path(tmpdir)
-        bare = f.build("bare", tmp)
-        apps = {c.key: f.build(c.key, tmp) for c in contenders}
-        cookies = {c.key: f.seed_and_check(apps[c.key], c.label) for c in contenders}
-        pairs = []
-        for c in contenders:
-            for case in CASES:
-                env = f.environ(cookies[c.key], None if case == "untouched" else case)
-                pairs.append(Pair(c.key, case, Op(call(bare, env)), Op(call(apps[c.key], env))))
-        run_pairs(pairs, rounds, sample_s)
-        apps["sessionware"].session_interface.rules.store_class.engine.close()  # type: ignore[attr-defined]
-    return rows("Flask", contenders, pairs)
-
-
-def django_measure(rounds: int, sample_s: float) -> list[Row]:
-    """Django's script's settings; handlers with Django's db backend, with ours, and bare."""
-    import django_overhead as d
-    from django.conf import settings
-    from django.core.handlers.wsgi import WSGIHandler
-    from django.utils.module_loading import import_string
-
-    contenders = [
-        Contender(
-            d.DJANGO_DB,
-            "Django backends.db",
-            "server-side, SQLite WAL, synchronous=NORMAL (set to match), signed data",
-            "default",
-        ),
-        Contender(
-            d.OURS,
-            "sessionware.django, db",
-            "server-side, SQLite WAL, synchronous=NORMAL (no fsync)",
-            "ours",
-            versus=d.DJANGO_DB,
-        ),
-    ]
-
-    def start_response(status: str, headers: list[tuple[str, str]]) -> None:
-        if not status.startswith("200"):
-            raise RuntimeError(f"Django answered {status}")
-
-    def call(handler: WSGIHandler, environ: dict[str, Any]) -> Callable[[], object]:
-        def request() -> object:
-            body = handler(dict(environ), start_response)
-            try:
-                return b"".join(body)
-            finally:
-                body.close()  # request_finished, as a WSGI server sends it
-
-        return request
-
-    with tempfile.TemporaryDirectory(prefix="summary-django-") as tmpdir:
-        d.setup(Path(tmpdir))
-        middleware = settings.MIDDLEWARE
-        settings.MIDDLEWARE = []
-        bare = WSGIHandler()  # the same project without SessionMiddleware
-        settings.MIDDLEWARE = middleware
-        pairs = []
-        for c in contenders:
-            settings.SESSION_ENGINE = c.key  # read once, when the middleware is built
-            handler = WSGIHandler()
-            store = import_string(f"{c.key}.SessionStore")()
-            store.update(PAYLOAD)
-            store.save()
-            cookie = f"theme=dark; {settings.SESSION_COOKIE_NAME}={store.session_key}"
-            for case in CASES:
-                path = "/baseline" if case == "untouched" else f"/{case}"
-                environ = {**d.WSGI_BASE, "PATH_INFO": path, "HTTP_COOKIE": cookie}
-                # The bare project's view must not touch request.session: its static route.
-                bare_environ = {**environ, "PATH_INFO": "/baseline"}
-                if case == "read" and call(handler, environ)() != str(PAYLOAD["user_id"]).encode():
-                    raise RuntimeError(f"{c.label}: the read request did not read the session")
-                pairs.append(
-                    Pair(c.key, case, Op(call(bare, bare_environ)), Op(call(handler, environ)))
-                )
-        run_pairs(pairs, rounds, sample_s)
-    return rows("Django", contenders, pairs)
-
-
-def aiohttp_measure(rounds: int, sample_s: float) -> list[Row]:
-    """aiohttp's script's apps, served on loopback (aiohttp has no in-process app call)."""
-    import aiohttp_overhead as a
-    from aiohttp import web
-
-    contenders = [
-        Contender(
-            "aiohttp-session",
-            "aiohttp-session EncryptedCookieStorage",
-            "in the cookie, Fernet (AES-128-CBC + HMAC-SHA256)",
-            "peer",
-        ),
-        Contender(
-            "db",
-            "sessionware.aiohttp, db",
-            "server-side, SQLite WAL, synchronous=NORMAL (no fsync)",
-            "ours",
-            versus="aiohttp-session",
-        ),
-        Contender(
-            "signed_cookies",
-            "sessionware.aiohttp, signed_cookies (encrypt)",
-            "in the cookie, AES-256-GCM, expiry inside",
-            "ours",
-            versus="aiohttp-session",
-        ),
-    ]
-    from aiohttp_session.cookie_storage import EncryptedCookieStorage
-    from cryptography.fernet import Fernet
-
-    async def untouched(request: web.Request) -> web.Response:
-        return web.Response(text="ok")
-
-    loop = asyncio.new_event_loop()
-    with tempfile.TemporaryDirectory(prefix="summary-aiohttp-") as tmpdir:
-        apps = {
-            "aiohttp-session": a._aiohttp_session(
-                EncryptedCookieStorage(Fernet(Fernet.generate_key()))
-            ),
-            "db": a._sessionware(engine="db", path=str(Path(tmpdir) / "sessions.db")),
-            "signed_cookies": a._sessionware(
-                engine="signed_cookies", secret_key=SECRET, encrypt=True
-            ),
-        }
-        served = {"bare": a.Contender("baseline (no session)", a._app(None), "-")}
-        served.update({c.key: a.Contender(c.label, apps[c.key], c.stores) for c in contenders})
-        for server in served.values():
-            server.app.router.add_get("/untouched", untouched)
-
-        def request(server: Any, case: str, cookie: dict[str, str]) -> Callable[[], Any]:
-            async def one() -> None:
-                async with server.http.get(f"{server.base}/{case}", headers=cookie) as response:
-                    await response.read()
-                    if response.status != 200:
-                        raise RuntimeError(f"{server.name} {case}: HTTP {response.status}")
-
-            return one
-
-        async def start() -> None:
-            for server in served.values():
-                await server.start()
-
-        async def stop() -> None:
-            for server in served.values():
-                await server.stop()
-
-        loop.run_until_complete(start())
-        try:
-            pairs = [
-                Pair(
-                    c.key,
-                    case,
-                    Op(request(served["bare"], case, served[c.key].cookie), is_async=True),
-                    Op(request(served[c.key], case, served[c.key].cookie), is_async=True),
-                )
-                for c in contenders
-                for case in CASES
-            ]
-            run_pairs(pairs, rounds, sample_s, loop)
-        finally:
-            loop.run_until_complete(stop())
-            loop.close()
-    found = rows("aiohttp", contenders, pairs)
-    for row in found:
-        row.method = "loopback HTTP, client and server on one loop"
-    return found
-
-
-ADAPTERS: dict[str, Callable[[int, float], list[Row]]] = {
-    "flask": flask_measure,
-    "django": django_measure,
-    "aiohttp": aiohttp_measure,
-}
 #: Over HTTP a request costs more and varies more: samples this many times longer.
 SAMPLE_SCALE = {"aiohttp": 3.0}
 
 
 def measure(name: str, rounds: int, sample_s: float) -> list[Row]:
-    """One framework's rows: the script's own ``measure`` if it has one, else the adapter."""
+    """One framework's rows: its script's ``measure``."""
     module = importlib.import_module(f"{name}_overhead")
-    own = getattr(module, "measure", None)
-    sample_s *= SAMPLE_SCALE.get(name, 1.0)
-    if callable(own):
-        return list(own(rounds, sample_s))
-    return ADAPTERS[name](rounds, sample_s)
+    return list(module.measure(rounds, sample_s * SAMPLE_SCALE.get(name, 1.0)))
 
 
 # -- the table -------------------------------------------------------------------------
-
-
-def version(name: str) -> str:
-    try:
-        return importlib.metadata.version(name)
-    except importlib.metadata.PackageNotFoundError:
-        return "not installed"
 
 
 def cell(row: Row, case: str) -> str:

@@ -26,10 +26,14 @@ import os
 import sqlite3
 import statistics
 import sys
-from collections.abc import Callable, Iterable
+import tempfile
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
-from harness.timing import Pair, median, spread, time_batch
+from harness.inproc import Lifespan, asgi_scope, call_asgi
+from harness.timing import Op, Pair, median, run_pairs, spread, time_batch
 
 #: The cases every framework script measures, in table order.
 CASES = {"read": "read one key", "write": "write one key", "untouched": "cookie sent, untouched"}
@@ -88,6 +92,58 @@ def rows(framework: str, contenders: Iterable[Contender], pairs: list[Pair]) -> 
             )
         )
     return found
+
+
+def measure_asgi(
+    framework: str,
+    contenders: list[Contender],
+    build: Callable[[str, Path], Any],
+    seed: Callable[[Any, Contender], Awaitable[str]],
+    rounds: int,
+    sample_s: float,
+    close: Callable[[Any], None] | None = None,
+) -> list[Row]:
+    """The rows of ASGI apps called in process on one loop: ``GET /<case>`` per case.
+
+    ``build(key, tmp)`` makes the bare app (key ``"bare"``) and each contender's; every
+    lifespan runs once (startup builds what the app needs off the loop); ``seed(app,
+    contender)`` stores PAYLOAD, checks the cases and returns the ``Cookie`` header to
+    replay; ``close(app)`` runs after the measurement.
+    """
+    loop = asyncio.new_event_loop()
+    try:
+        with tempfile.TemporaryDirectory(prefix=f"{framework.lower()}-overhead-") as tmpdir:
+            bare = build("bare", Path(tmpdir))
+            apps = {c.key: build(c.key, Path(tmpdir)) for c in contenders}
+
+            async def prepare() -> dict[str, str]:
+                for app in (bare, *apps.values()):
+                    async with Lifespan(app):
+                        pass
+                return {c.key: await seed(apps[c.key], c) for c in contenders}
+
+            cookies = loop.run_until_complete(prepare())
+
+            def request(app: Any, case: str, cookie: str) -> Op:
+                scope = asgi_scope(f"/{case}", cookie)
+                return Op(case, lambda: call_asgi(app, scope), is_async=True)
+
+            pairs = [
+                Pair(
+                    c.key,
+                    case,
+                    request(bare, case, cookies[c.key]),
+                    request(apps[c.key], case, cookies[c.key]),
+                )
+                for c in contenders
+                for case in CASES
+            ]
+            run_pairs(pairs, rounds, sample_s, loop)
+            for app in apps.values() if close is not None else ():
+                close(app)
+    finally:
+        loop.close()
+    return rows(framework, contenders, pairs)
 
 
 def ratio(ours: Row, peer: Row, case: str) -> str:
