@@ -17,12 +17,20 @@ import sys
 import threading
 import time
 import tracemalloc
+from collections.abc import Callable
 from itertools import count
 
 import cachetools
-from _timing import PAYLOAD, measure, median, summary
+from harness import PAYLOAD
+from harness.timing import measure, print_table
 
 import sessionware
+
+FLOORS = {
+    "cache: engine.load + engine.save (update)": "floor: TLRUCache get + set under a lock",
+    "cache: SessionStore(key) + one read": "floor: locked get + json loads (read)",
+    "cache: load + modify one key + save": "floor: get + loads + dumps + set (write)",
+}
 
 
 def memory_per_session(sessions: int) -> tuple[int, tuple[int, int, int]]:
@@ -58,6 +66,65 @@ def memory_per_session(sessions: int) -> tuple[int, tuple[int, int, int]]:
     return traced + held, (len(data), sys.getsizeof(data), sys.getsizeof(key))
 
 
+def floor(key: str) -> dict[str, Callable[[], object]]:
+    """A cachetools get + set under a lock, and encoding the payload."""
+    cache: cachetools.TLRUCache[str, tuple[bytes, float], float] = cachetools.TLRUCache(
+        10_000, ttu=lambda _k, v, _now: v[1], timer=time.time
+    )
+    lock = threading.Lock()
+    later = time.time() + 3600
+    cache[key] = (json.dumps(PAYLOAD).encode(), later)
+    payload = dict(PAYLOAD)
+    counter = count()
+
+    def get_set() -> None:
+        with lock:
+            data = cache[key][0]
+        with lock:
+            cache[key] = (data, later)
+
+    def read() -> None:
+        with lock:
+            data = cache[key][0]
+        json.loads(data)
+
+    def write() -> None:
+        with lock:
+            data = cache[key][0]
+        session = json.loads(data)
+        session["counter"] = next(counter)
+        encoded = json.dumps(session).encode()
+        with lock:
+            cache[key] = (encoded, later)
+
+    return {
+        "floor: TLRUCache get + set under a lock": get_set,
+        "floor: json dumps + loads of PAYLOAD": lambda: json.loads(json.dumps(payload).encode()),
+        "floor: locked get + json loads (read)": read,
+        "floor: get + loads + dumps + set (write)": write,
+    }
+
+
+def sessions(Store: type[sessionware.SessionStore], key: str) -> dict[str, Callable[[], object]]:
+    """The engine alone, then through SessionStore: a load, a load + modify + save."""
+    engine, counter = Store.engine, count()
+    encoded, later = json.dumps(PAYLOAD).encode(), time.time() + 3600
+
+    def engine_load_save() -> None:
+        engine.save(key, engine.load(key) or encoded, later)
+
+    def load_modify_save() -> None:
+        session = Store(key)
+        session["counter"] = next(counter)
+        session.save()
+
+    return {
+        "cache: engine.load + engine.save (update)": engine_load_save,
+        "cache: SessionStore(key) + one read": lambda: Store(key)["user_id"],
+        "cache: load + modify one key + save": load_modify_save,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=15)
@@ -65,84 +132,16 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=100_000, help="for the memory figure")
     args = parser.parse_args()
     n, r = args.number, args.repeat
-
     Store = sessionware.session_store(engine="cache", maxsize=10_000)
     seed = Store()
     seed.update(PAYLOAD)
     seed.save()
-    key = seed.session_key
-    assert key is not None
-    counter = count()
-
-    def store_load() -> None:
-        Store(key)["user_id"]
-
-    def store_load_modify_save() -> None:
-        session = Store(key)
-        session["counter"] = next(counter)
-        session.save()
-
-    # The floor: a cachetools get + set under a lock, and encoding the payload.
-    floor_cache: cachetools.TLRUCache[str, tuple[bytes, float], float] = cachetools.TLRUCache(
-        10_000, ttu=lambda _k, v, _now: v[1], timer=time.time
-    )
-    lock = threading.Lock()
-    later = time.time() + 3600
-    floor_cache[key] = (json.dumps(PAYLOAD).encode(), later)
-    payload = dict(PAYLOAD)
-
-    def floor_get_set() -> None:
-        with lock:
-            data = floor_cache[key][0]
-        with lock:
-            floor_cache[key] = (data, later)
-
-    def floor_json() -> None:
-        json.loads(json.dumps(payload).encode())
-
-    def floor_read() -> None:
-        with lock:
-            data = floor_cache[key][0]
-        json.loads(data)
-
-    def floor_write() -> None:
-        with lock:
-            data = floor_cache[key][0]
-        session = json.loads(data)
-        session["counter"] = next(counter)
-        encoded = json.dumps(session).encode()
-        with lock:
-            floor_cache[key] = (encoded, later)
-
-    engine = Store.engine
-    encoded = json.dumps(PAYLOAD).encode()
-
-    def engine_load_save() -> None:
-        data = engine.load(key)
-        engine.save(key, data or encoded, later)
-
-    results = {
-        "floor: TLRUCache get + set under a lock": measure(floor_get_set, number=n, repeat=r),
-        "floor: json dumps + loads of PAYLOAD": measure(floor_json, number=n, repeat=r),
-        "floor: locked get + json loads (read)": measure(floor_read, number=n, repeat=r),
-        "floor: get + loads + dumps + set (write)": measure(floor_write, number=n, repeat=r),
-        "cache: engine.load + engine.save (update)": measure(engine_load_save, number=n, repeat=r),
-        "cache: SessionStore(key) + one read": measure(store_load, number=n, repeat=r),
-        "cache: load + modify one key + save": measure(store_load_modify_save, number=n, repeat=r),
-    }
+    assert seed.session_key is not None
+    ops = {**floor(seed.session_key), **sessions(Store, seed.session_key)}
+    results = {name: measure(fn, number=n, repeat=r) for name, fn in ops.items()}
     Store.engine.close()
-    floors = {
-        "cache: engine.load + engine.save (update)": "floor: TLRUCache get + set under a lock",
-        "cache: SessionStore(key) + one read": "floor: locked get + json loads (read)",
-        "cache: load + modify one key + save": "floor: get + loads + dumps + set (write)",
-    }
-
     print(f"cachetools {cachetools.__version__}; {r} repeats x {n} ops after a warm-up")
-    print(f"{'operation':44} {'median (p10-p90)':>28}  vs floor")
-    for name, runs in results.items():
-        ratio = f"{median(runs) / median(results[floors[name]]):.2f}x" if name in floors else ""
-        print(f"{name:44} {summary(runs):>28}  {ratio}")
-
+    print_table(results, FLOORS, width=44)
     total, (length, data_size, key_size) = memory_per_session(args.sessions)
     per_session = total / args.sessions
     print(

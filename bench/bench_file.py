@@ -25,17 +25,21 @@ import itertools
 import json
 import os
 import struct
-import sys
 import tempfile
 import zlib
-from collections.abc import Callable
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from _timing import PAYLOAD, measure, median, summary
+from harness import PAYLOAD
+from harness.timing import measure, print_table
 
 import sessionware
+
+FLOORS = {
+    "file: SessionStore(key) + one read": "raw: read + json loads (read floor)",
+    "file: load + modify + save, fsync=False": "raw: read + json + two-slot write (floor)",
+    "file: load + modify + save, fsync=True": "raw: two-slot write floor + fsync",
+}
+SLOT = struct.Struct(">QQI")  # a slot's header: sequence, length, CRC-32
 
 
 def file_system_of(path: str) -> str:
@@ -53,6 +57,72 @@ def file_system_of(path: str) -> str:
     return kind
 
 
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class Floor:
+    """What one request's session cannot avoid on this file system, without the engine."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder, self.counter = folder, itertools.count()
+        self.file, self.temp = str(folder / "session"), str(folder / ".session.tmp")
+        Path(self.file).write_bytes(json.dumps(PAYLOAD).encode())
+        # Two fixed 4 KiB regions and two headers: the least an update with the engine's
+        # crash guarantee does (the new data beside the current one, then the header that
+        # makes it current), without the engine's checks, expiry, placement and lock.
+        self.slots, first = str(folder / "slots"), json.dumps(PAYLOAD).encode()
+        head = SLOT.pack(1, len(first), zlib.crc32(first)).ljust(40, b"\0")
+        Path(self.slots).write_bytes(head + bytes(40) + first.ljust(4096, b"\0"))
+        self.current = 1  # the sequence number of the current slot's header
+
+    def read(self) -> bytes:
+        fd = os.open(self.file, os.O_RDONLY)
+        try:
+            return os.read(fd, 65536)
+        finally:
+            os.close(fd)
+
+    def replace(self, content: bytes, fsync: bool = False) -> None:
+        fd = os.open(self.temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.write(fd, content)
+            if fsync:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(self.temp, self.file)
+        if fsync:
+            fsync_dir(self.folder)
+
+    def read_write_rename(self) -> None:
+        data = json.loads(self.read())
+        data["counter"] = next(self.counter)
+        self.replace(json.dumps(data).encode())
+
+    def slot_write(self, fsync: bool) -> None:
+        fd = os.open(self.slots, os.O_RDWR)
+        try:
+            seq = self.current
+            _, length, crc = SLOT.unpack_from(os.pread(fd, 80, 0), 40 * ((seq - 1) % 2))
+            old = os.pread(fd, length, 80 + 4096 * ((seq - 1) % 2))
+            assert zlib.crc32(old) == crc
+            data = json.loads(old)
+            data["counter"] = next(self.counter)
+            content = json.dumps(data).encode()
+            os.pwrite(fd, content, 80 + 4096 * (seq % 2))
+            os.pwrite(fd, SLOT.pack(seq + 1, len(content), zlib.crc32(content)), 40 * (seq % 2))
+            if fsync:
+                os.fsync(fd)
+            self.current = seq + 1
+        finally:
+            os.close(fd)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dir", help="parent directory for the benchmark's session directory")
@@ -61,157 +131,55 @@ def main() -> None:
     args = parser.parse_args()
     r, n = args.repeats, args.number
     n_write, n_sync = max(n // 4, 1), max(n // 40, 1)
-
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
-        sessions = Path(tmp) / "sessions"
-        floor_dir = Path(tmp) / "floor"
-        sessions.mkdir()
-        floor_dir.mkdir()
+        (Path(tmp) / "sessions").mkdir()
+        (Path(tmp) / "floor").mkdir()
         fs = file_system_of(os.path.realpath(tmp))
-        counter = itertools.count()
-
-        stores = {
-            fsync: sessionware.session_store(engine="file", path=sessions, fsync=fsync)
+        raw = Floor(Path(tmp) / "floor")
+        store = {
+            fsync: sessionware.session_store(
+                engine="file", path=Path(tmp) / "sessions", fsync=fsync
+            )
             for fsync in (False, True)
         }
-        seed = stores[False]()
+        seed = store[False]()
         seed.update(PAYLOAD)
         seed.save()
-        key = seed.session_key
-        assert key is not None
+        key, counter = seed.session_key, itertools.count()
 
-        def store_read() -> None:
-            stores[False](key)["user_id"]
+        def store_write(fsync: bool) -> None:
+            session = store[fsync](key)
+            session["counter"] = next(counter)  # a new payload on every write
+            session.save()
 
-        def store_write(fsync: bool) -> Callable[[], None]:
-            Store = stores[fsync]
-
-            def write() -> None:
-                session = Store(key)
-                session["counter"] = next(counter)  # a new payload on every write
-                session.save()
-
-            return write
-
-        # The floor: what one request's session cannot avoid on this file system.
-        floor_file = str(floor_dir / "session")
-        floor_tmp = str(floor_dir / ".session.tmp")
-        Path(floor_file).write_bytes(json.dumps(PAYLOAD).encode())
-
-        def raw_read() -> bytes:
-            fd = os.open(floor_file, os.O_RDONLY)
-            try:
-                return os.read(fd, 65536)
-            finally:
-                os.close(fd)
-
-        def raw_json() -> None:
-            json.loads(json.dumps(PAYLOAD).encode())
-
-        def raw_read_loads() -> None:
-            json.loads(raw_read())
-
-        def raw_replace(content: bytes, fsync: bool) -> None:
-            fd = os.open(floor_tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            try:
-                os.write(fd, content)
-                if fsync:
-                    os.fsync(fd)
-            finally:
-                os.close(fd)
-            os.replace(floor_tmp, floor_file)
-            if fsync:
-                dfd = os.open(floor_dir, os.O_RDONLY | os.O_DIRECTORY)
-                try:
-                    os.fsync(dfd)
-                finally:
-                    os.close(dfd)
-
-        def raw_temp_rename() -> None:
-            raw_replace(b'{"counter": %d}' % next(counter), False)
-
-        # Two fixed 4 KiB regions and two headers (sequence, length, CRC-32): the least
-        # an update with the engine's crash guarantee does (the new data beside the
-        # current one, then the header that makes it current), without the engine's
-        # checks, expiry, placement for growth and lock.
-        slots_file = str(floor_dir / "slots")
-        slot_header = struct.Struct(">QQI")
-        first = json.dumps(PAYLOAD).encode()
-        Path(slots_file).write_bytes(
-            slot_header.pack(1, len(first), zlib.crc32(first)).ljust(40, b"\0")
-            + bytes(40)
-            + first.ljust(4096, b"\0")
-        )
-        current = [1]  # the sequence number of the current slot's header
-
-        def raw_slot_write(fsync: bool) -> Callable[[], None]:
-            def write() -> None:
-                fd = os.open(slots_file, os.O_RDWR)
-                try:
-                    seq = current[0]
-                    head = os.pread(fd, 80, 0)
-                    _, length, crc = slot_header.unpack_from(head, 40 * ((seq - 1) % 2))
-                    old = os.pread(fd, length, 80 + 4096 * ((seq - 1) % 2))
-                    assert zlib.crc32(old) == crc
-                    data = json.loads(old)
-                    data["counter"] = next(counter)
-                    content = json.dumps(data).encode()
-                    os.pwrite(fd, content, 80 + 4096 * (seq % 2))
-                    header = slot_header.pack(seq + 1, len(content), zlib.crc32(content))
-                    os.pwrite(fd, header, 40 * (seq % 2))
-                    if fsync:
-                        os.fsync(fd)
-                    current[0] = seq + 1
-                finally:
-                    os.close(fd)
-
-            return write
-
-        def raw_write_rename() -> None:
-            data = json.loads(raw_read())
-            data["counter"] = next(counter)
-            raw_replace(json.dumps(data).encode(), False)
-
-        results = {
-            "raw: open + read + close of one file": measure(raw_read, number=n, repeat=r),
-            "raw: json dumps + loads of PAYLOAD": measure(raw_json, number=n, repeat=r),
-            "raw: read + json loads (read floor)": measure(raw_read_loads, number=n, repeat=r),
-            "raw: write temp + rename over (no fsync)": measure(
-                raw_temp_rename, number=n_write, repeat=r
+        plan = [  # (name, fn, calls per repeat)
+            ("raw: open + read + close of one file", raw.read, n),
+            (
+                "raw: json dumps + loads of PAYLOAD",
+                lambda: json.loads(json.dumps(PAYLOAD).encode()),
+                n,
             ),
-            "raw: read + json + temp + rename over": measure(
-                raw_write_rename, number=n_write, repeat=r
+            ("raw: read + json loads (read floor)", lambda: json.loads(raw.read()), n),
+            (
+                "raw: write temp + rename over (no fsync)",
+                lambda: raw.replace(b'{"counter": %d}' % next(counter)),
+                n_write,
             ),
-            "raw: read + json + two-slot write (floor)": measure(
-                raw_slot_write(False), number=n_write, repeat=r
-            ),
-            "file: SessionStore(key) + one read": measure(store_read, number=n, repeat=r),
-            "file: load + modify + save, fsync=False": measure(
-                store_write(False), number=n_write, repeat=r
-            ),
-            "raw: two-slot write floor + fsync": measure(
-                raw_slot_write(True), number=n_sync, repeat=r
-            ),
-            "file: load + modify + save, fsync=True": measure(
-                store_write(True), number=n_sync, repeat=r
-            ),
-        }
-        for Store in stores.values():
+            ("raw: read + json + temp + rename over", raw.read_write_rename, n_write),
+            ("raw: read + json + two-slot write (floor)", lambda: raw.slot_write(False), n_write),
+            ("file: SessionStore(key) + one read", lambda: store[False](key)["user_id"], n),
+            ("file: load + modify + save, fsync=False", lambda: store_write(False), n_write),
+            ("raw: two-slot write floor + fsync", lambda: raw.slot_write(True), n_sync),
+            ("file: load + modify + save, fsync=True", lambda: store_write(True), n_sync),
+        ]
+        results = {name: measure(fn, number=calls, repeat=r) for name, fn, calls in plan}
+        for Store in store.values():
             Store.engine.close()
-
-    floors = {
-        "file: SessionStore(key) + one read": "raw: read + json loads (read floor)",
-        "file: load + modify + save, fsync=False": "raw: read + json + two-slot write (floor)",
-        "file: load + modify + save, fsync=True": "raw: two-slot write floor + fsync",
-    }
     print(
         f"file system {fs}; {r} repeats x {n} reads / {n_write} writes / {n_sync} fsync writes "
         "after a warm-up; µs per op"
     )
-    print(f"{'operation':48} {'median (p10-p90)':>26}  vs floor")
-    for name, runs in results.items():
-        ratio = f"{median(runs) / median(results[floors[name]]):.2f}x" if name in floors else ""
-        print(f"{name:48} {summary(runs):>26}  {ratio}")
+    print_table(results, FLOORS)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ Each case calls the wrapped app with a prepared environ/scope and subtracts the 
 to the bare app, so what remains is what the middleware adds: no cookie; a cookie but
 the session untouched; the session read; the session written (a different value each
 time, so SQLite really writes). Engine: db on a sqlite file in a temp dir, serializer json.
+Requests and timing come from ``harness.inproc`` and ``harness.timing.measure``.
 
     python bench/bench_middleware.py
 """
@@ -14,12 +15,11 @@ import asyncio
 import sys
 import tempfile
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from _timing import PAYLOAD, measure, median, summary
+from harness import PAYLOAD
+from harness.inproc import asgi_scope, call_asgi, call_wsgi, cookie_header, wsgi_environ
+from harness.timing import measure, median, summary
 
 import sessionware
 from sessionware import asgi, wsgi
@@ -27,117 +27,72 @@ from sessionware import asgi, wsgi
 MODES = ("untouched", "read", "write")
 
 
-def wsgi_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
-    mode = environ.get("HTTP_X_MODE")
-    session = environ.get(wsgi.ENVIRON_KEY)
+def act(session: Any, mode: str | None) -> None:
     if mode == "read":
         session.get("username")
     elif mode == "write":
         session["counter"] = session.get("counter", 0) + 1
+
+
+def wsgi_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+    act(environ.get(wsgi.ENVIRON_KEY), environ.get("HTTP_X_MODE"))
     start_response("200 OK", [("Content-Type", "text/plain")])
     return [b"ok"]
 
 
 async def asgi_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     mode = dict(scope["headers"]).get(b"x-mode")
-    session = scope.get("session")
-    if mode == b"read":
-        session.get("username")
-    elif mode == b"write":
-        session["counter"] = session.get("counter", 0) + 1
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 200,
-            "headers": [(b"content-type", b"text/plain")],
-        }
-    )
+    act(scope.get("session"), mode.decode() if mode else None)
+    await send({"type": "http.response.start", "status": 200, "headers": []})
     await send({"type": "http.response.body", "body": b"ok"})
 
 
-def environ(cookie: str | None, mode: str | None) -> dict[str, Any]:
-    env: dict[str, Any] = {
-        "REQUEST_METHOD": "GET",
-        "PATH_INFO": "/",
-        "QUERY_STRING": "",
-        "SERVER_NAME": "127.0.0.1",
-        "SERVER_PORT": "80",
-        "wsgi.url_scheme": "http",
-    }
-    if cookie:
-        env["HTTP_COOKIE"] = f"theme=dark; sessionid={cookie}; csrftoken=abc"
-    if mode:
-        env["HTTP_X_MODE"] = mode
-    return env
+def cases(key: str, request: Callable[[str, str | None, str | None], Any]) -> dict[str, Any]:
+    """No cookie, then the session's cookie with each mode."""
+    found = {"no cookie": request("/", None, None)}
+    jar = cookie_header("sessionid", key)
+    found.update({f"cookie, {m}": request("/", jar, m) for m in MODES})
+    return found
 
 
-def scope(cookie: str | None, mode: str | None) -> dict[str, Any]:
-    headers = [(b"host", b"127.0.0.1")]
-    if cookie:
-        headers.append((b"cookie", f"theme=dark; sessionid={cookie}; csrftoken=abc".encode()))
-    if mode:
-        headers.append((b"x-mode", mode.encode()))
-    return {"type": "http", "method": "GET", "path": "/", "query_string": b"", "headers": headers}
+def report(title: str, bare: list[float], runs: dict[str, list[float]]) -> None:
+    print(f"\n{title}")
+    for label, samples in runs.items():
+        overhead = median(samples) - median(bare)
+        print(f"  {label:22s} {summary(samples)}   overhead {overhead:7.2f}")
 
 
 def main() -> None:
     tmp = tempfile.mkdtemp(prefix="sessionware-bench-")
     settings = {"engine": "db", "path": f"{tmp}/s.sqlite3"}
-    Store = sessionware.session_store(**settings)
-    s = Store()
+    s = sessionware.session_store(**settings)()
     s.update(PAYLOAD)
     s.save()
-    key = s.session_key
-    assert key
-
-    def noop(*_: Any) -> None:
-        return None
-
-    wrapped = wsgi.SessionMiddleware(wsgi_app, **settings)
+    assert s.session_key
+    jar = cookie_header("sessionid", s.session_key)
     print(
         f"python {sys.version.split()[0]}, sessionware {sessionware.__version__}; "
         "µs per request, median (p10-p90)"
     )
-    print("\nWSGI (in-process, prepared environ)")
-    plain = environ(key, None)
-    bare = median(measure(lambda: wsgi_app(dict(plain), noop)))
-    cases = {"no cookie": environ(None, None)}
-    cases.update({f"cookie, {m}": environ(key, m) for m in MODES})
-    for label, env in cases.items():
-        runs = measure(lambda env=env: wrapped(dict(env), noop))
-        print(f"  {label:22s} {summary(runs)}   overhead {median(runs) - bare:7.2f}")
+    wrapped = wsgi.SessionMiddleware(wsgi_app, **settings)
+    plain = wsgi_environ("/", jar)
+    bare = measure(lambda: call_wsgi(wsgi_app, plain))
+    runs = {
+        label: measure(lambda env=env: call_wsgi(wrapped, env))
+        for label, env in cases(s.session_key, wsgi_environ).items()
+    }
+    report("WSGI (in-process, prepared environ)", bare, runs)
 
-    print("\nASGI (in-process, prepared scope, one event loop)")
+    loop = asyncio.new_event_loop()
     middleware = asgi.SessionMiddleware(asgi_app, **settings)
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(_: dict[str, Any]) -> None:
-        return None
-
-    async def run_cases() -> None:
-        async def timed(app: Any, sc: dict[str, Any], number: int = 2000) -> list[float]:
-            import time
-
-            runs = []
-            for _ in range(number // 10):
-                await app(dict(sc), receive, send)
-            for _ in range(15):
-                start = time.perf_counter()
-                for _ in range(number):
-                    await app(dict(sc), receive, send)
-                runs.append((time.perf_counter() - start) / number * 1e6)
-            return runs
-
-        base = median(await timed(asgi_app, scope(key, None)))
-        acases = {"no cookie": scope(None, None)}
-        acases.update({f"cookie, {m}": scope(key, m) for m in MODES})
-        for label, sc in acases.items():
-            runs = await timed(middleware, sc)
-            print(f"  {label:22s} {summary(runs)}   overhead {median(runs) - base:7.2f}")
-
-    asyncio.run(run_cases())
+    plain = asgi_scope("/", jar)
+    bare = measure(lambda: call_asgi(asgi_app, plain), loop=loop)
+    runs = {
+        label: measure(lambda sc=sc: call_asgi(middleware, sc), loop=loop)
+        for label, sc in cases(s.session_key, asgi_scope).items()
+    }
+    loop.close()
+    report("ASGI (in-process, prepared scope, one event loop)", bare, runs)
 
 
 if __name__ == "__main__":

@@ -15,19 +15,15 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from _timing import PAYLOAD, measure, median, summary
+from harness import PAYLOAD, SECRET
+from harness.timing import interleave, median, summary
 
 import sessionware
 from sessionware import SerializerNotFound, signing
 
 #: Runs of 2000 calls per measurement, floor and plugin alternating.
 REPEATS = 15
-#: Any long random string: the cost of HMAC does not depend on it.
-SECRET = "bench-secret-" + "x" * 40
 
 
 def round_trip(ser: sessionware.Serializer) -> Callable[[], object]:
@@ -91,13 +87,16 @@ def main() -> None:
     )
     medians: dict[str, float] = {}
     for label, plugin, floor_label, floor in rows():
-        floor_runs: list[float] = []
-        plugin_runs: list[float] = []
-        # Alternate floor and plugin runs, so that load from other processes on a
-        # shared VM falls on both alike and the ratio stays meaningful.
-        for _ in range(REPEATS):
-            floor_runs += measure(floor, repeat=1)
-            plugin_runs += measure(plugin, repeat=1)
+        # Alternate floor and plugin runs, each after its own warm-up, so that load from
+        # other processes on a shared VM falls on both alike and the ratio stays meaningful.
+        runs = interleave(
+            {"floor": floor, "plugin": plugin},
+            number=2000,
+            rounds=REPEATS,
+            rotate=False,
+            rewarm=True,
+        )
+        floor_runs, plugin_runs = runs["floor"], runs["plugin"]
         medians[label.split()[0]] = median(plugin_runs)
         ratio = median(plugin_runs) / median(floor_runs)
         print(f"  floor:  {floor_label:50} {summary(floor_runs)}")

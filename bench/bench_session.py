@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from _timing import PAYLOAD, measure, median, summary
+from harness import PAYLOAD
+from harness.timing import measure, median, summary
 
 import sessionware
 from sessionware import Capabilities, EngineBase
