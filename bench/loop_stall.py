@@ -20,7 +20,6 @@ import argparse
 import fcntl
 import json
 import os
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -30,8 +29,10 @@ import textwrap
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
+from harness.servers import free_port
 
 APP = textwrap.dedent(
     """
@@ -77,12 +78,6 @@ APP = textwrap.dedent(
 )
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def hold_lock(engine: str, target: str, seconds: float, ready: threading.Event) -> None:
     """Hold the store's write lock from this process for ``seconds``."""
     if engine == "db":
@@ -100,86 +95,82 @@ def hold_lock(engine: str, target: str, seconds: float, ready: threading.Event) 
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--engine", choices=["db", "file"], default="db")
-    parser.add_argument("--hold", type=float, default=5.0)
-    args = parser.parse_args()
+def serve(engine: str, hold: float) -> tuple[subprocess.Popen[bytes], str, dict[str, Any]]:
+    """The server on ``engine`` in a temp dir: its process, its URL, its engine options."""
     workdir = Path(tempfile.mkdtemp(prefix="sessionware-stall-"))
     (workdir / "stall_app.py").write_text(APP)
-    if args.engine == "db":
-        options = {"path": str(workdir / "sessions.sqlite3"), "timeout": args.hold + 5}
+    if engine == "db":
+        options = {"path": str(workdir / "sessions.sqlite3"), "timeout": hold + 5}
     else:
         (workdir / "files").mkdir()
         options = {"path": str(workdir / "files")}
     port = free_port()
     env = {
         **os.environ,
-        "STALL_ENGINE": args.engine,
+        "STALL_ENGINE": engine,
         "STALL_OPTIONS": json.dumps(options),
         "PYTHONPATH": os.pathsep.join(filter(None, [str(workdir), os.environ.get("PYTHONPATH")])),
     }
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "stall_app:app",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-            "--lifespan",
-            "off",
-        ],
-        env=env,
-        cwd=workdir,
-    )
+    argv = [sys.executable, "-m", "uvicorn", "stall_app:app", "--port", str(port)]
+    argv += ["--log-level", "warning", "--lifespan", "off"]
+    server = subprocess.Popen(argv, env=env, cwd=workdir)
     base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            httpx.get(base + "/ping", timeout=1)
+            return server, base, options
+        except httpx.TransportError:
+            if time.monotonic() > deadline:
+                server.terminate()
+                raise SystemExit("the server did not start") from None
+            time.sleep(0.05)
+
+
+def stall(base: str, engine: str, options: dict[str, Any], hold: float) -> None:
+    """Hold the lock from another process while writes wait and /ping is timed; print."""
+    writer = httpx.Client(base_url=base, timeout=hold + 30)
+    writer.get("/write")  # a stored session (and its file) to contend on
+    key = writer.cookies["sessionid"]
+    target = options["path"] if engine == "db" else f"{options['path']}/sessionware-{key}"
+    httpx.get(base + "/reset")
+    ready = threading.Event()
+    holder = threading.Thread(target=hold_lock, args=(engine, target, hold, ready))
+    holder.start()
+    ready.wait()
+    writes = [threading.Thread(target=writer.get, args=("/write",)) for _ in range(3)]
+    for thread in writes:  # session writes that must wait for the lock, each in its thread
+        thread.start()
+    pings: list[float] = []
+    with httpx.Client(base_url=base, timeout=hold + 30) as client:
+        end = time.monotonic() + hold
+        while time.monotonic() < end:
+            start = time.perf_counter()
+            client.get("/ping")
+            pings.append((time.perf_counter() - start) * 1000)
+            time.sleep(0.02)
+        holder.join()
+        for thread in writes:
+            thread.join()
+        worst = json.loads(client.get("/stall").text)["worst"] * 1000
+        final = writer.get("/write").text
+    print(f"engine {engine}: lock held {hold:.1f} s by another process")
+    print(f"  worst event-loop stall: {worst:.1f} ms")
+    print(
+        f"  /ping while the lock was held: {len(pings)} requests, "
+        f"median {statistics.median(pings):.1f} ms, worst {max(pings):.1f} ms"
+    )
+    print(f"  the waiting writes completed; session counter afterwards: {final}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--engine", choices=["db", "file"], default="db")
+    parser.add_argument("--hold", type=float, default=5.0)
+    args = parser.parse_args()
+    server, base, options = serve(args.engine, args.hold)
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                httpx.get(base + "/ping", timeout=1)
-                break
-            except httpx.TransportError:
-                if time.monotonic() > deadline:
-                    raise SystemExit("the server did not start") from None
-                time.sleep(0.05)
-        writer = httpx.Client(base_url=base, timeout=args.hold + 30)
-        writer.get("/write")  # a stored session (and its file) to contend on
-        key = writer.cookies["sessionid"]
-        target = options["path"] if args.engine == "db" else f"{options['path']}/sessionware-{key}"
-        httpx.get(base + "/reset")
-        ready = threading.Event()
-        holder = threading.Thread(target=hold_lock, args=(args.engine, target, args.hold, ready))
-        holder.start()
-        ready.wait()
-        writes: list[threading.Thread] = []
-        for _ in range(3):  # session writes that must wait for the lock, each in its thread
-            thread = threading.Thread(target=writer.get, args=("/write",))
-            thread.start()
-            writes.append(thread)
-        pings: list[float] = []
-        with httpx.Client(base_url=base, timeout=args.hold + 30) as client:
-            end = time.monotonic() + args.hold
-            while time.monotonic() < end:
-                start = time.perf_counter()
-                client.get("/ping")
-                pings.append((time.perf_counter() - start) * 1000)
-                time.sleep(0.02)
-            holder.join()
-            for thread in writes:
-                thread.join()
-            worst = json.loads(client.get("/stall").text)["worst"] * 1000
-            final = writer.get("/write").text
-        print(f"engine {args.engine}: lock held {args.hold:.1f} s by another process")
-        print(f"  worst event-loop stall: {worst:.1f} ms")
-        print(
-            f"  /ping while the lock was held: {len(pings)} requests, "
-            f"median {statistics.median(pings):.1f} ms, worst {max(pings):.1f} ms"
-        )
-        print(f"  the waiting writes completed; session counter afterwards: {final}")
+        stall(base, args.engine, options, args.hold)
     finally:
         server.terminate()
         server.wait(10)

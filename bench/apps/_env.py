@@ -13,9 +13,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # bench/, for _timing
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # bench/, for the harness
 
-from _timing import PAYLOAD
+from harness import PAYLOAD
 
 ENGINE = os.environ.get("BENCH_ENGINE", "db")
 DB_PATH = os.environ.get("BENCH_DB_PATH", "sessions.sqlite3")

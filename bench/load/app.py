@@ -20,9 +20,9 @@ from collections.abc import Callable, MutableMapping
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # bench/, for _timing
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # bench/, for the harness
 
-from _timing import PAYLOAD
+from harness import PAYLOAD
 
 from sessionware import asgi as sw_asgi
 from sessionware import wsgi as sw_wsgi

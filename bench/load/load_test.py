@@ -26,7 +26,6 @@ check) and exits non-zero if any check failed.
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import os
 import platform
@@ -35,7 +34,6 @@ import resource
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -49,12 +47,21 @@ LOAD = Path(__file__).resolve().parent
 BENCH = LOAD.parent
 sys.path.insert(0, str(BENCH))
 
-from _timing import PAYLOAD  # noqa: E402
+from harness import PAYLOAD  # noqa: E402
+from harness.servers import (  # noqa: E402
+    children,
+    free_port,
+    group_cpu,
+    http_get,
+    server_env,
+    start_server,
+    stop_server,
+)
+from harness.services import redis_available, redis_cleanup  # noqa: E402
 
 import sessionware  # noqa: E402
 from load.app import COOKIE, settings  # noqa: E402
 
-REDIS = ("127.0.0.1", 6379)
 PYCACHE = Path(tempfile.gettempdir()) / "sessionware-load-pycache"
 
 
@@ -79,25 +86,15 @@ class Run:
 # -- servers ---------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def server_env(run: Run, redis_prefix: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+def env_of(run: Run, redis_prefix: str) -> dict[str, str]:
     (run.tmp / "files").mkdir(exist_ok=True)
-    return {
-        **env,
-        "PYTHONPATH": str(BENCH),
-        "PYTHONPYCACHEPREFIX": str(PYCACHE),
-        "LOAD_ENGINE": run.engine,
-        "LOAD_DB_PATH": str(run.tmp / "sessions.sqlite3"),
-        "LOAD_FILE_DIR": str(run.tmp / "files"),
-        "LOAD_REDIS_PREFIX": redis_prefix,
-    }
+    return server_env(
+        PYCACHE,
+        LOAD_ENGINE=run.engine,
+        LOAD_DB_PATH=str(run.tmp / "sessions.sqlite3"),
+        LOAD_FILE_DIR=str(run.tmp / "files"),
+        LOAD_REDIS_PREFIX=redis_prefix,
+    )
 
 
 def command(run: Run, workers: int, worker_class: str) -> list[str]:
@@ -118,11 +115,7 @@ def command(run: Run, workers: int, worker_class: str) -> list[str]:
 
 def start(run: Run, workers: int, worker_class: str) -> None:
     run.port = free_port()
-    with (run.tmp / "server.log").open("wb") as log:
-        run.proc = subprocess.Popen(
-            command(run, workers, worker_class), env=run.env, cwd=BENCH, stdout=log,
-            stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+    run.proc = start_server(command(run, workers, worker_class), run.env, run.tmp / "server.log")
 
 
 def server_log(run: Run) -> str:
@@ -131,16 +124,10 @@ def server_log(run: Run) -> str:
 
 def get(port: int, path: str = "/", cookie: str | None = None) -> tuple[int, str, str | None]:
     """One request: status, body, and the session key of a Set-Cookie (if any)."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    try:
-        conn.request("GET", path, headers={"Cookie": f"{COOKIE}={cookie}"} if cookie else {})
-        response = conn.getresponse()
-        body = response.read().decode("latin-1")
-        set_cookie = response.getheader("Set-Cookie") or ""
-    finally:
-        conn.close()
-    key = set_cookie.split(";", 1)[0].removeprefix(f"{COOKIE}=") if set_cookie else None
-    return response.status, body, key
+    status, body, set_cookie = http_get(
+        port, path, f"{COOKIE}={cookie}" if cookie else None, timeout=30
+    )
+    return status, body, set_cookie.removeprefix(f"{COOKIE}=") if set_cookie else None
 
 
 def wait_ready(run: Run, workers: int, timeout: float = 60) -> None:
@@ -158,54 +145,10 @@ def wait_ready(run: Run, workers: int, timeout: float = 60) -> None:
         time.sleep(0.1)
 
 
-def stop(run: Run) -> None:
-    if run.proc is None or run.proc.poll() is not None:
-        return
-    os.killpg(run.proc.pid, signal.SIGTERM)  # the group this script created for the server
-    try:
-        run.proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(run.proc.pid, signal.SIGKILL)
-        run.proc.wait()
-
-
-def _proc_stat(pid: str) -> list[str] | None:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:  # exited meanwhile
-        return None
-    return stat[stat.rindex(")") + 2 :].split()  # from field 3 (state) on
-
-
 def worker_pids(run: Run) -> list[int]:
     """The server's worker processes: the master's children, minus multiprocessing helpers."""
     assert run.proc is not None
-    master = run.proc.pid
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        fields = _proc_stat(entry.name)
-        if fields is None or int(fields[1]) != master or fields[0] == "Z":
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes()
-        except OSError:
-            continue
-        if b"resource_tracker" not in cmdline:
-            found.append(int(entry.name))
-    return found
-
-
-def server_cpu(run: Run) -> float:
-    """CPU seconds used so far by the live processes of the server's process group."""
-    assert run.proc is not None
-    ticks = 0
-    for entry in Path("/proc").iterdir():
-        fields = _proc_stat(entry.name) if entry.name.isdigit() else None
-        if fields is not None and int(fields[2]) == run.proc.pid:  # pgrp; then utime, stime
-            ticks += int(fields[11]) + int(fields[12])
-    return ticks / os.sysconf("SC_CLK_TCK")
+    return children(run.proc.pid)
 
 
 # -- sessions and clients --------------------------------------------------------------------
@@ -393,7 +336,7 @@ def summarize(
 
 
 def run_one(run: Run, args: argparse.Namespace, redis_prefix: str) -> None:
-    run.env = server_env(run, redis_prefix)
+    run.env = env_of(run, redis_prefix)
     start(run, args.workers, args.worker_class)
     try:
         wait_ready(run, args.workers)
@@ -403,10 +346,10 @@ def run_one(run: Run, args: argparse.Namespace, redis_prefix: str) -> None:
         if args.warmup:
             warm = collect(drive(run, args.warmup, args.clients), args.warmup)
             run.sessions = [(t["key"], t["last"]) for t in warm["sessions"]]
-        cpu_before = server_cpu(run)
+        cpu_before = group_cpu(run.proc.pid)
         job = drive(run, args.seconds, args.clients)
         results = collect(job, args.seconds)
-        cpu = server_cpu(run) - cpu_before
+        cpu = group_cpu(run.proc.pid) - cpu_before
         time.sleep(0.2)
         check = check_store(run, results, exact=True)
         run.phases.append(summarize(run, "steady", results, check, cpu, []))
@@ -422,7 +365,7 @@ def run_one(run: Run, args: argparse.Namespace, redis_prefix: str) -> None:
             run.phases.append(summarize(run, "kill", results, check, None, kills))
             report_phase(run.phases[-1])
     finally:
-        stop(run)
+        stop_server(run.proc, timeout=20)
 
 
 def report_phase(p: dict[str, Any]) -> None:
@@ -446,27 +389,6 @@ def report_phase(p: dict[str, Any]) -> None:
 
 
 # -- the whole test --------------------------------------------------------------------------
-
-
-def redis_available() -> bool:
-    try:
-        with socket.create_connection(REDIS, timeout=1):
-            return True
-    except OSError:
-        return False
-
-
-def redis_cleanup(prefix: str) -> int:
-    import redis
-
-    client = redis.Redis(*REDIS)
-    try:
-        keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
-        if keys:
-            client.delete(*keys)
-    finally:
-        client.close()
-    return len(keys)
 
 
 def table(phases: list[dict[str, Any]]) -> str:
