@@ -10,7 +10,6 @@ less. Never imported by tests; run it by hand:
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import json
 import sqlite3
@@ -20,7 +19,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from harness import PAYLOAD
-from harness.timing import measure, print_table
+from harness.sessions import load, load_modify_save, seeded
+from harness.timing import counts, measure, print_table
 
 import sessionware
 
@@ -65,34 +65,18 @@ def floor(path: Path, key: str) -> dict[str, Callable[[], object]]:
     }
 
 
-def sessions(Store: type[sessionware.SessionStore], key: str) -> dict[str, Callable[[], object]]:
-    counter = itertools.count()
-
-    def load_modify_save() -> None:
-        session = Store(key)
-        session["counter"] = next(counter)  # a new value every time: a real write
-        session.save()
-
-    return {
-        "db: SessionStore(key) + one read": lambda: Store(key)["user_id"],
-        "db: load + modify one key + save": load_modify_save,
-    }
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=15)
-    parser.add_argument("--number", type=int, default=2000, help="operations per repeat")
+    parser = counts(__doc__)
     args = parser.parse_args()
-    n, r = args.number, args.repeats
+    n, r = args.number, args.repeat
     with tempfile.TemporaryDirectory() as tmp:
         Store = sessionware.session_store(engine="db", path=Path(tmp) / "bench.sqlite3")
-        seed = Store()
-        seed.update(PAYLOAD)
-        seed.save()
-        assert seed.session_key is not None
-        ops = {**floor(Path(tmp) / "floor.sqlite3", seed.session_key)}
-        ops.update(sessions(Store, seed.session_key))
+        key = seeded(Store)
+        ops = {
+            **floor(Path(tmp) / "floor.sqlite3", key),
+            "db: SessionStore(key) + one read": load(Store, key),
+            "db: load + modify one key + save": load_modify_save(Store, key),
+        }
         # One untimed repeat first as warm-up.
         results = {name: measure(fn, number=n, repeat=r, warmup=n) for name, fn in ops.items()}
         Store.engine.close()

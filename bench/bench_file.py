@@ -20,7 +20,6 @@ temp dir); the results depend on it (ext4, tmpfs and xfs differ a lot on renames
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import json
 import os
@@ -30,7 +29,8 @@ import zlib
 from pathlib import Path
 
 from harness import PAYLOAD
-from harness.timing import measure, print_table
+from harness.sessions import load, load_modify_save, seeded
+from harness.timing import counts, measure, print_table
 
 import sessionware
 
@@ -124,12 +124,10 @@ class Floor:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = counts(__doc__)
     parser.add_argument("--dir", help="parent directory for the benchmark's session directory")
-    parser.add_argument("--repeats", type=int, default=15)
-    parser.add_argument("--number", type=int, default=2000, help="reads per repeat")
     args = parser.parse_args()
-    r, n = args.repeats, args.number
+    r, n = args.repeat, args.number
     n_write, n_sync = max(n // 4, 1), max(n // 40, 1)
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         (Path(tmp) / "sessions").mkdir()
@@ -142,15 +140,7 @@ def main() -> None:
             )
             for fsync in (False, True)
         }
-        seed = store[False]()
-        seed.update(PAYLOAD)
-        seed.save()
-        key, counter = seed.session_key, itertools.count()
-
-        def store_write(fsync: bool) -> None:
-            session = store[fsync](key)
-            session["counter"] = next(counter)  # a new payload on every write
-            session.save()
+        key, counter = seeded(store[False]), itertools.count()
 
         plan = [  # (name, fn, calls per repeat)
             ("raw: open + read + close of one file", raw.read, n),
@@ -167,10 +157,14 @@ def main() -> None:
             ),
             ("raw: read + json + temp + rename over", raw.read_write_rename, n_write),
             ("raw: read + json + two-slot write (floor)", lambda: raw.slot_write(False), n_write),
-            ("file: SessionStore(key) + one read", lambda: store[False](key)["user_id"], n),
-            ("file: load + modify + save, fsync=False", lambda: store_write(False), n_write),
+            ("file: SessionStore(key) + one read", load(store[False], key), n),
+            (
+                "file: load + modify + save, fsync=False",
+                load_modify_save(store[False], key),
+                n_write,
+            ),
             ("raw: two-slot write floor + fsync", lambda: raw.slot_write(True), n_sync),
-            ("file: load + modify + save, fsync=True", lambda: store_write(True), n_sync),
+            ("file: load + modify + save, fsync=True", load_modify_save(store[True], key), n_sync),
         ]
         results = {name: measure(fn, number=calls, repeat=r) for name, fn, calls in plan}
         for Store in store.values():

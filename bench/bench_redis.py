@@ -13,7 +13,6 @@ prefix, deleted at the end):
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import itertools
 import json
@@ -24,9 +23,9 @@ from typing import Any
 
 import redis
 import redis.asyncio
-from harness import PAYLOAD
 from harness.services import REDIS_URL, redis_available, redis_cleanup, redis_version
-from harness.timing import interleave, median, print_table
+from harness.sessions import aload, aload_modify_save, load, load_modify_save, seeded
+from harness.timing import counts, interleave, median, print_table
 
 import sessionware
 
@@ -47,21 +46,16 @@ def blocking(Store: Any, key: str, name: str, ttl: int, raw: Any) -> dict[str, C
     """Ours and raw redis-py, blocking."""
     counter = itertools.count()
 
-    def ours_load_modify_save() -> None:
-        session = Store(key)
-        session["counter"] = next(counter)
-        session.save()
-
     def raw_get_set() -> None:
         data = json.loads(raw.get(name))  # type: ignore[arg-type]
         data["counter"] = next(counter)
         raw.set(name, json.dumps(data).encode(), px=ttl, xx=True)
 
     return {
-        "engine: SessionStore(key) + one read": lambda: Store(key)["user_id"],
+        "engine: SessionStore(key) + one read": load(Store, key),
         "raw redis-py: GET": lambda: raw.get(name),
         "raw redis-py: GET + json.loads": lambda: json.loads(raw.get(name)),  # type: ignore[arg-type]
-        "engine: load + modify + save": ours_load_modify_save,
+        "engine: load + modify + save": load_modify_save(Store, key),
         "raw redis-py: GET + json + SET XX PX": raw_get_set,
     }
 
@@ -72,16 +66,6 @@ def asynchronous(
     """Ours (the async twins) and raw redis.asyncio, awaited in turn on one loop."""
     counter = itertools.count()
 
-    async def ours_aload() -> None:
-        session = Store(key)
-        await session.aload()
-        session["user_id"]
-
-    async def ours_aload_modify_save() -> None:
-        session = Store(key)
-        await session.aset("counter", next(counter))
-        await session.asave()
-
     async def raw_aget_loads() -> None:
         json.loads(await raw.get(name))
 
@@ -91,10 +75,10 @@ def asynchronous(
         await raw.set(name, json.dumps(data).encode(), px=ttl, xx=True)
 
     return {
-        "engine: aload() + one read": ours_aload,
+        "engine: aload() + one read": aload(Store, key),
         "raw redis.asyncio: GET": lambda: raw.get(name),
         "raw redis.asyncio: GET + json.loads": raw_aget_loads,
-        "engine: aset + asave": ours_aload_modify_save,
+        "engine: aset + asave": aload_modify_save(Store, key),
         "raw redis.asyncio: GET + json + SET XX PX": raw_aget_set,
     }
 
@@ -109,22 +93,16 @@ def report(title: str, samples: dict[str, list[float]]) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=10)
-    parser.add_argument("--number", type=int, default=700, help="operations per round")
+    parser = counts(__doc__, 10, 700)
     args = parser.parse_args()
     if not redis_available():
         sys.exit("bench_redis needs a Redis server on 127.0.0.1:6379; start one first")
-    n, r = args.number, args.rounds
+    n, r = args.number, args.repeat
     prefix = f"bench-{uuid.uuid4().hex[:12]}:"
     Store = sessionware.session_store(
         engine="redis", url=REDIS_URL, prefix=prefix, serializer="json"
     )
-    seed = Store()
-    seed.update(PAYLOAD)
-    seed.save()
-    key = seed.session_key
-    assert key is not None
+    key = seeded(Store)
     session = (Store, key, prefix + key, Store.config.cookie_age * 1000)
     raw, araw = redis.Redis.from_url(REDIS_URL), redis.asyncio.Redis.from_url(REDIS_URL)
     loop = asyncio.new_event_loop()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 import time
 
-from harness import PAYLOAD
+from harness.sessions import seeded
 from harness.timing import measure, median, summary
 
 import sessionware
@@ -46,10 +46,7 @@ def main() -> None:
     engine = DictEngine()
     on = sessionware.session_store(engine_instance=engine, detect_nested_changes=True)
     off = sessionware.session_store(engine_instance=engine, detect_nested_changes=False)
-    s = on()
-    s.update(PAYLOAD)
-    s.save()
-    key = s.session_key
+    key = seeded(on)
 
     def read(store: type[sessionware.SessionStore]) -> None:
         t = store(key)

@@ -12,8 +12,6 @@ between runs on a shared VM; ratios much less). Never imported by tests:
 
 from __future__ import annotations
 
-import argparse
-import itertools
 import json
 import os
 import time
@@ -21,7 +19,8 @@ from collections.abc import Callable
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from harness import PAYLOAD, SECRET
-from harness.timing import interleave, print_table
+from harness.sessions import load, load_modify_save, seeded
+from harness.timing import counts, interleave, print_table
 
 import sessionware
 from sessionware.signing import Signer, derive_key
@@ -53,23 +52,8 @@ def session_ops(
     Store = sessionware.session_store(
         engine="signed_cookies", secret_key=SECRET, encrypt=encrypt, serializer_instance=ser
     )
-    seed = Store()
-    seed.update(PAYLOAD)
-    seed.save()
-    cookie = seed.session_key
-    assert cookie is not None
-    counter = itertools.count()
-
-    def load() -> object:
-        return Store(cookie)["username"]
-
-    def load_modify_save() -> object:
-        session = Store(cookie)
-        session["counter"] = next(counter)
-        session.save()
-        return session.session_key
-
-    return load, load_modify_save, len(cookie)
+    cookie = seeded(Store)
+    return load(Store, cookie), load_modify_save(Store, cookie), len(cookie)
 
 
 def floor(raw: bytes) -> dict[str, Callable[[], object]]:
@@ -117,9 +101,7 @@ def engines(raw: bytes) -> dict[str, Callable[[], object]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=15)
-    parser.add_argument("--number", type=int, default=2000, help="operations per repeat")
+    parser = counts(__doc__)
     args = parser.parse_args()
     n, r = args.number, args.repeat
     ser, ser_name = serializer()

@@ -5,6 +5,7 @@ leaves the how to these modules.
   (``Op``, ``Pair``, ``run_group``, ``run_pairs``, ``measure``, ``interleave``);
 - :mod:`harness.results`: the flags every comparison takes, the JSON rows
   ``bench/report.py`` reads (``Results``), versions and machine info;
+- :mod:`harness.sessions`: the session operations (seed, load, load + modify + save);
 - :mod:`harness.services`: Django configured for a benchmark, Redis found by PING;
 - :mod:`harness.inproc`: one request through a WSGI or ASGI app in this process;
 - :mod:`harness.servers`: servers in other processes on a loopback port;

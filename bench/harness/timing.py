@@ -15,6 +15,7 @@ Samples are µs per call; medians and p10-p90 (nearest rank) are over the sample
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import statistics
 import time
@@ -170,6 +171,17 @@ def run_pairs(
 
 
 # -- fixed counts ------------------------------------------------------------------------
+
+
+def counts(doc: str | None, repeat: int = 15, number: int = 2000) -> argparse.ArgumentParser:
+    """The flags of a fixed-count script: ``--repeat`` (or ``--repeats``, or ``--rounds``)
+    runs of ``--number`` calls each; add your own, then parse."""
+    parser = argparse.ArgumentParser(description=(doc or "").splitlines()[0])
+    parser.add_argument(
+        "--repeat", "--repeats", "--rounds", dest="repeat", type=int, default=repeat
+    )
+    parser.add_argument("--number", type=int, default=number, help="calls per run")
+    return parser
 
 
 def interleave(

@@ -22,8 +22,9 @@ from harness.servers import BENCH
 CACHE_SESSIONS = 100_000
 
 
-def cache_memory(sessions: int, mode: str) -> None:
-    """Print the bytes a cache engine holding ``sessions`` sessions takes (one mode per process).
+def cache_memory(sessions: int, mode: str) -> dict[str, int]:
+    """The bytes a cache engine holding ``sessions`` sessions takes (one mode per process),
+    and the sizes of one session's serialized data and key.
 
     ``rss``: the resident set size before and after saving them, keys and
     serialized payloads made on the way (allocator overhead included).
@@ -68,17 +69,14 @@ def cache_memory(sessions: int, mode: str) -> None:
         used = tracemalloc.get_traced_memory()[0] + held
         tracemalloc.stop()
     assert engine.size == sessions and engine.evictions == 0
+    engine.close()
     sample = serializer.dumps(dict(PAYLOAD, counter=sessions - 1))
-    print(
-        json.dumps(
-            {
-                "bytes": used,
-                "serialized": len(sample),
-                "data_object": sys.getsizeof(sample),
-                "key_object": sys.getsizeof(sessionware.new_session_key()),
-            }
-        )
-    )
+    return {
+        "bytes": used,
+        "serialized": len(sample),
+        "data_object": sys.getsizeof(sample),
+        "key_object": sys.getsizeof(sessionware.new_session_key()),
+    }
 
 
 def cache_memory_table(results: Results, sessions: int) -> None:
@@ -133,4 +131,4 @@ def cache_memory_table(results: Results, sessions: int) -> None:
 
 
 if __name__ == "__main__":
-    cache_memory(int(sys.argv[1]), sys.argv[2])
+    print(json.dumps(cache_memory(int(sys.argv[1]), sys.argv[2])))

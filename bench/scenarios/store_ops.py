@@ -7,7 +7,6 @@ its table to the results and its load + modify + save to the chart.
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass, field
 from importlib import import_module
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Any
 
 from harness import PAYLOAD
 from harness.results import Results
+from harness.sessions import load, load_modify_save, seeded
 from harness.timing import Op, run_group, summary
 
 import sessionware
@@ -51,12 +51,7 @@ def session_ops(who: str, Store: Any, *, server_side: bool) -> Ops:
     ``server_side=False`` (cookie sessions) keeps nothing on the server, so there is
     nothing to delete after a sample of creates.
     """
-    seed = Store()
-    seed.update(PAYLOAD)
-    seed.save()
-    key = seed.session_key
-    assert key is not None
-    counter = itertools.count()
+    key = seeded(Store)
     created: list[str] = []
 
     def create() -> None:
@@ -71,18 +66,10 @@ def session_ops(who: str, Store: Any, *, server_side: bool) -> Ops:
             Store().delete(old)
         created.clear()
 
-    def load() -> None:
-        Store(key)["user_id"]
-
-    def load_modify_save() -> None:
-        session = Store(key)
-        session["counter"] = next(counter)
-        session.save()
-
     return {
         "create": Op(f"{who}: {NAMES['create']}", create, cleanup),
-        "load": Op(f"{who}: {NAMES['load']}", load),
-        "lms": Op(f"{who}: {NAMES['lms']}", load_modify_save),
+        "load": Op(f"{who}: {NAMES['load']}", load(Store, key)),
+        "lms": Op(f"{who}: {NAMES['lms']}", load_modify_save(Store, key)),
     }
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from harness import PAYLOAD
 from harness.services import REDIS_URL, redis_available, redis_cleanup, redis_version
+from harness.sessions import aload, aload_modify_save, seeded
 from harness.timing import Op
 
 import sessionware
@@ -105,10 +106,7 @@ class Raw:
 
 def ours_async(Store: Any) -> Ops:
     """The three operations through ours with the async twins (aupdate, aload, aset, asave)."""
-    seed = Store()
-    seed.update(PAYLOAD)
-    seed.save()
-    key, counter, created = seed.session_key, itertools.count(), []
+    key, created = seeded(Store), []
 
     async def create() -> None:
         session = Store()
@@ -121,21 +119,11 @@ def ours_async(Store: Any) -> Ops:
             Store.engine.delete(old)
         created.clear()
 
-    async def load() -> None:
-        session = Store(key)
-        await session.aload()
-        session["user_id"]
-
-    async def load_modify_save() -> None:
-        session = Store(key)
-        await session.aset("counter", next(counter))
-        await session.asave()
-
     who = "sessionware redis asyncio"
     return {
         "create": Op(f"{who}: {NAMES['create']}", create, cleanup, True),
-        "load": Op(f"{who}: {NAMES['load']}", load, None, True),
-        "lms": Op(f"{who}: {NAMES['lms']}", load_modify_save, None, True),
+        "load": Op(f"{who}: {NAMES['load']}", aload(Store, key), None, True),
+        "lms": Op(f"{who}: {NAMES['lms']}", aload_modify_save(Store, key), None, True),
     }
 
 
