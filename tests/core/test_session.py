@@ -164,7 +164,7 @@ def test_create_gives_fresh_valid_key(Store: type[SessionStore], engine: MemoryE
 def test_create_retries_on_collision(Store: type[SessionStore], monkeypatch: Any) -> None:
     taken = saved(Store, a=1)
     keys = iter([taken, "b" * 32])
-    monkeypatch.setattr("sessionware._session.new_session_key", lambda: next(keys))
+    monkeypatch.setattr("sessionware._session_io.new_session_key", lambda: next(keys))
     s = Store()
     s.create()
     assert s.session_key == "b" * 32

@@ -23,6 +23,7 @@ from ._errors import EngineUnavailable, UpdateError
 from ._http import cookie_attributes, delete_cookie_header, http_date, patch_vary
 from ._serializer import Serializer
 from ._session import SessionStore, session_store
+from ._session_io import Steps
 
 __all__ = ["INTERRUPTED_BODY", "UNAVAILABLE_BODY", "Outcome", "SessionRules"]
 
@@ -113,48 +114,31 @@ class _GuardedStore(SessionStore):
         self._unloaded_key = None
         self.engine_error = None
 
-    def _reload(self) -> None:
+    # The policy refines the steps, so the sync and async forms share it.
+
+    def _load_failed(self, exc: EngineUnavailable) -> None:
+        self._failed(exc)
+
+    def _reload_steps(self) -> Steps[None]:
         """Load the session whose load failed, raising whatever the policy says."""
-        self._loaded, self._session_key = False, self._unloaded_key
-        SessionStore._ensure_loaded(self)
+        key = self._unloaded_key
+        raw = yield ("load", (key,))  # raises while the store is still down
+        self._loaded, self._session_key = False, key
+        self._apply(raw)
         self._recovered()
 
-    async def _areload(self) -> None:
-        self._loaded, self._session_key = False, self._unloaded_key
-        await SessionStore._aensure_loaded(self)
-        self._recovered()
-
-    def flush(self) -> None:
+    def _flush_steps(self) -> Steps[None]:
         lost = self._unloaded_key
-        super().flush()
+        yield from super()._flush_steps()
         if lost is not None:
-            self.delete(lost)  # raises EngineUnavailable while the store is still down
+            yield from self._delete_steps(lost)  # raises while the store is still down
             self._recovered()
 
-    async def aflush(self) -> None:
-        lost = self._unloaded_key
-        await super().aflush()
-        if lost is not None:
-            await self.adelete(lost)
-            self._recovered()
-
-    def cycle_key(self) -> None:
+    def _cycle_steps(self) -> Steps[None]:
         if self._unloaded_key is not None:
-            self._reload()  # the data to carry over and the key to retire are both stored
-        super().cycle_key()
-
-    async def acycle_key(self) -> None:
-        if self._unloaded_key is not None:
-            await self._areload()
-        await super().acycle_key()
-
-    def _ensure_loaded(self) -> None:
-        if self._loaded:
-            return
-        try:
-            super()._ensure_loaded()
-        except EngineUnavailable as exc:
-            self._failed(exc)
+            # The data to carry over and the key to retire are both in the store.
+            yield from self._reload_steps()
+        yield from super()._cycle_steps()
 
     async def _aensure_loaded(self) -> None:
         if self._loaded:

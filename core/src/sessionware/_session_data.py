@@ -1,0 +1,423 @@
+"""The session's state: the mapping, change detection and expiry — no I/O here.
+
+:class:`SessionData` is the ``dict`` half of :class:`~sessionware.SessionStore`.
+It loads lazily through one hook, ``_ensure_loaded`` (the persistence half,
+``_session_io``, provides it), called from one place: the table of reading
+methods below and the few writing methods that need the stored data first.
+What it holds beyond the ``dict``: the key, ``accessed``/``modified``, the
+custom expiry, and the bytes last loaded or saved (to detect nested changes).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar
+
+from ._config import SessionConfig
+from ._engine import Engine, Reissue
+from ._errors import EngineUnavailable, SuspiciousSession
+from ._plugins import host
+from ._serializer import Serializer
+
+__all__ = ["EXPIRY_KEY", "SessionData"]
+
+security_log = logging.getLogger("sessionware.security")
+
+#: Reserved data key under which a custom expiry (``set_expiry``) is stored.
+EXPIRY_KEY = "_session_expiry"
+#: The longest stored expiry age accepted at load (100 years): beyond it a
+#: date computed from it overflows, so such an entry is judged broken.
+MAX_EXPIRY_AGE = 100 * 365 * 86400
+_MISSING: Any = object()
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _parse_expiry(value: object) -> int | datetime | None:
+    """A stored expiry as the session keeps it, or ``None`` when it is unusable.
+
+    Only what :meth:`SessionData.set_expiry` writes is accepted: an age in
+    whole seconds within bounds, or an ISO date with a UTC offset. Anything
+    else (a naive date, an age too large for a date, a float, a bool) would
+    make the next save or cookie fail, so the entry is judged broken instead.
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if 0 <= value <= MAX_EXPIRY_AGE else None
+    if isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+        if moment.utcoffset() is None:
+            return None
+        try:
+            moment.astimezone(UTC) + timedelta(seconds=0)
+        except OverflowError:
+            return None
+        return moment
+    return None
+
+
+def _key_error(key: object) -> TypeError:
+    return TypeError(
+        f"session keys must be str, got {type(key).__name__} {key!r}: the serializer would "
+        f"store it as {str(key)!r}, so write session[{str(key)!r}] instead"
+    )
+
+
+class SessionData(dict[str, Any]):
+    """A ``dict`` of str keys that loads itself on first use and tracks reads and changes."""
+
+    #: The engine this class stores into (set by :func:`sessionware.session_store`).
+    engine: ClassVar[Engine]
+    #: The serializer that turns the data into bytes.
+    serializer: ClassVar[Serializer]
+    #: The settings in force (cookie age, expiry policy, change detection).
+    config: ClassVar[SessionConfig]
+
+    # Per-session state starts as these class-level defaults and becomes an
+    # instance attribute when first set: a session is made on every request,
+    # and six assignments in __init__ cost more than the rest of construction.
+    #: True once the session was changed at the top level (it will be saved).
+    modified: bool = False
+    #: True once the session was read or written (the response varies on Cookie).
+    accessed: bool = False
+    _loaded: bool = False
+    _raw: bytes | None = None
+    _expiry: int | datetime | None = None
+    _session_key: str | None = None
+    #: The last EngineUnavailable any storage call of this session raised.
+    engine_error: EngineUnavailable | None = None
+
+    def __init__(self, session_key: str | None = None) -> None:
+        # dict.__new__ made the empty mapping; dict.__init__ would add nothing.
+        if not hasattr(type(self), "engine"):
+            raise TypeError(
+                "SessionStore is not bound to an engine; create a bound class with "
+                "sessionware.session_store(engine='db', ...)"
+            )
+        if session_key is not None:
+            self._set_key(session_key)
+
+    def _ensure_loaded(self) -> None:
+        """Load the stored data once (provided by the persistence half)."""
+        raise NotImplementedError
+
+    # -- key -------------------------------------------------------------------
+
+    @property
+    def session_key(self) -> str | None:
+        """The key the cookie carries, or ``None`` for a session never saved."""
+        return self._session_key
+
+    def _set_key(self, key: str) -> None:
+        if self.engine.is_valid_key(key):
+            self._session_key = key
+        else:
+            self._reject("invalid_key", f"key of {len(str(key))} characters refused before I/O")
+
+    def _reject(self, reason: str, detail: str) -> None:
+        security_log.warning(
+            "session input rejected (%s) on engine %r: %s", reason, self.engine.name, detail
+        )
+        host.emit("session_rejected", reason=reason, engine=self.engine.name, detail=detail)
+
+    # -- installing loaded bytes -----------------------------------------------
+
+    def _apply(self, raw: bytes | None) -> None:
+        """Install loaded bytes as the session's data (``None``: no such session)."""
+        self._loaded = True
+        data = None if raw is None else self._decode(raw)
+        if data is not None and EXPIRY_KEY in data:
+            expiry = _parse_expiry(data.pop(EXPIRY_KEY))
+            if expiry is None:  # it could never be saved again: the entry is broken
+                self._reject("undecodable", f"unusable {EXPIRY_KEY!r} value in the stored data")
+                data = None
+            else:
+                self._expiry = expiry
+        if data is None:
+            self._session_key = None
+            return
+        self._raw = raw
+        dict.update(self, data)
+        if isinstance(raw, Reissue):  # e.g. a cookie signed with a retired key
+            self.modified = True
+
+    def _decode(self, raw: bytes) -> dict[str, Any] | None:
+        try:
+            data = self.serializer.loads(raw)
+            if not isinstance(data, dict):
+                raise TypeError(f"decoded a {type(data).__name__}, not a dict")
+        except SuspiciousSession as exc:
+            self._reject("tampered", f"{type(exc).__name__}: {exc}")
+            return None
+        except Exception as exc:  # any decoder failure: an empty session, never a 500
+            self._reject("undecodable", f"{type(exc).__name__}: {exc}")
+            return None
+        return data
+
+    # -- the mapping: reads (generated below) and writes -------------------------
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        if type(key) is not str:
+            if not isinstance(key, str):
+                raise _key_error(key)
+            key = str(key)
+        if key == EXPIRY_KEY:
+            raise KeyError(f"{EXPIRY_KEY!r} is reserved; call session.set_expiry() instead")
+        if not self._loaded:
+            self._ensure_loaded()
+        dict.__setitem__(self, key, value)
+        self.accessed = self.modified = True
+
+    def __delitem__(self, key: str) -> None:
+        if not self._loaded:
+            self._ensure_loaded()
+        dict.__delitem__(self, key)
+        self.accessed = self.modified = True
+
+    __hash__ = None  # mutable, like dict
+
+    def __ior__(self, other: Any) -> SessionData:  # type: ignore[override,misc]
+        self.update(other)
+        return self
+
+    def __repr__(self) -> str:
+        shown = "not loaded" if not self._loaded else dict.__repr__(self)
+        key = f"{self._session_key[:6]}..." if self._session_key else None
+        return f"<{type(self).__name__} engine={self.engine.name!r} key={key!r} {shown}>"
+
+    def pop(self, key: str, default: Any = _MISSING) -> Any:
+        if not self._loaded:
+            self._ensure_loaded()
+        self.accessed = True
+        if dict.__contains__(self, key):
+            self.modified = True
+            return dict.pop(self, key)
+        if default is _MISSING:
+            raise KeyError(key)
+        return default
+
+    def popitem(self) -> tuple[str, Any]:
+        if not self._loaded:
+            self._ensure_loaded()
+        self.accessed = True
+        item = dict.popitem(self)
+        self.modified = True
+        return item
+
+    def setdefault(self, key: str, default: Any = None) -> Any:
+        if not self._loaded:
+            self._ensure_loaded()
+        self.accessed = True
+        if dict.__contains__(self, key):
+            return dict.__getitem__(self, key)
+        self[key] = default
+        return default
+
+    def update(self, other: Any = (), /, **kwargs: Any) -> None:
+        items: Iterable[tuple[Any, Any]]
+        if isinstance(other, Mapping):
+            items = list(other.items())
+        elif hasattr(other, "keys"):
+            items = [(k, other[k]) for k in other.keys()]  # noqa: SIM118 - a keys() protocol object
+        else:
+            items = list(other)
+        for key, _ in items:
+            if not isinstance(key, str):
+                raise _key_error(key)
+        if not self._loaded:
+            self._ensure_loaded()
+        for key, value in (*items, *kwargs.items()):
+            self[key] = value
+        self.accessed = self.modified = True
+
+    def clear(self) -> None:
+        """Remove every key (the session itself stays; see ``flush``)."""
+        dict.clear(self)
+        self._loaded = True
+        self._expiry = None
+        self.accessed = self.modified = True
+
+    def mark_accessed(self) -> None:
+        """Record that the session was read (Starlette's ``request.session`` calls this).
+
+        Code that reads the ``dict`` through C (``json.dumps``, orjson) calls
+        no method of it; handing the session out is what counts as reading it,
+        so the response varies on ``Cookie``.
+        """
+        self.accessed = True
+
+    def mark_modified(self) -> None:
+        """Record a change made without a method call, so the session is saved."""
+        self.accessed = self.modified = True
+
+    def is_empty(self) -> bool:
+        """True when there is no key and no data (touches no storage)."""
+        if self._session_key:
+            return False
+        return not self._loaded or dict.__len__(self) == 0
+
+    # -- change detection --------------------------------------------------------
+
+    def _payload(self) -> dict[str, Any]:
+        data = dict(dict.items(self))
+        expiry = self._expiry
+        if expiry is not None:
+            data[EXPIRY_KEY] = expiry.isoformat() if isinstance(expiry, datetime) else expiry
+        return data
+
+    def detect_changes(self) -> bool:
+        """Set :attr:`modified` if nested data changed since load; return :attr:`modified`.
+
+        ``s["cart"]["n"] = 1`` changes the session without calling a method of
+        it. With ``detect_nested_changes`` (the default) the middleware calls
+        this before deciding to save: it decodes the loaded bytes again and
+        compares them with the current data — only for sessions that were read
+        and not already marked modified.
+        """
+        if (
+            not self.modified
+            and self.accessed
+            and self._raw is not None
+            and self.config.detect_nested_changes
+        ):
+            try:
+                before = self.serializer.loads(self._raw)
+            except Exception:
+                before = None
+            if before != self._payload():
+                self.modified = True
+        return self.modified
+
+    # -- expiry --------------------------------------------------------------------
+
+    def get_session_cookie_age(self) -> int:
+        """The configured lifetime in seconds (``cookie_age``)."""
+        return self.config.cookie_age
+
+    def set_expiry(self, value: int | float | datetime | timedelta | None) -> None:
+        """Set when this session expires.
+
+        An int is seconds of inactivity; ``0`` expires it when the browser
+        closes; a ``datetime`` or ``timedelta`` fixes the moment; ``None``
+        returns to the configured policy.
+        """
+        if not self._loaded:
+            self._ensure_loaded()
+        if value is None:
+            self._expiry = None
+        elif isinstance(value, timedelta):
+            self._expiry = _utcnow() + value
+        elif isinstance(value, datetime):
+            self._expiry = value if value.tzinfo else value.replace(tzinfo=UTC)
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            if not 0 <= value <= MAX_EXPIRY_AGE:
+                raise ValueError(
+                    f"set_expiry() takes an age from 0 to {MAX_EXPIRY_AGE} seconds, got {value}"
+                )
+            self._expiry = int(value)
+        else:
+            raise TypeError(
+                "set_expiry() takes an int (seconds), a datetime, a timedelta or None, "
+                f"got {type(value).__name__}"
+            )
+        self.accessed = self.modified = True
+
+    def get_expiry_age(self) -> int:
+        """Seconds from now until this session expires."""
+        if not self._loaded:
+            self._ensure_loaded()
+        expiry = self._expiry
+        if not expiry:
+            return self.config.cookie_age
+        if isinstance(expiry, int):
+            return expiry
+        return max(0, int((expiry - _utcnow()).total_seconds()))
+
+    def get_expiry_date(self) -> datetime:
+        """The moment (UTC) this session expires."""
+        if not self._loaded:
+            self._ensure_loaded()
+        expiry = self._expiry
+        if isinstance(expiry, datetime):
+            return expiry
+        return _utcnow() + timedelta(seconds=expiry or self.config.cookie_age)
+
+    def get_expire_at_browser_close(self) -> bool:
+        """True when the cookie should end with the browser session."""
+        if not self._loaded:
+            self._ensure_loaded()
+        if self._expiry is None:
+            return self.config.expire_at_browser_close
+        return self._expiry == 0
+
+
+_READ_TEMPLATE = """
+def {name}(self{params}):
+    if not self._loaded:
+        self._ensure_loaded()
+    {mark}return _dict_{name}(self{args})
+"""
+
+
+def _reading(name: str, params: str = "", *, counts_as_read: bool = True) -> Callable[..., Any]:
+    """``dict.<name>``, after loading the session once (and marking it read).
+
+    Made from a template rather than a ``*args`` wrapper: these are the
+    session's hot path (every ``session["x"]``), and the exact signature
+    costs nothing extra over a hand-written method.
+    """
+    namespace: dict[str, Any] = {f"_dict_{name}": getattr(dict, name)}
+    source = _READ_TEMPLATE.format(
+        name=name,
+        params="".join(f", {p}" for p in params.split(", ") if p),
+        args="".join(f", {p.split('=')[0]}" for p in params.split(", ") if p),
+        mark="self.accessed = True\n    " if counts_as_read else "",
+    )
+    exec(source, namespace)  # noqa: S102 - a fixed template over dict's own method names
+    method: Callable[..., Any] = namespace[name]
+    method.__qualname__ = f"SessionData.{name}"
+    method.__doc__ = getattr(dict, name).__doc__
+    return method
+
+
+def _copying(name: str) -> Callable[..., Any]:
+    """A plain-``dict`` result (``copy``, ``|``), after loading the session once."""
+
+    def copy(self: SessionData) -> dict[str, Any]:
+        if not self._loaded:
+            self._ensure_loaded()
+        self.accessed = True
+        return dict(dict.items(self))
+
+    if name == "copy":
+        copy.__doc__ = "A plain ``dict`` copy of the data."
+        return copy
+    if name == "__or__":
+        return lambda self, other: copy(self) | dict(other)
+    return lambda self, other: dict(other) | copy(self)  # __ror__
+
+
+# The laziness in one place: every reading method of dict, loaded first.
+for _name, _params in (
+    ("__getitem__", "key"),
+    ("__contains__", "key"),
+    ("__iter__", ""),
+    ("__reversed__", ""),
+    ("__len__", ""),
+    ("get", "key, default=None"),
+    ("keys", ""),
+    ("values", ""),
+    ("items", ""),
+):
+    setattr(SessionData, _name, _reading(_name, _params))
+for _name in ("__eq__", "__ne__"):  # comparing is not reading the session for Vary
+    setattr(SessionData, _name, _reading(_name, "other", counts_as_read=False))
+for _name in ("copy", "__or__", "__ror__"):
+    setattr(SessionData, _name, _copying(_name))
+del _name, _params

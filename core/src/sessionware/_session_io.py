@@ -1,0 +1,448 @@
+"""The session's persistence: load, save, create, exists, delete, flush, cycle_key.
+
+Every operation is written once, as a generator of *steps*: plain Python that
+decides what to do, and yields each engine call it needs as
+``(operation, args)``. Two small drivers carry the calls out — :meth:`_run`
+with the engine's blocking methods, :meth:`_arun` with its async twins (or
+inline for engines that never wait) — and send each result, or throw each
+error, back into the steps. So the sync and async forms share every line but
+the I/O itself, and a subclass that refines a step (the middleware's outage
+policy) refines both at once.
+
+Any error an engine lets escape during I/O that is not a sessionware error
+becomes :class:`~sessionware.EngineUnavailable`; a blocking call made while
+an event loop runs in the thread warns (:class:`BlockingCallWarning`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+import warnings
+from collections.abc import Generator
+from typing import Any, TypeVar
+
+from ._engine import Engine
+from ._errors import (
+    CookieTooLarge,
+    CreateError,
+    EngineUnavailable,
+    SessionwareError,
+    SuspiciousSession,
+)
+from ._http import cookie_attributes
+from ._keys import new_session_key
+from ._plugins import host
+from ._session_data import SessionData
+
+__all__ = ["COOKIE_LIMIT", "BlockingCallWarning", "SessionIO", "Steps"]
+
+#: Browsers drop a cookie whose name, value and attributes pass this many bytes.
+COOKIE_LIMIT = 4096
+_CREATE_ATTEMPTS = 16
+_PACKAGE_DIR = __file__.rsplit("/", 1)[0]
+_T = TypeVar("_T")
+#: An operation written once: yields ``(engine operation, args)``, returns its result.
+Steps = Generator[tuple[str, tuple[Any, ...]], Any, _T]
+
+
+class BlockingCallWarning(RuntimeWarning):
+    """A blocking session call (storage I/O, or waiting on a lock) ran on a running event loop.
+
+    Every request served by that loop waits for it. In ``async def`` code use
+    the async twins: ``await session.aload()``, ``asave()``, ``acycle_key()``,
+    ``aflush()``, ``adelete()``, ``aexists()``.
+    """
+
+
+def _warn_if_on_loop(engine: Engine, operation: str) -> None:
+    """Warn when a blocking engine call is made from a coroutine (the loop is running)."""
+    if engine.capabilities.inline_async or asyncio._get_running_loop() is None:
+        return
+    # Point the warning at the first frame outside sessionware: the caller's code.
+    level, frame = 2, sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame, level = frame.f_back, level + 1  # type: ignore[assignment]
+    warnings.warn(
+        f"session {operation} on the {engine.name!r} engine ran on the running event loop "
+        "and blocks every request it serves; in async code call the async twin "
+        "(await session.aload(), asave(), acycle_key(), aflush(), adelete(), aexists())",
+        BlockingCallWarning,
+        stacklevel=level,
+    )
+
+
+def _unavailable(engine: Engine, operation: str, exc: Exception) -> EngineUnavailable:
+    """What an engine let escape during I/O, as the outage the core knows how to answer."""
+    error = EngineUnavailable(
+        f"the {engine.name!r} engine failed during {operation}: {type(exc).__name__}: {exc} "
+        "(an engine should report outages as sessionware.EngineUnavailable; this one let "
+        "its own error escape, so it is treated as one)"
+    )
+    error.__cause__ = exc
+    return error
+
+
+def engine_call(engine: Engine, operation: str, *args: Any) -> Any:
+    """``engine.<operation>(*args)``, blocking; foreign errors become EngineUnavailable."""
+    _warn_if_on_loop(engine, operation)
+    try:
+        return getattr(engine, operation)(*args)
+    except SessionwareError:
+        raise
+    except Exception as exc:
+        raise _unavailable(engine, operation, exc) from exc
+
+
+async def engine_acall(engine: Engine, operation: str, *args: Any) -> Any:
+    """Async twin of :func:`engine_call`: the engine's ``a<operation>``, or inline."""
+    if engine.capabilities.inline_async:
+        return engine_call(engine, operation, *args)
+    try:
+        return await getattr(engine, "a" + operation)(*args)
+    except SessionwareError:
+        raise
+    except Exception as exc:
+        raise _unavailable(engine, operation, exc) from exc
+
+
+class SessionIO(SessionData):
+    """The persistence half of :class:`~sessionware.SessionStore` (see the module)."""
+
+    _age: int | None = None  # the expiry age of the last encode
+
+    # -- the drivers -------------------------------------------------------------
+
+    def _run(self, steps: Steps[_T]) -> _T:
+        """Carry out ``steps`` with the engine's blocking methods."""
+        try:
+            request = next(steps)
+            while True:
+                try:
+                    operation, args = request
+                    result = engine_call(self.engine, operation, *args)
+                except EngineUnavailable as exc:
+                    self.engine_error = exc  # the middleware answers 503, not the app's 500
+                    request = steps.throw(exc)
+                except BaseException as exc:
+                    request = steps.throw(exc)
+                else:
+                    request = steps.send(result)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+
+    async def _arun(self, steps: Steps[_T]) -> _T:
+        """Carry out ``steps`` with the engine's async twins (never blocking the loop)."""
+        try:
+            request = next(steps)
+            while True:
+                try:
+                    operation, args = request
+                    result = await engine_acall(self.engine, operation, *args)
+                except EngineUnavailable as exc:
+                    self.engine_error = exc
+                    request = steps.throw(exc)
+                except BaseException as exc:
+                    request = steps.throw(exc)
+                else:
+                    request = steps.send(result)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+
+    # -- the steps ---------------------------------------------------------------
+
+    def _load_steps(self) -> Steps[None]:
+        if self._loaded:
+            return
+        key = self._session_key
+        raw = None
+        if key is not None:
+            try:
+                raw = yield ("load", (key,))
+            except SuspiciousSession as exc:  # the engine saw forged input (e.g. a cookie)
+                self._reject("tampered", f"{type(exc).__name__}: {exc}")
+            except EngineUnavailable as exc:
+                return self._load_failed(exc)
+        self._apply(raw)
+
+    def _load_failed(self, exc: EngineUnavailable) -> None:
+        """The store could not be reached while loading: raise (the middleware's policy may not)."""
+        raise exc
+
+    def _save_steps(self, must_create: bool) -> Steps[None]:
+        if self._session_key is None:
+            return (yield from self._create_steps())
+        if must_create:
+            self._loaded = True
+        else:
+            if not self._loaded:
+                yield from self._load_steps()
+            if self._vanished():  # it expired or was deleted before we loaded it
+                return (yield from self._create_steps())
+        data = self.serializer.dumps(self._payload())
+        age = self._age = self.get_expiry_age()
+        key = self._session_key
+        value = yield ("save", (key, data, time.time() + age, must_create))
+        if not self.engine.capabilities.server_side:
+            self._check_cookie_size(value)
+        self._session_key = value
+        self._raw = data  # what is stored now: later nested changes are compared with it
+        event = "session_created" if must_create else "session_saved"
+        if host.listening.get(event):  # the common case, nobody listening, costs one lookup
+            host.emit(event, session=self)
+
+    def _vanished(self) -> bool:
+        # A method, not an inline test: the steps above may have changed the key.
+        return self._session_key is None
+
+    def _create_steps(self) -> Steps[None]:
+        self._loaded = True
+        previous = self._session_key
+        for _ in range(_CREATE_ATTEMPTS):
+            self._session_key = new_session_key()
+            try:
+                yield from self._save_steps(must_create=True)
+            except CreateError:
+                continue
+            except BaseException:
+                self._session_key = previous  # a key that was never stored is no key
+                raise
+            self.modified = True
+            return
+        raise CreateError(
+            f"no free session key after {_CREATE_ATTEMPTS} attempts; the {self.engine.name!r} "
+            "engine reports every new key as taken"
+        )
+
+    def _exists_steps(self, key: str) -> Steps[bool]:
+        if not self.engine.is_valid_key(key):
+            return False
+        return bool((yield ("exists", (key,))))
+
+    def _delete_steps(self, session_key: str | None) -> Steps[None]:
+        key = self._session_key if session_key is None else session_key
+        if key is None or not self.engine.is_valid_key(key):
+            return
+        yield ("delete", (key,))
+        host.emit("session_deleted", session_key=key, engine=self.engine.name)
+
+    def _flush_steps(self) -> Steps[None]:
+        self.clear()
+        yield from self._delete_steps(None)
+        self._session_key = None
+
+    def _cycle_steps(self) -> Steps[None]:
+        yield from self._load_steps()
+        old = self._session_key
+        yield from self._create_steps()
+        if old is not None:
+            yield from self._delete_steps(old)
+        host.emit(
+            "session_key_cycled", old_key=old, new_key=self._session_key, engine=self.engine.name
+        )
+
+    # -- the operations, sync and async --------------------------------------------
+
+    def _ensure_loaded(self) -> None:
+        # The same as self._run(self._load_steps()), written out: this is the
+        # hot path (every request that reads its session), and the step
+        # machinery would add a third to a cache load.
+        if self._loaded:
+            return
+        key = self._session_key
+        raw = None
+        if key is not None:
+            try:
+                raw = engine_call(self.engine, "load", key)
+            except SuspiciousSession as exc:
+                self._reject("tampered", f"{type(exc).__name__}: {exc}")
+            except EngineUnavailable as exc:
+                self.engine_error = exc
+                return self._load_failed(exc)
+        self._apply(raw)
+
+    async def _aensure_loaded(self) -> None:
+        if self._loaded:
+            return
+        if self.engine.capabilities.inline_async:
+            return self._ensure_loaded()  # nothing to wait for: skip the driver
+        await self._arun(self._load_steps())
+
+    def load(self) -> dict[str, Any]:
+        """Load from the engine (once) and return a copy of the data."""
+        self._ensure_loaded()
+        return dict(dict.items(self))
+
+    async def aload(self) -> dict[str, Any]:
+        """Async twin of :meth:`load`."""
+        await self._aensure_loaded()
+        return dict(dict.items(self))
+
+    def save(self, must_create: bool = False) -> None:
+        """Write the session; a session without a key is created.
+
+        ``must_create`` raises :class:`~sessionware.CreateError` if the key is
+        taken; an update of a session that vanished raises
+        :class:`~sessionware.UpdateError` (it is never resurrected).
+        """
+        self._run(self._save_steps(must_create))
+
+    async def asave(self, must_create: bool = False) -> None:
+        """Async twin of :meth:`save`."""
+        await self._arun(self._save_steps(must_create))
+
+    def create(self) -> None:
+        """Store this session's data under a new random key."""
+        self._run(self._create_steps())
+
+    async def acreate(self) -> None:
+        """Async twin of :meth:`create`."""
+        await self._arun(self._create_steps())
+
+    def exists(self, session_key: str) -> bool:
+        """True when an unexpired session is stored under ``session_key``."""
+        return self._run(self._exists_steps(session_key))
+
+    async def aexists(self, session_key: str) -> bool:
+        """Async twin of :meth:`exists`."""
+        return await self._arun(self._exists_steps(session_key))
+
+    def delete(self, session_key: str | None = None) -> None:
+        """Delete the stored session (this one's by default); the data in memory stays."""
+        self._run(self._delete_steps(session_key))
+
+    async def adelete(self, session_key: str | None = None) -> None:
+        """Async twin of :meth:`delete`."""
+        await self._arun(self._delete_steps(session_key))
+
+    def flush(self) -> None:
+        """Delete the stored session and empty this one (log-out)."""
+        self._run(self._flush_steps())
+
+    async def aflush(self) -> None:
+        """Async twin of :meth:`flush`."""
+        await self._arun(self._flush_steps())
+
+    def cycle_key(self) -> None:
+        """Keep the data under a new key and delete the old one (do it at log-in)."""
+        self._run(self._cycle_steps())
+
+    async def acycle_key(self) -> None:
+        """Async twin of :meth:`cycle_key`."""
+        await self._arun(self._cycle_steps())
+
+    @classmethod
+    def clear_expired(cls) -> int:
+        """Remove expired sessions from the engine; return how many."""
+        return int(engine_call(cls.engine, "clear_expired"))
+
+    @classmethod
+    async def aclear_expired(cls) -> int:
+        """Async twin of :meth:`clear_expired`."""
+        return int(await engine_acall(cls.engine, "clear_expired"))
+
+    # -- the cookie a save produces ------------------------------------------------
+
+    def saved_age(self) -> int | None:
+        """The cookie's Max-Age for the data just saved; ``None`` for a browser-session cookie.
+
+        Uses the age computed when the data was encoded, so the cookie and the
+        stored expiry agree even when the save straddled a second.
+        """
+        if self.get_expire_at_browser_close():
+            return None
+        age = self._age
+        return self.get_expiry_age() if age is None else age
+
+    def cookie_size(self, value: str) -> int:
+        """Bytes of the ``Set-Cookie`` value the middleware would send for ``value``.
+
+        Name, value and every attribute, as browsers count them against their
+        4096-byte limit (RFC 6265, section 6.1).
+        """
+        cls = type(self)
+        fixed = cls.__dict__.get("_cookie_fixed_size")
+        if fixed is None:  # name, "=" and attributes: computed once per bound class
+            cfg = self.config
+            tail = cookie_attributes(
+                path=cfg.cookie_path,
+                domain=cfg.cookie_domain,
+                secure=cfg.cookie_secure,
+                httponly=cfg.cookie_httponly,
+                samesite=cfg.cookie_samesite,
+                partitioned=cfg.cookie_partitioned,
+            )
+            fixed = len(cfg.cookie_name) + 1 + len(tail)
+            cls._cookie_fixed_size = fixed  # type: ignore[attr-defined]
+        size: int = fixed + len(value.encode())
+        age = self.saved_age()
+        if age is not None:
+            # "; Expires=<29-character IMF-fixdate>; Max-Age=<seconds>"
+            size += len("; Expires=") + 29 + len("; Max-Age=") + len(str(age))
+        return size
+
+    def _check_cookie_size(self, value: str) -> None:
+        """Refuse a cookie engine's value that browsers would silently drop."""
+        size = self.cookie_size(value)
+        if size > COOKIE_LIMIT:
+            raise CookieTooLarge(
+                f"the session cookie would be {size} bytes with its attributes; browsers "
+                f"drop cookies over {COOKIE_LIMIT} bytes. Store less in the session, or move "
+                f"to a server-side engine (engine='db', 'file' or 'redis') whose cookie holds "
+                f"only the key",
+                size=size,
+                limit=COOKIE_LIMIT,
+            )
+
+    # -- async mapping helpers (load without blocking, then act) ---------------------
+
+    async def aget(self, key: str, default: Any = None) -> Any:
+        """Load asynchronously, then ``get``."""
+        await self._aensure_loaded()
+        return self.get(key, default)
+
+    async def aset(self, key: str, value: Any) -> None:
+        """Load asynchronously, then ``self[key] = value``."""
+        await self._aensure_loaded()
+        self[key] = value
+
+    async def apop(self, key: str, *default: Any) -> Any:
+        """Load asynchronously, then ``pop``."""
+        await self._aensure_loaded()
+        return self.pop(key, *default)
+
+    async def asetdefault(self, key: str, default: Any = None) -> Any:
+        """Load asynchronously, then ``setdefault``."""
+        await self._aensure_loaded()
+        return self.setdefault(key, default)
+
+    async def aupdate(self, other: Any = (), /, **kwargs: Any) -> None:
+        """Load asynchronously, then ``update``."""
+        await self._aensure_loaded()
+        self.update(other, **kwargs)
+
+    async def ahas_key(self, key: str) -> bool:
+        """Load asynchronously, then ``key in self``."""
+        await self._aensure_loaded()
+        return key in self
+
+    async def aitems(self) -> list[tuple[str, Any]]:
+        """Load asynchronously, then a list of the items."""
+        await self._aensure_loaded()
+        return list(self.items())
+
+    async def akeys(self) -> list[str]:
+        """Load asynchronously, then a list of the keys."""
+        await self._aensure_loaded()
+        return list(self.keys())
+
+    async def avalues(self) -> list[Any]:
+        """Load asynchronously, then a list of the values."""
+        await self._aensure_loaded()
+        return list(self.values())
+
+    async def aset_expiry(self, value: Any) -> None:
+        """Load asynchronously, then ``set_expiry``."""
+        await self._aensure_loaded()
+        self.set_expiry(value)
