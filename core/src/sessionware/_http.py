@@ -280,6 +280,9 @@ def patch_vary(headers: list[tuple[str, str]], *fields: str) -> None:
 
 # -- Request / Response --------------------------------------------------------
 
+#: The most of a request body ``Request.body`` reads (the demo's forms are tiny).
+MAX_BODY = 1 << 20
+
 
 class Request:
     """A small view over a WSGI environ or an ASGI scope.
@@ -406,11 +409,16 @@ class Request:
 
     @property
     def body(self) -> bytes:
-        """The request body (read from ``wsgi.input`` on first access under WSGI)."""
+        """The request body (read from ``wsgi.input`` on first access under WSGI).
+
+        At most ``MAX_BODY`` bytes are read whatever ``Content-Length`` claims:
+        a buffered stream allocates the length it is asked for up front, and a
+        length past ``sys.maxsize`` cannot be asked for at all.
+        """
         if self._body is None:
             stream = self.raw.get("wsgi.input")
             try:
-                length = int(self.raw.get("CONTENT_LENGTH") or 0)
+                length = min(int(self.raw.get("CONTENT_LENGTH") or 0), MAX_BODY)
             except ValueError:
                 length = 0
             self._body = stream.read(length) if stream is not None and length > 0 else b""
