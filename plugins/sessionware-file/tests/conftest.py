@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sessionware_file import FileEngine
+from sessionware_file import FileEngine, _engine, _files, _purge
 
 import sessionware
 from sessionware.testing import ReferenceSerializer
@@ -64,6 +64,11 @@ def listing(session_dir: Path) -> Callable[[], list[str]]:
     return names
 
 
+#: The modules of the engine that call ``os`` and ``fcntl``: a test replacing
+#: one of them replaces it in all.
+ENGINE_MODULES = (_engine, _files, _purge)
+
+
 class _OsView:
     """The ``os`` module as the engine sees it, with some functions replaced."""
 
@@ -76,11 +81,10 @@ class _OsView:
 
 @pytest.fixture
 def patch_os(monkeypatch: pytest.MonkeyPatch) -> Callable[[str, Callable[..., Any]], None]:
-    """Replace ``os.<name>`` for the engine module only (pytest keeps the real ``os``)."""
-    from sessionware_file import _engine
-
+    """Replace ``os.<name>`` for the engine's modules only (pytest keeps the real ``os``)."""
     view = _OsView({})
-    monkeypatch.setattr(_engine, "os", view)
+    for module in ENGINE_MODULES:
+        monkeypatch.setattr(module, "os", view)
 
     def patch(name: str, replacement: Callable[..., Any]) -> None:
         view.replaced[name] = replacement

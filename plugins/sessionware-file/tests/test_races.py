@@ -16,14 +16,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sessionware_file import HEADER_SIZE, FileEngine
-from sessionware_file import _engine as engine_module
+from sessionware_file import HEADER_SIZE, FileEngine, _engine, _files
 
 import sessionware
 from sessionware.testing import expired, expires_in
 
 PatchOs = Callable[[str, Callable[..., Any]], None]
 WAIT = 20.0  # seconds before a stuck test fails instead of hanging
+
+
+def replace_fcntl(monkeypatch: pytest.MonkeyPatch, replacement: type) -> None:
+    """Replace ``fcntl`` in every engine module that takes a lock."""
+    for module in (_engine, _files):
+        monkeypatch.setattr(module, "fcntl", replacement)
 
 
 def new_key() -> str:
@@ -184,7 +189,7 @@ def test_without_the_shared_lock_a_load_can_lose_a_session_to_two_updates(
     key = new_key()
     big = 100_000
     engine.save(key, b"0" * big, expires_in(), must_create=True)
-    monkeypatch.setattr(engine_module, "fcntl", NoLock)
+    replace_fcntl(monkeypatch, NoLock)
     pause = Pause()
     main = threading.current_thread()
 
@@ -326,7 +331,7 @@ def test_without_the_lock_the_same_interleaving_resurrects_the_session(
         def flock(fd: int, op: int) -> None:
             return None
 
-    monkeypatch.setattr(engine_module, "fcntl", NoLock)
+    replace_fcntl(monkeypatch, NoLock)
     engine = make()
     key = new_key()
     plant_previous_format(engine, key, b"v1")
@@ -381,7 +386,7 @@ def stall_first_lock(monkeypatch: pytest.MonkeyPatch) -> Pause:
                 pause()
             fcntl.flock(fd, op)
 
-    monkeypatch.setattr(engine_module, "fcntl", SlowFcntl)
+    replace_fcntl(monkeypatch, SlowFcntl)
     return pause
 
 
@@ -503,7 +508,7 @@ def test_writer_that_keeps_losing_the_file_gives_up_with_engine_unavailable(
 ) -> None:
     key = new_key()
     engine.save(key, b"x", expires_in(), must_create=True)
-    monkeypatch.setattr(engine_module, "_ATTEMPTS", 5)
+    monkeypatch.setattr(_files, "ATTEMPTS", 5)
     real_stat = os.stat
 
     def always_another_inode(path: str, **kwargs: Any) -> os.stat_result:
