@@ -22,7 +22,7 @@ from harness.inproc import asgi_scope, call_asgi, call_wsgi, cookie_header, wsgi
 from harness.timing import measure, median, summary
 
 import sessionware
-from sessionware import asgi, wsgi
+from sessionware.http import asgi, wsgi
 
 MODES = ("untouched", "read", "write")
 
@@ -74,7 +74,7 @@ def main() -> None:
         f"python {sys.version.split()[0]}, sessionware {sessionware.__version__}; "
         "µs per request, median (p10-p90)"
     )
-    wrapped = wsgi.SessionMiddleware(wsgi_app, **settings)
+    wrapped = wsgi.WSGISessionMiddleware(wsgi_app, **settings)
     plain = wsgi_environ("/", jar)
     bare = measure(lambda: call_wsgi(wsgi_app, plain))
     runs = {
@@ -84,7 +84,7 @@ def main() -> None:
     report("WSGI (in-process, prepared environ)", bare, runs)
 
     loop = asyncio.new_event_loop()
-    middleware = asgi.SessionMiddleware(asgi_app, **settings)
+    middleware = asgi.ASGISessionMiddleware(asgi_app, **settings)
     plain = asgi_scope("/", jar)
     bare = measure(lambda: call_asgi(asgi_app, plain), loop=loop)
     runs = {

@@ -37,7 +37,7 @@ from harness.servers import free_port
 APP = textwrap.dedent(
     """
     import asyncio, json, os, time
-    from sessionware.asgi import SessionMiddleware
+    from sessionware.http.asgi import ASGISessionMiddleware
 
     worst = 0.0
 
@@ -73,7 +73,7 @@ APP = textwrap.dedent(
         await send({"type": "http.response.body", "body": body})
 
     options = json.loads(os.environ["STALL_OPTIONS"])
-    app = SessionMiddleware(app, engine=os.environ["STALL_ENGINE"], **options)
+    app = ASGISessionMiddleware(app, engine=os.environ["STALL_ENGINE"], **options)
     """
 )
 

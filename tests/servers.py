@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sessionware import asgi, wsgi
+from sessionware.http import asgi, wsgi
 
 
 def flask_app(**settings: Any) -> Any:
@@ -60,7 +60,7 @@ def flask_app(**settings: Any) -> Any:
         type(s).engine.delete(s.session_key)  # another request logged out meanwhile
         return "raced"
 
-    app.wsgi_app = wsgi.SessionMiddleware(app.wsgi_app, **settings)  # type: ignore[method-assign]
+    app.wsgi_app = wsgi.WSGISessionMiddleware(app.wsgi_app, **settings)  # type: ignore[method-assign]
     return app
 
 
@@ -112,7 +112,7 @@ def starlette_app(**settings: Any) -> Any:
             Route("/race", race, methods=["POST"]),
         ]
     )
-    return asgi.SessionMiddleware(app, **settings)
+    return asgi.ASGISessionMiddleware(app, **settings)
 
 
 @contextmanager

@@ -1,14 +1,14 @@
-"""Flask with sessionware's WSGI SessionMiddleware around ``app.wsgi_app`` (gunicorn)."""
+"""Flask with sessionware's WSGI WSGISessionMiddleware around ``app.wsgi_app`` (gunicorn)."""
 
 from __future__ import annotations
 
 from flask import Flask, request
 
 from apps._env import ours, touch
-from sessionware.wsgi import SessionMiddleware, get_session
+from sessionware.http.wsgi import WSGISessionMiddleware, get_session
 
 app = Flask(__name__)
-app.wsgi_app = SessionMiddleware(app.wsgi_app, **ours())  # type: ignore[method-assign]
+app.wsgi_app = WSGISessionMiddleware(app.wsgi_app, **ours())  # type: ignore[method-assign]
 
 
 @app.get("/")

@@ -1,4 +1,4 @@
-"""A plain ASGI callable wrapped in sessionware's ASGI SessionMiddleware (uvicorn)."""
+"""A plain ASGI callable wrapped in sessionware's ASGI ASGISessionMiddleware (uvicorn)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from collections.abc import MutableMapping
 from typing import Any
 
 from apps._env import ours, touch
-from sessionware.asgi import SessionMiddleware
+from sessionware.http.asgi import ASGISessionMiddleware
 
 
 async def _app(scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
@@ -32,4 +32,4 @@ async def _app(scope: MutableMapping[str, Any], receive: Any, send: Any) -> None
     await send({"type": "http.response.body", "body": body})
 
 
-app = SessionMiddleware(_app, **ours())
+app = ASGISessionMiddleware(_app, **ours())

@@ -1,4 +1,4 @@
-"""A plain WSGI callable wrapped in sessionware's WSGI SessionMiddleware (gunicorn)."""
+"""A plain WSGI callable wrapped in sessionware's WSGI WSGISessionMiddleware (gunicorn)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from apps._env import ours, touch
-from sessionware.wsgi import ENVIRON_KEY, SessionMiddleware
+from sessionware.http.wsgi import ENVIRON_KEY, WSGISessionMiddleware
 
 
 def _app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
@@ -15,4 +15,4 @@ def _app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[by
     return [body]
 
 
-app = SessionMiddleware(_app, **ours())
+app = WSGISessionMiddleware(_app, **ours())

@@ -1,4 +1,4 @@
-"""Starlette wrapped in sessionware's ASGI SessionMiddleware (uvicorn)."""
+"""Starlette wrapped in sessionware's ASGI ASGISessionMiddleware (uvicorn)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
 from apps._env import ours, touch
-from sessionware.asgi import SessionMiddleware
+from sessionware.http.asgi import ASGISessionMiddleware
 
 
 async def index(request: Request) -> PlainTextResponse:
     return PlainTextResponse(str(touch(request.session)))
 
 
-app = SessionMiddleware(Starlette(routes=[Route("/", index)]), **ours())
+app = ASGISessionMiddleware(Starlette(routes=[Route("/", index)]), **ours())

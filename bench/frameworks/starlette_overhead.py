@@ -137,7 +137,7 @@ async def seed_and_check(app: Starlette, c: Contender) -> str:
 
 def find_sessionware(app: object) -> Any:
     """The sessionware ASGI middleware inside a built middleware stack (following ``.app``)."""
-    from sessionware.asgi import SessionMiddleware as Ours
+    from sessionware.http.asgi import ASGISessionMiddleware as Ours
 
     for _ in range(50):
         if app is None or isinstance(app, Ours):

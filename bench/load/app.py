@@ -24,8 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # bench/, for t
 
 from harness import PAYLOAD
 
-from sessionware import asgi as sw_asgi
-from sessionware import wsgi as sw_wsgi
+from sessionware.http import asgi as sw_asgi
+from sessionware.http import wsgi as sw_wsgi
 
 __all__ = ["COOKIE", "settings"]  # and, built on first use, "wsgi" and "asgi"
 
@@ -118,7 +118,7 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     if name not in _built:
         if name == "wsgi":
-            _built[name] = sw_wsgi.SessionMiddleware(_wsgi_app, **settings())
+            _built[name] = sw_wsgi.WSGISessionMiddleware(_wsgi_app, **settings())
         else:
-            _built[name] = sw_asgi.SessionMiddleware(_asgi_app, **settings())
+            _built[name] = sw_asgi.ASGISessionMiddleware(_asgi_app, **settings())
     return _built[name]

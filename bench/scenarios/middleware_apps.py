@@ -15,8 +15,8 @@ from typing import Any
 from harness import PAYLOAD, SECRET
 from harness.inproc import Reply, asgi_scope, call_asgi, call_wsgi, wsgi_environ
 
-from sessionware import asgi as sw_asgi
-from sessionware import wsgi as sw_wsgi
+from sessionware.http import asgi as sw_asgi
+from sessionware.http import wsgi as sw_wsgi
 
 #: Every write stores a value never stored before, so SQLite really writes.
 COUNTER = itertools.count(1)
@@ -100,12 +100,12 @@ def ours(tmp: Path) -> list[Middleware]:
         "signed_cookies": {"engine": "signed_cookies", "serializer": "json", "secret_key": SECRET},
     }
     found = []
-    for protocol, module, app, requests in (
-        ("WSGI", sw_wsgi, wsgi_app, wsgi_requests),
-        ("ASGI", sw_asgi, asgi_app, asgi_requests),
+    for protocol, middleware, app, requests in (
+        ("WSGI", sw_wsgi.WSGISessionMiddleware, wsgi_app, wsgi_requests),
+        ("ASGI", sw_asgi.ASGISessionMiddleware, asgi_app, asgi_requests),
     ):
         for engine, settings in engines.items():
-            wrapped = module.SessionMiddleware(app, **settings)  # type: ignore[attr-defined]
+            wrapped = middleware(app, **settings)  # type: ignore[operator]
             label = f"sessionware {protocol}, {engine}"
             found.append(
                 Middleware(

@@ -49,7 +49,7 @@ NOTES = {
     "WSGI": (
         "Overhead = the wrapped app minus the bare app on the same prepared environ, per "
         "round; the session holds PAYLOAD, created by a first request, its cookie replayed "
-        "with two unrelated cookies. sessionware: wsgi.SessionMiddleware(app, engine=db "
+        "with two unrelated cookies. sessionware: wsgi.WSGISessionMiddleware(app, engine=db "
         "(SQLite file, WAL, synchronous=NORMAL) or signed_cookies, serializer=json). "
         "Django: contrib.sessions SessionMiddleware(view) called on a WSGIRequest built from "
         "the environ, headers and cookies rendered, minus view(request) alone; Django "
@@ -68,7 +68,7 @@ NOTES = {
     ),
     "ASGI": (
         "Overhead = the wrapped app minus the bare app on the same prepared scope, awaited on "
-        "one event loop. sessionware: asgi.SessionMiddleware, same settings as WSGI; both "
+        "one event loop. sessionware: asgi.ASGISessionMiddleware, same settings as WSGI; both "
         "engines are local (no network), so the session loads and saves inline on the loop "
         "(no thread hop; a db write blocks the loop for its duration). "
         "Starlette: starlette.middleware.sessions.SessionMiddleware(app, secret_key=...) with "

@@ -54,7 +54,7 @@ CONTENDERS = [
         "gunicorn",
         "apps.ours_wsgi:app",
         "db",
-        "a plain WSGI callable in `sessionware.wsgi.SessionMiddleware(engine='db', path=...)`: "
+        "a plain WSGI callable in `WSGISessionMiddleware(engine='db', path=...)`: "
         "defaults (WAL, `synchronous=NORMAL`), json serializer",
         ours=True,
     ),
@@ -135,7 +135,7 @@ CONTENDERS = [
         "uvicorn",
         "apps.ours_asgi:app",
         "db",
-        "a plain ASGI callable in `sessionware.asgi.SessionMiddleware(engine='db', path=...)` "
+        "a plain ASGI callable in `ASGISessionMiddleware(engine='db', path=...)` "
         "(sqlite called inline on the event loop)",
         ours=True,
     ),
@@ -145,7 +145,7 @@ CONTENDERS = [
         "uvicorn",
         "apps.starlette_ours:app",
         "signed_cookies",
-        "Starlette wrapped in `sessionware.asgi.SessionMiddleware(engine='signed_cookies', "
+        "Starlette wrapped in `ASGISessionMiddleware(engine='signed_cookies', "
         "secret_key=...)`",
         ours=True,
     ),

@@ -138,7 +138,7 @@ def test_module_entry_point_runs() -> None:
 
 
 MIDDLEWARE_MODULE = """
-from sessionware.middleware import SessionMiddleware
+from sessionware.http.middleware import SessionMiddleware
 
 def auth(get_response):
     def middleware(request):

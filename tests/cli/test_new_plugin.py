@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 import sessionware
-from sessionware._scaffold import Plugin
 from sessionware.cli import main
+from sessionware.cli._scaffold import Plugin
 
 REPO = Path(__file__).parents[2]
 CORE = REPO / "core"
@@ -156,7 +156,7 @@ def test_the_core_requirement_follows_the_core_version() -> None:
 def test_the_templates_are_in_the_core_package() -> None:
     # The wheel ships everything under src/sessionware (hatch's packages = [...]); the
     # slow test below proves it by generating with an installed, non-editable core.
-    templates = CORE / "src" / "sessionware" / "_scaffold_templates"
+    templates = CORE / "src" / "sessionware" / "cli" / "_scaffold_templates"
     assert (templates / "engine" / "_engine.py.tmpl").is_file()
     assert (templates / "serializer" / "_serializer.py.tmpl").is_file()
     build = tomllib.loads((CORE / "pyproject.toml").read_text())["tool"]["hatch"]["build"]

@@ -136,18 +136,18 @@ def test_signed_serializer_given_a_key_directly_refuses_a_weak_one() -> None:
 
 
 def _wsgi(**settings: Any) -> object:
-    from sessionware.wsgi import SessionMiddleware
+    from sessionware.http.wsgi import WSGISessionMiddleware
 
-    return SessionMiddleware(lambda environ, start_response: [], **settings)
+    return WSGISessionMiddleware(lambda environ, start_response: [], **settings)
 
 
 def _asgi(**settings: Any) -> object:
-    from sessionware.asgi import SessionMiddleware
+    from sessionware.http.asgi import ASGISessionMiddleware
 
     async def app(scope: Any, receive: Any, send: Any) -> None:
         return None
 
-    return SessionMiddleware(app, **settings)
+    return ASGISessionMiddleware(app, **settings)
 
 
 @needs_signed_cookies

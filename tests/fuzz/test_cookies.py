@@ -18,7 +18,12 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from sessionware import Request
-from sessionware._http import MAX_COOKIE_HEADER, format_set_cookie, get_cookie, parse_cookies
+from sessionware.http._messages import (
+    MAX_COOKIE_HEADER,
+    format_set_cookie,
+    get_cookie,
+    parse_cookies,
+)
 
 from ._settings import fuzz
 from ._strategies import hostile_text

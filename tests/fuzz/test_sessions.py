@@ -36,9 +36,9 @@ from sessionware import (
     SessionStore,
     new_session_key,
 )
-from sessionware import asgi as sw_asgi
-from sessionware import wsgi as sw_wsgi
-from sessionware._http import parse_cookies
+from sessionware.http import asgi as sw_asgi
+from sessionware.http import wsgi as sw_wsgi
+from sessionware.http._messages import parse_cookies
 from sessionware.testing import assert_identical
 
 from ..e2e.redis_server import ping
@@ -238,11 +238,11 @@ _MIDDLEWARE_ENGINES = [
     n for n in ("db", "file", "signed_cookies", "signed_cookies-e1", "redis") if n in ENGINES
 ]
 WSGI_APPS = {
-    n: sw_wsgi.SessionMiddleware(_counter_app, engine_instance=ENGINES[n], secret_key=SECRET)
+    n: sw_wsgi.WSGISessionMiddleware(_counter_app, engine_instance=ENGINES[n], secret_key=SECRET)
     for n in _MIDDLEWARE_ENGINES
 }
 ASGI_APPS = {
-    n: sw_asgi.SessionMiddleware(_counter_asgi, engine_instance=ENGINES[n], secret_key=SECRET)
+    n: sw_asgi.ASGISessionMiddleware(_counter_asgi, engine_instance=ENGINES[n], secret_key=SECRET)
     for n in _MIDDLEWARE_ENGINES
 }
 _LOOP = asyncio.new_event_loop()

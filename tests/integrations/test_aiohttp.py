@@ -28,8 +28,8 @@ from cryptography.fernet import Fernet
 
 import sessionware
 from sessionware import SessionConfig, SessionStore
-from sessionware._session_middleware import UNAVAILABLE_BODY
 from sessionware.aiohttp import RULES_KEY, get_session, new_session, setup
+from sessionware.http._rules import UNAVAILABLE_BODY
 
 from ..e2e.redis_server import redis_url
 
@@ -626,7 +626,7 @@ def test_the_core_imports_without_aiohttp_and_the_integration_names_the_install(
     code = (
         "import sys\n"
         "sys.modules['aiohttp'] = None\n"  # as if it were not installed
-        "import sessionware, sessionware.asgi, sessionware.wsgi\n"
+        "import sessionware, sessionware.http.asgi, sessionware.http.wsgi\n"
         "try:\n"
         "    import sessionware.aiohttp\n"
         "except ImportError as exc:\n"

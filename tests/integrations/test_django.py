@@ -577,7 +577,7 @@ def test_a_cookie_session_too_large_for_browsers_is_refused_at_save() -> None:
 def test_the_core_imports_without_django_and_the_integration_says_what_to_install() -> None:
     script = (
         "import sys; sys.modules['django'] = None\n"
-        "import sessionware, sessionware.wsgi, sessionware.asgi, sessionware.cli\n"
+        "import sessionware, sessionware.http.wsgi, sessionware.http.asgi, sessionware.cli\n"
         "try:\n"
         "    import sessionware.django\n"
         "except ImportError as exc:\n"

@@ -956,7 +956,8 @@ def test_import_without_flask_names_the_extra_and_the_core_still_imports() -> No
     code = """
 import sys
 sys.modules["flask"] = None  # as if Flask were not installed
-import sessionware, sessionware.wsgi, sessionware.asgi, sessionware.middleware, sessionware.cli
+import sessionware, sessionware.http.wsgi, sessionware.http.asgi
+import sessionware.http.middleware, sessionware.cli
 try:
     import sessionware.flask
 except ImportError as exc:

@@ -28,7 +28,7 @@ def test_the_core_imports_without_any_framework() -> None:
     code = (
         "import sys\n"
         f"for name in {blocked!r}: sys.modules[name] = None\n"
-        "import sessionware, sessionware.wsgi, sessionware.asgi, sessionware.cli\n"
+        "import sessionware, sessionware.http.wsgi, sessionware.http.asgi, sessionware.cli\n"
         "loaded = sorted(n for n in sys.modules if n.split('.')[0] in "
         f"{blocked!r} and sys.modules[n] is not None)\n"
         "print(loaded)\n"

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from sessionware import EngineUnavailable
-from sessionware._http import Request, Response
-from sessionware.asgi import App, SessionMiddleware
-from sessionware.middleware import SessionMiddleware as ProtocolSessionMiddleware
+from sessionware.http._messages import Request, Response
+from sessionware.http.asgi import ASGIApp, ASGISessionMiddleware
+from sessionware.http.middleware import SessionMiddleware as ProtocolSessionMiddleware
 
 from ..engines import JsonSerializer, MemoryEngine, NativeAsyncMemoryEngine
 
@@ -60,7 +60,7 @@ def key_from(messages: list[Message]) -> str:
 async def test_set_cookie_and_vary_are_added_to_the_response_start(
     store_args: dict[str, Any],
 ) -> None:
-    messages = await call(SessionMiddleware(counting_app(), **store_args), http_scope())
+    messages = await call(ASGISessionMiddleware(counting_app(), **store_args), http_scope())
     headers = headers_of(messages)
     assert headers[b"vary"] == [b"Cookie"]
     assert headers[b"set-cookie"][0].startswith(b"sessionid=")
@@ -77,14 +77,14 @@ async def test_lifespan_scope_passes_through_without_a_session(store_args: dict[
     async def receive() -> dict[str, Any]:
         return {"type": "lifespan.startup"}
 
-    await SessionMiddleware(app, **store_args)({"type": "lifespan"}, receive, None)  # type: ignore[arg-type]
+    await ASGISessionMiddleware(app, **store_args)({"type": "lifespan"}, receive, None)  # type: ignore[arg-type]
     assert seen == [{"type": "lifespan"}, {"type": "lifespan.startup"}]
 
 
 async def test_websocket_gets_a_session_and_saves_changes_without_a_cookie(
     engine: MemoryEngine, store_args: dict[str, Any]
 ) -> None:
-    middleware = SessionMiddleware(counting_app(), **store_args)
+    middleware = ASGISessionMiddleware(counting_app(), **store_args)
     key = key_from(await call(middleware, http_scope()))
     sent: list[Message] = []
 
@@ -96,7 +96,7 @@ async def test_websocket_gets_a_session_and_saves_changes_without_a_cookie(
         sent.append(message)
 
     scope = {**http_scope(f"sessionid={key}"), "type": "websocket"}
-    await SessionMiddleware(ws_app, **store_args)(scope, None, send)  # type: ignore[arg-type]
+    await ASGISessionMiddleware(ws_app, **store_args)(scope, None, send)  # type: ignore[arg-type]
     assert sent == [{"type": "websocket.close"}]
     assert b'"ws":true' in engine.data[key][0]
 
@@ -106,7 +106,7 @@ async def test_native_async_engine_is_preloaded_before_the_app_runs(
 ) -> None:
     engine = NativeAsyncMemoryEngine()
     starts: list[Any] = []
-    middleware = SessionMiddleware(
+    middleware = ASGISessionMiddleware(
         counting_app(starts), engine_instance=engine, serializer_instance=serializer
     )
     key = key_from(await call(middleware, http_scope()))
@@ -124,7 +124,7 @@ async def test_app_that_never_starts_a_response_gets_nothing_saved(
     async def app(scope: Any, receive: Any, send: Any) -> None:
         scope["session"]["n"] = 1
 
-    assert await call(SessionMiddleware(app, **store_args), http_scope()) == []
+    assert await call(ASGISessionMiddleware(app, **store_args), http_scope()) == []
     assert engine.data == {}
 
 
@@ -132,7 +132,7 @@ async def test_engine_unavailable_raised_by_the_app_answers_503(store_args: dict
     async def app(scope: Any, receive: Any, send: Any) -> None:
         raise EngineUnavailable("down")
 
-    messages = await call(SessionMiddleware(app, **store_args), http_scope())
+    messages = await call(ASGISessionMiddleware(app, **store_args), http_scope())
     assert messages[0]["status"] == 503
     assert b"unavailable" in messages[1]["body"]
 
@@ -142,7 +142,7 @@ async def test_asgi_app_reads_the_body_and_runs_a_sync_handler(store_args: dict[
         request.session["n"] = 1
         return Response(b"got " + request.body)
 
-    app = App(handler, middleware=[ProtocolSessionMiddleware(**store_args)])
+    app = ASGIApp(handler, middleware=[ProtocolSessionMiddleware(**store_args)])
     messages = await call(app, {**http_scope(), "method": "POST"}, body=b"payload")
     assert messages[0]["status"] == 200
     assert messages[1]["body"] == b"got payload"
@@ -153,7 +153,7 @@ async def test_asgi_app_runs_an_async_handler(store_args: dict[str, Any]) -> Non
     async def handler(request: Request) -> Response:
         return Response("async")
 
-    messages = await call(App(handler), http_scope())
+    messages = await call(ASGIApp(handler), http_scope())
     assert messages[1]["body"] == b"async"
 
 
@@ -167,5 +167,5 @@ async def test_asgi_app_answers_lifespan() -> None:
     async def send(message: Any) -> None:
         sent.append(message)
 
-    await App(lambda r: Response())({"type": "lifespan"}, receive, send)
+    await ASGIApp(lambda r: Response())({"type": "lifespan"}, receive, send)
     assert [m["type"] for m in sent] == ["lifespan.startup.complete", "lifespan.shutdown.complete"]

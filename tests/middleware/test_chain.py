@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from sessionware import ConfigurationError, MiddlewareNotUsed, MiddlewareOrderError
-from sessionware._http import Request, Response
-from sessionware.middleware import build_chain, check_order
+from sessionware.http._messages import Request, Response
+from sessionware.http.middleware import build_chain, check_order
 
 Handler = Callable[[Request], Any]
 

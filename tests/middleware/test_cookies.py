@@ -8,7 +8,7 @@ from email.utils import parsedate_to_datetime
 
 import pytest
 
-from sessionware._http import (
+from sessionware.http._messages import (
     MAX_COOKIE_HEADER,
     Request,
     Response,

@@ -13,8 +13,9 @@ from typing import Any, ClassVar
 import pytest
 
 import sessionware
-from sessionware import BlockingCallWarning, Capabilities, EngineUnavailable, asgi, wsgi
-from sessionware._session_middleware import UNAVAILABLE_BODY
+from sessionware import BlockingCallWarning, Capabilities, EngineUnavailable
+from sessionware.http import asgi, wsgi
+from sessionware.http._rules import UNAVAILABLE_BODY
 
 from ..engines import JsonSerializer, MemoryEngine
 from .conftest import call_wsgi
@@ -66,7 +67,7 @@ def wsgi_app(engine: MemoryEngine, view: Any, **settings: Any) -> Any:
         start_response("200 OK", [("Content-Type", "text/plain")])
         return [str(body).encode()]
 
-    return wsgi.SessionMiddleware(
+    return wsgi.WSGISessionMiddleware(
         app, engine_instance=engine, serializer_instance=JsonSerializer(), **settings
     )
 
@@ -94,7 +95,7 @@ def asgi_app(engine: MemoryEngine, view: Any, **settings: Any) -> Any:
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": str(body).encode()})
 
-    return asgi.SessionMiddleware(
+    return asgi.ASGISessionMiddleware(
         app, engine_instance=engine, serializer_instance=JsonSerializer(), **settings
     )
 
@@ -216,7 +217,7 @@ def test_an_app_500_after_a_storage_failure_is_a_503() -> None:
         start_response("200 OK", [])
         return [b"ok"]
 
-    wrapped = wsgi.SessionMiddleware(
+    wrapped = wsgi.WSGISessionMiddleware(
         app, engine_instance=engine, serializer_instance=JsonSerializer()
     )
     assert call_wsgi(wrapped, cookie=f"sessionid={key}").code == 503

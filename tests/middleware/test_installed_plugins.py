@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 import sessionware
-from sessionware.wsgi import SessionMiddleware, get_session
+from sessionware.http.wsgi import WSGISessionMiddleware, get_session
 
 from .conftest import call_wsgi, cookie_value
 
@@ -31,7 +31,9 @@ def counter(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iter
 
 
 def test_db_engine_and_json_serializer_by_name_count_across_requests(tmp_path: Path) -> None:
-    app = SessionMiddleware(counter, engine="db", serializer="json", path=tmp_path / "s.sqlite3")
+    app = WSGISessionMiddleware(
+        counter, engine="db", serializer="json", path=tmp_path / "s.sqlite3"
+    )
     first = call_wsgi(app)
     key = cookie_value(first.get_all("Set-Cookie")[0])
     second = call_wsgi(app, cookie=f"sessionid={key}")
@@ -42,7 +44,7 @@ def test_db_engine_and_json_serializer_by_name_count_across_requests(tmp_path: P
 
 
 def test_db_engine_session_deleted_meanwhile_answers_400(tmp_path: Path) -> None:
-    app = SessionMiddleware(counter, engine="db", path=tmp_path / "s.sqlite3")
+    app = WSGISessionMiddleware(counter, engine="db", path=tmp_path / "s.sqlite3")
     key = cookie_value(call_wsgi(app).get_all("Set-Cookie")[0])
 
     def racing(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -52,6 +54,6 @@ def test_db_engine_session_deleted_meanwhile_answers_400(tmp_path: Path) -> None
         start_response("200 OK", [])
         return [b"x"]
 
-    racer = SessionMiddleware(racing, engine_instance=app.rules.store_class.engine)
+    racer = WSGISessionMiddleware(racing, engine_instance=app.rules.store_class.engine)
     assert call_wsgi(racer, cookie=f"sessionid={key}").code == 400
     app.rules.store_class.engine.close()

@@ -11,9 +11,9 @@ from typing import Any, ClassVar
 import pytest
 
 import sessionware
-from sessionware._http import Request, Response
 from sessionware._plugins import host
-from sessionware.middleware import SessionMiddleware, build_chain
+from sessionware.http._messages import Request, Response
+from sessionware.http.middleware import SessionMiddleware, build_chain
 
 from ..engines import DownEngine, JsonSerializer, MemoryEngine
 from .conftest import cookie_value

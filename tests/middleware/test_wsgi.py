@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from sessionware import EngineUnavailable
-from sessionware._http import Request, Response
-from sessionware.middleware import SessionMiddleware as ProtocolSessionMiddleware
-from sessionware.wsgi import App, SessionMiddleware, get_session
+from sessionware.http._messages import Request, Response
+from sessionware.http.middleware import SessionMiddleware as ProtocolSessionMiddleware
+from sessionware.http.wsgi import WSGIApp, WSGISessionMiddleware, get_session
 
 from ..engines import MemoryEngine
 from .conftest import call_wsgi, cookie_value
@@ -40,7 +40,7 @@ def counter_app(environ: dict[str, Any], start_response: StartResponse) -> Itera
 
 
 def test_session_is_at_the_environ_key_and_counts(store_args: dict[str, Any]) -> None:
-    app = SessionMiddleware(counter_app, **store_args)
+    app = WSGISessionMiddleware(counter_app, **store_args)
     first = call_wsgi(app)
     key = cookie_value(first.get_all("Set-Cookie")[0])
     second = call_wsgi(app, cookie=f"sessionid={key}")
@@ -48,19 +48,19 @@ def test_session_is_at_the_environ_key_and_counts(store_args: dict[str, Any]) ->
 
 
 def test_vary_merges_with_the_app_vary_header(store_args: dict[str, Any]) -> None:
-    result = call_wsgi(SessionMiddleware(counter_app, **store_args))
+    result = call_wsgi(WSGISessionMiddleware(counter_app, **store_args))
     assert result.get_all("Vary") == ["Accept-Encoding, Cookie"]
 
 
 def test_get_session_without_the_middleware_says_how_to_fix_it() -> None:
-    with pytest.raises(LookupError, match="SessionMiddleware"):
+    with pytest.raises(LookupError, match="WSGISessionMiddleware"):
         get_session({})
 
 
 def test_session_is_saved_before_the_real_start_response(
     engine: MemoryEngine, store_args: dict[str, Any]
 ) -> None:
-    app = SessionMiddleware(counter_app, **store_args)
+    app = WSGISessionMiddleware(counter_app, **store_args)
     stored_at_start: list[int] = []
 
     def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
@@ -78,7 +78,7 @@ def test_app_iterable_close_is_honoured(store_args: dict[str, Any]) -> None:
         start_response("200 OK", [])
         return body
 
-    result = call_wsgi(SessionMiddleware(app, **store_args))
+    result = call_wsgi(WSGISessionMiddleware(app, **store_args))
     assert result.body == b"ab"
     assert body.closed
 
@@ -91,7 +91,7 @@ def test_lazy_start_response_in_a_generator_still_sets_the_cookie(
         start_response("200 OK", [])
         yield b"lazy"
 
-    result = call_wsgi(SessionMiddleware(app, **store_args))
+    result = call_wsgi(WSGISessionMiddleware(app, **store_args))
     assert result.body == b"lazy"
     assert result.get_all("Set-Cookie")
 
@@ -99,7 +99,7 @@ def test_lazy_start_response_in_a_generator_still_sets_the_cookie(
 def test_update_error_replaces_the_body_with_400_and_closes_the_app_iterable(
     engine: MemoryEngine, store_args: dict[str, Any]
 ) -> None:
-    app = SessionMiddleware(counter_app, **store_args)
+    app = WSGISessionMiddleware(counter_app, **store_args)
     key = cookie_value(call_wsgi(app).get_all("Set-Cookie")[0])
     body = ClosingBody([b"app body"])
 
@@ -109,7 +109,7 @@ def test_update_error_replaces_the_body_with_400_and_closes_the_app_iterable(
         start_response("200 OK", [])
         return body
 
-    result = call_wsgi(SessionMiddleware(racing, **store_args), cookie=f"sessionid={key}")
+    result = call_wsgi(WSGISessionMiddleware(racing, **store_args), cookie=f"sessionid={key}")
     assert result.code == 400
     assert b"session ended" in result.body and b"app body" not in result.body
     assert body.closed
@@ -120,7 +120,7 @@ def test_engine_unavailable_raised_by_the_app_answers_503(store_args: dict[str, 
     def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         raise EngineUnavailable("down")
 
-    result = call_wsgi(SessionMiddleware(app, **store_args))
+    result = call_wsgi(WSGISessionMiddleware(app, **store_args))
     assert result.code == 503
 
 
@@ -131,7 +131,7 @@ def test_wsgi_app_serves_a_protocol_handler_with_its_middleware(
         request.session["n"] = request.session.get("n", 0) + 1
         return Response(f"{request.method} {request.path} {request.session['n']}")
 
-    app = App(handler, middleware=[ProtocolSessionMiddleware(**store_args)])
+    app = WSGIApp(handler, middleware=[ProtocolSessionMiddleware(**store_args)])
     first = call_wsgi(app, path="/x")
     key = cookie_value(first.get_all("Set-Cookie")[0])
     second = call_wsgi(app, path="/x", cookie=f"sessionid={key}")

@@ -23,7 +23,6 @@ from ._errors import (
     UpdateError,
 )
 from ._hookspecs import hookimpl
-from ._http import Request, Response
 from ._keys import is_valid_key, new_session_key
 from ._options import OptionChecker
 from ._plugins import (
@@ -48,6 +47,7 @@ from ._session import (
     build_serializer,
     session_store,
 )
+from .http._messages import Request, Response
 
 __version__ = "0.1.0"
 

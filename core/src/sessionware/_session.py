@@ -82,6 +82,17 @@ def build_serializer(config: SessionConfig) -> Serializer:
     return serializer
 
 
+def _bound_class_name(engine: Engine, serializer: Serializer) -> str:
+    """``DbJsonSessionStore`` for the db engine and json serializer: says what it is bound to."""
+
+    def camel(name: str) -> str:
+        return "".join(part[:1].upper() + part[1:] for part in name.split("_") if part)
+
+    engine_name = getattr(engine, "name", "") or type(engine).__name__
+    serializer_name = getattr(serializer, "name", "") or type(serializer).__name__
+    return f"{camel(engine_name)}{camel(serializer_name)}SessionStore"
+
+
 def session_store(
     config: SessionConfig | None = None,
     *,
@@ -110,7 +121,7 @@ def session_store(
     engine = engine_instance if engine_instance is not None else build_engine(cfg)
     serializer = serializer_instance if serializer_instance is not None else build_serializer(cfg)
     return type(
-        "SessionStore",
+        _bound_class_name(engine, serializer),
         (SessionStore,),
         {"engine": engine, "serializer": serializer, "config": cfg, "__module__": __name__},
     )

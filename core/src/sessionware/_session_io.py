@@ -31,10 +31,10 @@ from ._errors import (
     SessionwareError,
     SuspiciousSession,
 )
-from ._http import cookie_attributes
 from ._keys import new_session_key
 from ._plugins import host
 from ._session_data import SessionData
+from .http._messages import cookie_attributes
 
 __all__ = ["COOKIE_LIMIT", "BlockingCallWarning", "SessionIO", "Steps"]
 

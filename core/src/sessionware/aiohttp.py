@@ -4,7 +4,7 @@
 ``on_response_prepare`` hook; in a handler, ``session = await get_session(request)``
 returns the request's :class:`~sessionware.SessionStore`, already loaded with
 ``aload`` so that reading it never does I/O on the event loop. The response
-rules are the core's (:class:`~sessionware._session_middleware.SessionRules`):
+rules are the core's (:class:`~sessionware.http._rules.SessionRules`):
 they run in the middleware for responses returned or raised
 (``web.HTTPException``, so a redirect after log-in carries the cookie), and in
 the hook for responses the handler prepares itself (streams, WebSockets), just
@@ -30,10 +30,10 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess witho
 from ._config import SessionConfig
 from ._engine import Engine
 from ._errors import ConfigurationError, EngineUnavailable, SessionInterrupted
-from ._http import get_cookie
 from ._serializer import Serializer
 from ._session import SessionStore
-from ._session_middleware import Outcome, SessionRules
+from .http._messages import get_cookie
+from .http._rules import Outcome, SessionRules
 
 __all__ = ["RULES_KEY", "get_session", "new_session", "setup"]
 

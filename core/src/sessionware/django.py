@@ -53,10 +53,10 @@ from django.core.signals import setting_changed
 
 from ._engine import Engine, Reissue
 from ._errors import CookieTooLarge, CreateError, SessionwareError, SuspiciousSession, UpdateError
-from ._http import cookie_attributes
 from ._keys import new_session_key
 from ._plugins import get_engine, get_engine_class, get_serializer, get_serializer_class, host
 from ._serializer import Serializer
+from .http._messages import cookie_attributes
 
 __all__ = ["SessionStore", "reset"]
 

@@ -7,7 +7,7 @@ read once, from ``app.config`` under Flask's own names (``SESSION_COOKIE_*``,
 ``PERMANENT_SESSION_LIFETIME``, ``SECRET_KEY``...) plus ``SESSIONWARE_*``
 for what Flask has no name for; the engine is built then, so a bad setting
 fails at start-up. The response rules are the core's
-(:class:`~sessionware._session_middleware.SessionRules`); this module only
+(:class:`~sessionware.http._rules.SessionRules`); this module only
 maps Flask's meanings onto them. Importable only where Flask is installed.
 """
 
@@ -31,11 +31,11 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final
 from ._config import SessionConfig
 from ._engine import Engine
 from ._errors import ConfigurationError, EngineUnavailable, SerializationError
-from ._http import get_cookie
 from ._plugins import get_engine_class, get_serializer_class
 from ._serializer import Serializer
 from ._session import SessionStore
-from ._session_middleware import Outcome, SessionRules
+from .http._messages import get_cookie
+from .http._rules import Outcome, SessionRules
 
 if TYPE_CHECKING:
     from flask.wrappers import Request, Response
@@ -170,7 +170,7 @@ class SessionwareInterface(SessionInterface):
         self.rules = rules
         #: The session class handed to each request.
         self.session_class: type[FlaskSession] = type(
-            "SessionStore", (FlaskSession, rules.store_class), {"__module__": __name__}
+            f"Flask{rules.store_class.__name__}", (FlaskSession, rules.store_class), {"__module__": __name__}
         )
         #: ``SESSION_REFRESH_EACH_REQUEST``: re-save a permanent session on every request.
         self.refresh_each_request = refresh_each_request

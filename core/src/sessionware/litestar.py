@@ -35,10 +35,10 @@ except ImportError as exc:  # pragma: no cover - exercised by the packaging test
         'sessionware.litestar needs Litestar: pip install "sessionware[litestar]"'
     ) from exc
 
-from . import asgi
 from ._config import SessionConfig
 from ._plugins import host
-from ._session_middleware import CLEARED_MARKERS, SessionRules
+from .http import asgi
+from .http._rules import CLEARED_MARKERS, SessionRules
 
 __all__ = ["SessionMiddleware", "session_middleware"]
 
@@ -48,8 +48,8 @@ if not any(marker is Empty for marker in CLEARED_MARKERS):
     CLEARED_MARKERS.append(Empty)
 
 
-class SessionMiddleware(asgi.SessionMiddleware):
-    """:class:`sessionware.asgi.SessionMiddleware` with Litestar's reading rule (see the module)."""
+class SessionMiddleware(asgi.ASGISessionMiddleware):
+    """``ASGISessionMiddleware`` with Litestar's reading rule (see the module)."""
 
     accessed_when_loaded: ClassVar[bool] = True
     flush_when_emptied: ClassVar[bool] = True

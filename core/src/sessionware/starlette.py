@@ -32,13 +32,13 @@ except ImportError as exc:  # pragma: no cover - exercised by the packaging test
         'sessionware.starlette needs Starlette: pip install "sessionware[starlette]"'
     ) from exc
 
-from . import asgi
 from ._config import SessionConfig
 from ._engine import Engine
 from ._errors import ConfigurationError
 from ._plugins import get_engine_class, get_serializer_class, host
 from ._serializer import Serializer
-from ._session_middleware import Outcome, SessionRules
+from .http import asgi
+from .http._rules import Outcome, SessionRules
 
 __all__ = ["SessionMiddleware"]
 
@@ -94,7 +94,7 @@ def _signs(config: SessionConfig | None, values: dict[str, Any]) -> bool:
     )
 
 
-class SessionMiddleware(asgi.SessionMiddleware):
+class SessionMiddleware(asgi.ASGISessionMiddleware):
     """Starlette's ``SessionMiddleware`` arguments, with sessions stored by a sessionware engine.
 
     ``secret_key`` is used by engines and serializers that sign (it may be a

@@ -29,7 +29,10 @@ def test_list_plugins_reports_the_distribution() -> None:
 
 def test_capabilities_declare_one_process() -> None:
     assert CacheEngine.capabilities == sessionware.Capabilities(
-        server_side=True, clear_expired=True, local=True, inline_async=True,
+        server_side=True,
+        clear_expired=True,
+        local=True,
+        inline_async=True,
         shared_across_processes=False,
     )
 

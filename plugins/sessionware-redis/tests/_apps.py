@@ -18,7 +18,8 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qs
 
-from sessionware import SerializationError, SessionStore, asgi, wsgi
+from sessionware import SerializationError, SessionStore
+from sessionware.http import asgi, wsgi
 
 
 class PlainJson:
@@ -100,7 +101,7 @@ if __name__ == "__main__":
     if kind == "asgi":
         import uvicorn
 
-        asgi_app = asgi.SessionMiddleware(_asgi_routes, **settings())
+        asgi_app = asgi.ASGISessionMiddleware(_asgi_routes, **settings())
         uvicorn.run(
             asgi_app,
             host="127.0.0.1",
@@ -112,5 +113,5 @@ if __name__ == "__main__":
     else:
         import waitress
 
-        wsgi_app = wsgi.SessionMiddleware(_wsgi_routes, **settings())
+        wsgi_app = wsgi.WSGISessionMiddleware(_wsgi_routes, **settings())
         waitress.serve(wsgi_app, host="127.0.0.1", port=port, threads=8, _quiet=True)

@@ -20,7 +20,8 @@ import pytest
 import redis
 
 import sessionware
-from sessionware import SessionStore, asgi, wsgi
+from sessionware import SessionStore
+from sessionware.http import asgi, wsgi
 from sessionware.testing import ReferenceSerializer
 
 UNAVAILABLE = b"The session store is unavailable right now. Please retry in a moment.\n"
@@ -72,7 +73,7 @@ def _no_threads(*args: Any, **kwargs: Any) -> Any:
 async def test_asgi_never_blocks_the_loop_or_uses_a_thread(
     settings: dict[str, Any], raw: redis.Redis, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    app = asgi.SessionMiddleware(asgi_routes, **settings)
+    app = asgi.ASGISessionMiddleware(asgi_routes, **settings)
     rules = await app.prepare()  # made on a running loop: built in a worker thread, here
     monkeypatch.setattr(asyncio, "to_thread", _no_threads)
     engine = rules.store_class.engine
@@ -88,7 +89,7 @@ async def test_asgi_never_blocks_the_loop_or_uses_a_thread(
 
 
 def test_wsgi_uses_the_blocking_client(settings: dict[str, Any]) -> None:
-    app = wsgi.SessionMiddleware(wsgi_routes, **settings)
+    app = wsgi.WSGISessionMiddleware(wsgi_routes, **settings)
     with httpx.Client(transport=httpx.WSGITransport(app=app), base_url="http://test") as client:
         client.get("/login")
         assert client.get("/bump").json() == {"user": "alice", "n": 1}
@@ -115,7 +116,7 @@ COOKIE = {"sessionid": "a" * 32}
 
 @pytest.mark.parametrize("cookies", [COOKIE, {}], ids=["with-cookie", "new-visitor"])
 async def test_asgi_answers_503_by_default(cookies: dict[str, str]) -> None:
-    app = asgi.SessionMiddleware(asgi_routes, **outage_settings(None))
+    app = asgi.ASGISessionMiddleware(asgi_routes, **outage_settings(None))
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://t", cookies=cookies) as c:
         response = await c.get("/bump")
@@ -129,7 +130,7 @@ async def test_asgi_answers_503_by_default(cookies: dict[str, str]) -> None:
 async def test_asgi_runs_with_an_empty_unsaved_session_when_configured(
     cookies: dict[str, str],
 ) -> None:
-    app = asgi.SessionMiddleware(asgi_routes, **outage_settings("empty"))
+    app = asgi.ASGISessionMiddleware(asgi_routes, **outage_settings("empty"))
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://t", cookies=cookies) as c:
         response = await c.get("/bump")
@@ -141,7 +142,7 @@ async def test_asgi_runs_with_an_empty_unsaved_session_when_configured(
 @pytest.mark.parametrize("cookies", [COOKIE, {}], ids=["with-cookie", "new-visitor"])
 @pytest.mark.parametrize("policy", [None, "empty"])
 def test_wsgi_outage_policy(cookies: dict[str, str], policy: str | None) -> None:
-    app = wsgi.SessionMiddleware(wsgi_routes, **outage_settings(policy))
+    app = wsgi.WSGISessionMiddleware(wsgi_routes, **outage_settings(policy))
     transport = httpx.WSGITransport(app=app)
     with httpx.Client(transport=transport, base_url="http://t", cookies=cookies) as client:
         response = client.get("/bump")

@@ -12,9 +12,9 @@ from wsgiref.util import setup_testing_defaults
 import pytest
 
 import sessionware
-from sessionware.asgi import SessionMiddleware as AsgiSessionMiddleware
+from sessionware.http.asgi import ASGISessionMiddleware
+from sessionware.http.wsgi import WSGISessionMiddleware, get_session
 from sessionware.testing import ReferenceSerializer, run_async
-from sessionware.wsgi import SessionMiddleware, get_session
 
 from .conftest import SECRET
 from .wsgi_client import call
@@ -78,8 +78,8 @@ def app_storing(blob: str) -> Callable[..., Iterable[bytes]]:
     return app
 
 
-def middleware(app: Any, encrypt: bool, **settings: Any) -> SessionMiddleware:
-    return SessionMiddleware(
+def middleware(app: Any, encrypt: bool, **settings: Any) -> WSGISessionMiddleware:
+    return WSGISessionMiddleware(
         app,
         engine="signed_cookies",
         secret_key=SECRET,
@@ -179,7 +179,7 @@ def test_asgi_middleware_surfaces_cookie_too_large_instead_of_sending_it(encrypt
     async def receive() -> dict[str, Any]:
         return {"type": "http.request", "body": b"", "more_body": False}
 
-    wrapped = AsgiSessionMiddleware(
+    wrapped = ASGISessionMiddleware(
         app,
         engine="signed_cookies",
         secret_key=SECRET,

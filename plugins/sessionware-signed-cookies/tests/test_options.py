@@ -28,7 +28,10 @@ def test_list_plugins_reports_the_distribution() -> None:
 
 def test_capabilities_are_declared() -> None:
     assert SignedCookiesEngine.capabilities == sessionware.Capabilities(
-        server_side=False, clear_expired=False, local=True, inline_async=True,
+        server_side=False,
+        clear_expired=False,
+        local=True,
+        inline_async=True,
         shared_across_processes=True,
     )
     assert SignedCookiesEngine.uses_secret is True

@@ -9,8 +9,8 @@ import pytest
 from sessionware_signed_cookies import SignedCookiesEngine
 
 import sessionware
+from sessionware.http.wsgi import WSGISessionMiddleware, get_session
 from sessionware.testing import ReferenceSerializer
-from sessionware.wsgi import SessionMiddleware, get_session
 
 from .conftest import OLD_SECRET, SECRET
 from .wsgi_client import call
@@ -89,8 +89,8 @@ def reader(environ: dict[str, Any], start_response: Callable[..., Any]) -> Itera
     return [str(n).encode()]
 
 
-def middleware(app: Any, encrypt: bool, **settings: Any) -> SessionMiddleware:
-    return SessionMiddleware(
+def middleware(app: Any, encrypt: bool, **settings: Any) -> WSGISessionMiddleware:
+    return WSGISessionMiddleware(
         app,
         engine="signed_cookies",
         encrypt=encrypt,

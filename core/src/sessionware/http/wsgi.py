@@ -1,10 +1,10 @@
 """WSGI: a session middleware for any WSGI app, and an app built from a protocol handler.
 
-``SessionMiddleware(app, **settings)`` puts the session at
+``WSGISessionMiddleware(app, **settings)`` puts the session at
 ``environ["sessionware.session"]`` (or use :func:`get_session`) and applies
 the session response rules when the app calls ``start_response``: the
 session is saved before the real ``start_response`` is called, and the app's
-iterable is closed as PEP 3333 requires. ``App(handler, middleware)`` serves
+iterable is closed as PEP 3333 requires. ``WSGIApp(handler, middleware)`` serves
 a middleware-protocol chain over WSGI.
 """
 
@@ -16,26 +16,25 @@ from types import TracebackType
 from typing import Any
 from wsgiref.types import StartResponse, WSGIApplication
 
-from ._config import SessionConfig
-from ._engine import Engine
-from ._errors import EngineUnavailable
-from ._http import Request, Response, get_cookie
-from ._serializer import Serializer
-from ._session import SessionStore
-from ._session_middleware import Outcome, SessionRules
+from .._config import SessionConfig
+from .._engine import Engine
+from .._errors import EngineUnavailable
+from .._serializer import Serializer
+from .._session import SessionStore
+from ._messages import Request, Response, get_cookie
+from ._rules import Outcome, SessionRules
 from .middleware import Handler, MiddlewareFactory, build_chain
 
-__all__ = ["ENVIRON_KEY", "App", "SessionMiddleware", "get_session"]
+__all__ = ["ENVIRON_KEY", "WSGIApp", "WSGISessionMiddleware", "get_session"]
 
-#: Where :class:`SessionMiddleware` puts the session in the environ.
+#: Where :class:`WSGISessionMiddleware` puts the session in the environ.
 ENVIRON_KEY = "sessionware.session"
 
 _ExcInfo = tuple[type[BaseException], BaseException, TracebackType]
-WSGIApp = WSGIApplication
 
 
 def get_session(environ: dict[str, Any]) -> SessionStore:
-    """The session :class:`SessionMiddleware` attached to this request's environ.
+    """The session :class:`WSGISessionMiddleware` attached to this request's environ.
 
     It is loaded here (no I/O without a session cookie), so code that reads
     the ``dict`` through C — ``json.dumps``, orjson — sees its data; asking
@@ -45,7 +44,8 @@ def get_session(environ: dict[str, Any]) -> SessionStore:
         session: SessionStore = environ[ENVIRON_KEY]
     except KeyError:
         raise LookupError(
-            "no session in this WSGI environ: wrap the app in sessionware.wsgi.SessionMiddleware"
+            "no session in this WSGI environ: wrap the app in "
+            "sessionware.http.wsgi.WSGISessionMiddleware"
         ) from None
     session._ensure_loaded()
     session.mark_accessed()
@@ -60,7 +60,7 @@ def _status_line(outcome: Outcome) -> str:
     return Response(status=outcome.status or 500, content_type=None).status_line
 
 
-class _Replaced(Iterable[bytes]):
+class _ReplacementBody(Iterable[bytes]):
     """The replacement body; closes the app's iterable as PEP 3333 asks."""
 
     def __init__(self, body: bytes, app_iter: Iterable[bytes] | None) -> None:
@@ -76,23 +76,23 @@ class _Replaced(Iterable[bytes]):
             close()
 
 
-class _Lazy:
+class _BodyStartingLate:
     """Wraps an app that calls ``start_response`` only once iterated."""
 
-    def __init__(self, app_iter: Iterable[bytes], call: _Call) -> None:
+    def __init__(self, app_iter: Iterable[bytes], start_response: _WrappedStartResponse) -> None:
         self.app_iter = app_iter
         self.iterator: Iterator[bytes] | None = None
-        self.call = call
+        self.start_response = start_response
 
     def __iter__(self) -> Iterator[bytes]:
         self.iterator = iter(self.app_iter)
         for chunk in self.iterator:
-            if self.call.replacement is not None:
+            if self.start_response.replacement is not None:
                 break
             yield chunk
-        outcome = self.call.replacement
+        outcome = self.start_response.replacement
         if outcome is not None:
-            self.call.start_response(_status_line(outcome), outcome.error_headers())
+            self.start_response.original(_status_line(outcome), outcome.error_headers())
             yield outcome.body
 
     def close(self) -> None:
@@ -101,10 +101,10 @@ class _Lazy:
             close()
 
 
-class _Call:
+class _WrappedStartResponse:
     """One request's state: the wrapped ``start_response``."""
 
-    __slots__ = ("had_cookie", "replacement", "rules", "session", "start_response", "started")
+    __slots__ = ("had_cookie", "original", "replacement", "rules", "session", "started")
 
     def __init__(
         self,
@@ -116,7 +116,7 @@ class _Call:
         self.rules = rules
         self.session = session
         self.had_cookie = had_cookie
-        self.start_response = start_response
+        self.original = start_response
         self.replacement: Outcome | None = None
         self.started = False
 
@@ -128,7 +128,7 @@ class _Call:
         /,
     ) -> Callable[[bytes], object]:
         if self.started and exc_info is None:
-            return self.start_response(status, headers)
+            return self.original(status, headers)
         self.started = True
         try:
             code = int(status[:3])
@@ -136,22 +136,24 @@ class _Call:
             code = 500
         outcome = self.rules.finish(self.session, self.had_cookie, code)
         if outcome is None:
-            return self.start_response(status, headers, exc_info)
+            return self.original(status, headers, exc_info)
         if outcome.status is not None:
             self.replacement = outcome
             return _discard
         headers = list(headers)
         outcome.apply(headers)
-        return self.start_response(status, headers, exc_info)
+        return self.original(status, headers, exc_info)
 
     def replace(self, outcome: Outcome, app_iter: Iterable[bytes] | None) -> Iterable[bytes]:
         exc_info = sys.exc_info() if app_iter is None and self.started else None
-        self.start_response(_status_line(outcome), outcome.error_headers(), exc_info)
-        return _Replaced(outcome.body, app_iter)
+        self.original(_status_line(outcome), outcome.error_headers(), exc_info)
+        return _ReplacementBody(outcome.body, app_iter)
 
 
-class SessionMiddleware:
-    """Wrap any WSGI app with sessions: ``app = SessionMiddleware(app, engine="db", path="s.db")``.
+class WSGISessionMiddleware:
+    """Wrap any WSGI app with sessions.
+
+    ``app = WSGISessionMiddleware(app, engine="db", path="s.db")``.
 
     ``config`` and keyword ``settings`` are those of
     :func:`sessionware.session_store`; the engine is built once, here.
@@ -159,7 +161,7 @@ class SessionMiddleware:
 
     def __init__(
         self,
-        app: WSGIApp,
+        app: WSGIApplication,
         config: SessionConfig | None = None,
         *,
         engine_instance: Engine | None = None,
@@ -181,22 +183,22 @@ class SessionMiddleware:
         rules = self.rules
         key = get_cookie(environ.get("HTTP_COOKIE"), self._name)
         session = environ[ENVIRON_KEY] = rules.open(key)
-        call = _Call(rules, session, key is not None, start_response)
+        start = _WrappedStartResponse(rules, session, key is not None, start_response)
         try:
-            app_iter = self.app(environ, call)
+            app_iter = self.app(environ, start)
         except EngineUnavailable as exc:
-            return call.replace(rules.unavailable(exc), None)
-        if call.replacement is not None:
-            return call.replace(call.replacement, app_iter)
-        if not call.started:
-            return _Lazy(app_iter, call)
+            return start.replace(rules.unavailable(exc), None)
+        if start.replacement is not None:
+            return start.replace(start.replacement, app_iter)
+        if not start.started:
+            return _BodyStartingLate(app_iter, start)
         return app_iter
 
 
-class App:
+class WSGIApp:
     """A WSGI app that serves a protocol handler through a middleware chain.
 
-    ``App(handler, middleware=[SessionMiddleware(...)])``: ``handler(request)``
+    ``WSGIApp(handler, middleware=[SessionMiddleware(...)])``: ``handler(request)``
     returns a :class:`~sessionware.Response`; the chain is built once, sync.
     """
 

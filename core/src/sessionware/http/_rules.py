@@ -17,13 +17,13 @@ import time
 from collections.abc import Mapping
 from typing import Any, ClassVar, Final
 
-from ._config import SessionConfig
-from ._engine import Engine
-from ._errors import EngineUnavailable, UpdateError
-from ._http import cookie_attributes, delete_cookie_header, http_date, patch_vary
-from ._serializer import Serializer
-from ._session import SessionStore, session_store
-from ._session_io import Steps
+from .._config import SessionConfig
+from .._engine import Engine
+from .._errors import EngineUnavailable, UpdateError
+from .._serializer import Serializer
+from .._session import SessionStore, session_store
+from .._session_io import Steps
+from ._messages import cookie_attributes, delete_cookie_header, http_date, patch_vary
 
 __all__ = ["INTERRUPTED_BODY", "UNAVAILABLE_BODY", "Outcome", "SessionRules"]
 
@@ -203,7 +203,7 @@ class SessionRules:
         self.config: SessionConfig = cfg
         #: The session class handed to each request (built once).
         self.store_class: type[SessionStore] = type(
-            "SessionStore",
+            f"Guarded{base.__name__}",
             (_GuardedStore, base),
             {"_run_empty": cfg.on_unavailable == "empty", "__module__": base.__module__},
         )
@@ -232,7 +232,7 @@ class SessionRules:
         )
         self._vary = Outcome(vary=True)
         self._interrupted = Outcome(status=400, body=INTERRUPTED_BODY)
-        self._down = Outcome(status=503, body=UNAVAILABLE_BODY)
+        self._unavailable = Outcome(status=503, body=UNAVAILABLE_BODY)
 
     def open(self, session_key: str | None) -> SessionStore:
         """A lazy session for the cookie's value (``None``: no cookie). No I/O."""
@@ -258,7 +258,7 @@ class SessionRules:
     def unavailable(self, exc: EngineUnavailable) -> Outcome:
         """The answer when the engine failed outside the rules (e.g. raised through the app)."""
         logger.error("session engine unavailable; answering 503: %s", exc)
-        return self._down
+        return self._unavailable
 
     def plan(self, session: SessionStore, had_cookie: bool, status: int) -> Any:
         """Decide without I/O: an :class:`Outcome`, ``None`` (nothing to do) or save-first."""
@@ -298,7 +298,7 @@ class SessionRules:
             return self._interrupted
         if self._error_on_unavailable:
             logger.error("session engine unavailable while saving; answering 503: %s", exc)
-            return self._down
+            return self._unavailable
         logger.warning("session engine unavailable while saving; the change is lost: %s", exc)
         return self._vary if session.accessed else None
 

@@ -8,7 +8,7 @@ builds a chain around a handler (``handler(request) -> Response``), checks
 :class:`~sessionware.MiddlewareNotUsed`, and adapts sync and async parts by
 the rules in ``docs/middleware.md``. :class:`SessionMiddleware` is the
 session middleware in this protocol's form; the WSGI and ASGI adapters are
-in :mod:`sessionware.wsgi` and :mod:`sessionware.asgi`.
+in :mod:`sessionware.http.wsgi` and :mod:`sessionware.http.asgi`.
 """
 
 from __future__ import annotations
@@ -20,12 +20,12 @@ import inspect
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Literal
 
-from ._config import SessionConfig
-from ._engine import Engine
-from ._errors import ConfigurationError, EngineUnavailable, MiddlewareNotUsed, MiddlewareOrderError
-from ._http import Request, Response
-from ._serializer import Serializer
-from ._session_middleware import Outcome, SessionRules
+from .._config import SessionConfig
+from .._engine import Engine
+from .._errors import ConfigurationError, EngineUnavailable, MiddlewareNotUsed, MiddlewareOrderError
+from .._serializer import Serializer
+from ._messages import Request, Response
+from ._rules import Outcome, SessionRules
 
 __all__ = [
     "Handler",
@@ -87,7 +87,7 @@ def check_order(middleware: Sequence[object]) -> None:
             a = _name(factory)
             raise MiddlewareOrderError(
                 f"{a} requires {need!r}, but no middleware in the chain provides it; add one "
-                f"that provides {need!r} (for 'session': sessionware.middleware."
+                f"that provides {need!r} (for 'session': sessionware.http.middleware."
                 f"SessionMiddleware()) above {a}",
                 middleware=a,
                 depends_on=None,
@@ -148,7 +148,7 @@ def build_chain(
         if is_async_callable(handler):
             raise ConfigurationError(
                 f"the handler {_name(handler)} is async but the chain is sync; build it with "
-                "mode='async' (sessionware.asgi.App) or make the handler a plain function",
+                "mode='async' (sessionware.http.asgi.ASGIApp) or make the handler a plain function",
                 field="handler",
             )
     elif not is_async_callable(handler):
@@ -162,7 +162,7 @@ def build_chain(
                 if not sync_ok:
                     raise ConfigurationError(
                         f"{_name(factory)} is async-only (sync_capable = False) and cannot run "
-                        "in a sync chain; use mode='async' (sessionware.asgi.App) instead",
+                        "in a sync chain; use mode='async' (sessionware.http.asgi.ASGIApp) instead",
                         field="middleware",
                     )
                 built = factory(inner)

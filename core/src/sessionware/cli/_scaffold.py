@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from . import __version__
-from ._plugins import FIRST_PARTY
+from .. import __version__
+from .._plugins import FIRST_PARTY
 
 __all__ = ["KINDS", "MAX_NAME_LENGTH", "Plugin", "check_name", "generate", "next_steps"]
 
@@ -135,7 +135,7 @@ def generate(name: str, kind: str, directory: Path, *, force: bool = False) -> l
         )
     plugin = Plugin(name, kind)
     values = plugin.placeholders()
-    root = resources.files("sessionware").joinpath(_TEMPLATES)
+    root = resources.files("sessionware.cli").joinpath(_TEMPLATES)
     names = {"kind": kind, "module": KINDS[kind], "package": plugin.package}
     written = []
     for template, target in _FILES:

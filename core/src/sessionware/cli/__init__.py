@@ -21,13 +21,13 @@ import warnings
 from collections.abc import Callable, Sequence
 from typing import Any, TextIO
 
-from . import __version__
-from ._config import SessionConfig
-from ._engine import EngineBase
-from ._errors import SessionwareError
-from ._plugins import PluginWarning, get_engine_class, get_serializer_class, host, list_plugins
-from ._secrets import HOW_TO_GENERATE
-from ._session import build_engine, build_serializer
+from .. import __version__
+from .._config import SessionConfig
+from .._engine import EngineBase
+from .._errors import SessionwareError
+from .._plugins import PluginWarning, get_engine_class, get_serializer_class, host, list_plugins
+from .._secrets import HOW_TO_GENERATE
+from .._session import build_engine, build_serializer
 
 __all__ = ["main"]
 
@@ -320,7 +320,7 @@ def cmd_clear_expired(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _check_middleware(spec: str) -> list[str]:
-    from .middleware import check_order
+    from ..http.middleware import check_order
 
     factories = []
     for ref in [s.strip() for s in spec.split(",") if s.strip()]:

@@ -1,6 +1,6 @@
 """ASGI: a session middleware for any ASGI app, and an app built from a protocol handler.
 
-``SessionMiddleware(app, **settings)`` puts the session at ``scope["session"]``
+``ASGISessionMiddleware(app, **settings)`` puts the session at ``scope["session"]``
 (where Starlette's and FastAPI's ``request.session`` look) for ``http`` and
 ``websocket`` scopes and passes every other scope (``lifespan``) through.
 
@@ -12,7 +12,7 @@ an unloaded session as empty — and synchronous ``request.session[...]`` must
 never do storage I/O on the event loop. A request without the cookie costs no
 I/O. The rules are applied when the app sends ``http.response.start``, saving
 with ``asave``; a session the app replaced at ``scope["session"]`` (Litestar's
-``set_session``/``clear_session``) is taken over first. ``App(handler,
+``set_session``/``clear_session``) is taken over first. ``ASGIApp(handler,
 middleware)`` serves a middleware-protocol chain over ASGI.
 """
 
@@ -24,22 +24,22 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any, ClassVar
 
-from ._config import SessionConfig
-from ._engine import Engine
-from ._errors import EngineUnavailable, UpdateError
-from ._http import Request, get_cookie
-from ._serializer import Serializer
-from ._session import SessionStore
-from ._session_middleware import Outcome, SessionRules
+from .._config import SessionConfig
+from .._engine import Engine
+from .._errors import EngineUnavailable, UpdateError
+from .._serializer import Serializer
+from .._session import SessionStore
+from ._messages import Request, get_cookie
+from ._rules import Outcome, SessionRules
 from .middleware import Handler, MiddlewareFactory, build_chain
 
-__all__ = ["App", "SessionMiddleware"]
+__all__ = ["ASGIApp", "ASGISessionMiddleware"]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+ASGIApplication = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 logger = logging.getLogger("sessionware.middleware")
 
@@ -101,8 +101,10 @@ async def _send_replacement(send: Send, outcome: Outcome) -> None:
     await send({"type": "http.response.body", "body": outcome.body, "more_body": False})
 
 
-class SessionMiddleware:
-    """Wrap any ASGI app with sessions: ``app = SessionMiddleware(app, engine="db", path="s.db")``.
+class ASGISessionMiddleware:
+    """Wrap any ASGI app with sessions.
+
+    ``app = ASGISessionMiddleware(app, engine="db", path="s.db")``.
 
     ``config`` and keyword ``settings`` are those of
     :func:`sessionware.session_store`; the engine is built once, here — or,
@@ -125,7 +127,7 @@ class SessionMiddleware:
 
     def __init__(
         self,
-        app: ASGIApp,
+        app: ASGIApplication,
         config: SessionConfig | None = None,
         *,
         engine_instance: Engine | None = None,
@@ -151,7 +153,7 @@ class SessionMiddleware:
             self._build, self._building = build, asyncio.Lock()
 
     @classmethod
-    def sharing(cls, app: ASGIApp, rules: SessionRules) -> SessionMiddleware:
+    def sharing(cls, app: ASGIApplication, rules: SessionRules) -> ASGISessionMiddleware:
         """A middleware for ``app`` that shares already-built ``rules`` (and so their engine).
 
         For frameworks that make one middleware per route (Litestar): every
@@ -285,10 +287,10 @@ class SessionMiddleware:
                     logger.warning("websocket session not saved: %s", exc)
 
 
-class App:
+class ASGIApp:
     """An ASGI app that serves a protocol handler (sync or async) through a chain.
 
-    ``App(handler, middleware=[SessionMiddleware(...)])``: the chain is built
+    ``ASGIApp(handler, middleware=[SessionMiddleware(...)])``: the chain is built
     once in async mode (sync parts run in worker threads); the request body is
     read completely before the handler is called. ``lifespan`` is answered.
     """

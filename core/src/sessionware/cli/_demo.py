@@ -14,9 +14,9 @@ from collections.abc import Callable
 from typing import Any, TextIO
 from urllib.parse import parse_qs
 
-from ._config import SessionConfig
-from ._errors import ConfigurationError
-from ._http import Request, Response
+from .._config import SessionConfig
+from .._errors import ConfigurationError
+from ..http._messages import Request, Response
 
 __all__ = ["make_app", "serve"]
 
@@ -131,8 +131,8 @@ def describe(request: Request, config: SessionConfig) -> Response:
 
 def make_app(config: SessionConfig) -> Any:
     """The demo as a WSGI application using ``config``."""
-    from .middleware import SessionMiddleware
-    from .wsgi import App
+    from ..http.middleware import SessionMiddleware
+    from ..http.wsgi import WSGIApp
 
     routes: dict[tuple[str, str], Handler] = {
         ("GET", "/"): home,
@@ -151,7 +151,7 @@ def make_app(config: SessionConfig) -> Any:
             return Response("method not allowed" if status == 405 else "not found", status=status)
         return view(request)
 
-    return App(handler, middleware=[SessionMiddleware.configured(config=config)])
+    return WSGIApp(handler, middleware=[SessionMiddleware.configured(config=config)])
 
 
 def serve(config: SessionConfig, *, host: str, port: int, threads: int, out: TextIO) -> int:
