@@ -155,11 +155,10 @@ def test_check_reports_middleware_in_the_wrong_order(
 ) -> None:
     (tmp_path / "cli_mw_mod.py").write_text(
         "from sessionware.testing import ReferenceSerializer\n"
-        "from tests.engines import MemoryEngine\n"
+        "from sessionware.testing import MemoryEngine\n"
         "ENGINE, SERIALIZER = MemoryEngine(), ReferenceSerializer()\n" + MIDDLEWARE_MODULE
     )
     monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.syspath_prepend(str(Path(__file__).parents[2]))
     code, text = run(
         "check", "--engine", "nosuch", "--middleware", "cli_mw_mod:auth,cli_mw_mod:session"
     )
@@ -177,7 +176,7 @@ def test_check_reports_unimportable_middleware(tmp_path: Path) -> None:
 @pytest.fixture
 def one_process_engine() -> Any:
     """Register the in-test MemoryEngine (shared_across_processes=False) as a plugin."""
-    from ..engines import JsonSerializer, MemoryEngine
+    from sessionware.testing import MemoryEngine, ReferenceSerializer
 
     class OneProcessPlugin:
         @sessionware.hookimpl
@@ -186,7 +185,7 @@ def one_process_engine() -> Any:
 
         @sessionware.hookimpl
         def register_serializers(self, register: Any) -> None:
-            register(JsonSerializer)
+            register(ReferenceSerializer)
 
     host.register(OneProcessPlugin(), "one-process-test")
     yield
@@ -194,23 +193,23 @@ def one_process_engine() -> Any:
 
 
 @pytest.mark.usefixtures("one_process_engine")
-@pytest.mark.parametrize("serializer", ["json_test", "no_such_serializer"])
+@pytest.mark.parametrize("serializer", ["kit_json", "no_such_serializer"])
 def test_check_flags_a_one_process_engine_with_several_workers(serializer: str) -> None:
     # The warning does not depend on everything else being right (here: the serializer).
-    code, text = run("check", "--engine", "memory", "--serializer", serializer, "--workers", "4")
+    code, text = run("check", "--engine", "kit_memory", "--serializer", serializer, "--workers", "4")
     assert code == 1
     assert "keeps sessions in one process" in text and "(4 workers configured)" in text
 
 
 @pytest.mark.usefixtures("one_process_engine")
 def test_check_notes_a_one_process_engine_with_one_worker() -> None:
-    code, text = run("check", "--engine", "memory", "--serializer", "json_test", "--workers", "1")
+    code, text = run("check", "--engine", "kit_memory", "--serializer", "kit_json", "--workers", "1")
     assert code == 0, text
-    assert "ok      the 'memory' engine keeps sessions in one process" in text
+    assert "ok      the 'kit_memory' engine keeps sessions in one process" in text
 
 
 @pytest.mark.usefixtures("one_process_engine")
 def test_clear_expired_refuses_an_engine_it_cannot_reach() -> None:
-    code, text = run("clear-expired", "--engine", "memory", "--serializer", "json_test")
+    code, text = run("clear-expired", "--engine", "kit_memory", "--serializer", "kit_json")
     assert code == 1
     assert "cannot reach them" in text and "SessionStore.clear_expired()" in text

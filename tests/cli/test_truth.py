@@ -22,7 +22,8 @@ import pytest
 import sessionware
 from sessionware import EngineBase, EngineUnavailable
 from sessionware._plugins import host
-from sessionware.cli import _Progress, main
+from sessionware.cli import main
+from sessionware.cli._clear_expired import _Progress
 
 needs_db = pytest.mark.skipif(
     not os.environ.get("CI")
@@ -99,7 +100,7 @@ class _NoHealth:
 
 @pytest.fixture
 def test_engines() -> Iterator[None]:
-    from ..engines import JsonSerializer
+    from sessionware.testing import ReferenceSerializer
 
     class Plugin:
         @sessionware.hookimpl
@@ -109,7 +110,7 @@ def test_engines() -> Iterator[None]:
 
         @sessionware.hookimpl
         def register_serializers(self, register: Any) -> None:
-            register(JsonSerializer)
+            register(ReferenceSerializer)
 
     host.register(Plugin(), "truth-test")
     yield
@@ -118,14 +119,14 @@ def test_engines() -> Iterator[None]:
 
 @pytest.mark.usefixtures("test_engines")
 def test_check_fails_when_the_engine_health_check_fails() -> None:
-    code, text = run("check", "--engine", "unreachable_test", "--serializer", "json_test")
+    code, text = run("check", "--engine", "unreachable_test", "--serializer", "kit_json")
     assert code == 1
     assert "PROBLEM engine: nothing answers at store://nowhere" in text
 
 
 @pytest.mark.usefixtures("test_engines")
 def test_check_passes_an_engine_without_a_health_method() -> None:
-    code, text = run("check", "--engine", "nohealth_test", "--serializer", "json_test")
+    code, text = run("check", "--engine", "nohealth_test", "--serializer", "kit_json")
     assert code == 0, text
     assert "health check passed" not in text
 
