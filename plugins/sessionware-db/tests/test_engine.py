@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from sessionware_db import DbEngine
+from sessionware_db._purge import checkpoint
 
 import sessionware
 
@@ -317,11 +318,11 @@ def test_the_purge_waits_boundedly_for_the_wal_to_start_over(
     answers: list[tuple[int, int, int]],
     calls: int,
 ) -> None:
-    monkeypatch.setattr("sessionware_db._engine._WAL_RESTART_FRAMES", 8192)
-    monkeypatch.setattr("sessionware_db._engine._WAL_RESTART_TRIES", 10)
-    monkeypatch.setattr("sessionware_db._engine.time.sleep", lambda seconds: None)
+    monkeypatch.setattr("sessionware_db._purge._WAL_RESTART_FRAMES", 8192)
+    monkeypatch.setattr("sessionware_db._purge._WAL_RESTART_TRIES", 10)
+    monkeypatch.setattr("sessionware_db._purge.time.sleep", lambda seconds: None)
     conn = ScriptedCheckpoints(*answers)
-    engine._checkpoint(conn)  # type: ignore[arg-type]
+    checkpoint(conn)  # type: ignore[arg-type]
     assert (conn.calls, conn.answers) == (calls, [])
 
 

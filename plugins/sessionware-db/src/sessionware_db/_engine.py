@@ -1,73 +1,28 @@
 """DbEngine: sessions in one SQLite table, the embedded default engine.
 
 The request path runs fixed, prepared SQL through :mod:`sqlite3` on a
-connection per thread (opened lazily, tracked so :meth:`DbEngine.close` can
-close them all). Schema work — creation, version record, migrations — runs
-once at construction in ``_schema`` through sqlite-utils. What lives here:
-option validation, connections, the five engine operations and the mapping
-of SQLite failures to :class:`~sessionware.EngineUnavailable`.
+connection per thread. What lives here: the SQL and the engine operations.
+The connections (one per thread, prepared once at construction, closed on
+``close`` and forgotten after ``fork``) and the mapping of SQLite failures
+to :class:`~sessionware.EngineUnavailable` live in ``_connections``; the
+batched purge in ``_purge``; schema creation and migrations (through
+sqlite-utils) in ``_schema``; option checks in ``_options``.
 """
 
 from __future__ import annotations
 
-import contextlib
-import logging
 import os
-import re
 import sqlite3
-import threading
-import time
-import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import ClassVar
 
-from sessionware import (
-    Capabilities,
-    CreateError,
-    EngineBase,
-    EngineUnavailable,
-    OptionChecker,
-    UpdateError,
-)
+from sessionware import Capabilities, CreateError, EngineBase, EngineUnavailable, UpdateError
 
-from ._schema import VERSION_TABLE, ensure_schema
+from ._connections import Connections
+from ._options import SYNCHRONOUS, check_path, check_table, options
+from ._purge import purge_expired
 
 __all__ = ["DbEngine"]
-
-logger = logging.getLogger("sessionware.db")
-
-_TABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
-_SYNCHRONOUS = ("NORMAL", "FULL", "OFF")
-_LOCKED = ("SQLITE_BUSY", "SQLITE_LOCKED")
-_BROKEN = ("SQLITE_CORRUPT", "SQLITE_NOTADB")
-
-_options = OptionChecker("db", "engine")
-
-
-def _check_path(path: object) -> str:
-    if isinstance(path, os.PathLike):
-        path = os.fspath(path)
-    if path in ("", ":memory:"):
-        raise _options.error(
-            "path",
-            f"{path!r} is not supported: SQLite gives every thread's connection its own "
-            "private in-memory database, so sessions would vanish between requests. Use a "
-            "file (in tests, a temporary directory such as pytest's tmp_path)",
-        )
-    return _options.file("path", path, must_exist=False, what="database file")
-
-
-def _check_table(table: object) -> str:
-    if not isinstance(table, str) or not _TABLE_NAME.fullmatch(table):
-        raise _options.error(
-            "table",
-            f"{table!r} is not a valid table name: use 1-63 ASCII letters, digits and "
-            "underscores, not starting with a digit",
-        )
-    if table.lower().startswith("sqlite_") or table == VERSION_TABLE:
-        raise _options.error("table", f"{table!r} is reserved; choose another name")
-    return table
-
 
 _SQL = {
     "load": "SELECT session_data FROM {t} WHERE session_key = ? AND expires_at > ?",
@@ -92,25 +47,12 @@ _SQL = {
     "health": "SELECT 1 FROM {t} LIMIT 1",
 }
 
-#: ``clear_expired`` reads the rowids of at most this many batches at a time
-#: (about 36 bytes each), which bounds its memory on a huge backlog.
-_PURGE_WINDOW_BATCHES = 256
-#: WAL size (frames: pages) above which the purge, after a batch's checkpoint, waits
-#: for the WAL to start over before it writes again (see ``DbEngine._checkpoint``).
-_WAL_RESTART_FRAMES = 8192
-#: How long, and how many times, it waits for that at most, per batch.
-_WAL_RESTART_PAUSE = 0.01
-_WAL_RESTART_TRIES = 10
-#: Page cache of the purging connection, in KiB (SQLite's negative ``cache_size``):
-#: a batch's index pages stay in memory instead of spilling to the WAL mid-transaction.
-_PURGE_CACHE_KIB = 65536
-
 
 def _statements(quoted_table: str) -> dict[str, str]:
     """The request-path SQL for one table.
 
     Identifiers cannot be bound as parameters; the table name was checked
-    against ``_TABLE_NAME`` (letters, digits, underscore) before it gets here.
+    by ``check_table`` (letters, digits, underscore) before it gets here.
     """
     return {op: template.format(t=quoted_table) for op, template in _SQL.items()}
 
@@ -164,26 +106,24 @@ class DbEngine(EngineBase):
         create: bool = True,
     ) -> None:
         #: Absolute path of the database file.
-        self.path: str = _check_path(path)
+        self.path: str = check_path(path)
         #: Name of the session table.
-        self.table: str = _check_table(table)
+        self.table: str = check_table(table)
         #: Busy timeout in seconds.
-        self.timeout: float = _options.seconds("timeout", timeout, allow_zero=True)
+        self.timeout: float = options.seconds("timeout", timeout, allow_zero=True)
         #: ``PRAGMA synchronous`` of every connection.
-        self.synchronous: str = _options.one_of(
-            "synchronous", synchronous, _SYNCHRONOUS, ignore_case=True
+        self.synchronous: str = options.one_of(
+            "synchronous", synchronous, SYNCHRONOUS, ignore_case=True
         )
         #: Rows per ``clear_expired`` transaction.
-        self.batch_size: int = _options.integer("batch_size", batch_size, what="rows per batch")
+        self.batch_size: int = options.integer("batch_size", batch_size, what="rows per batch")
         #: Whether a missing table is created.
-        self.create: bool = _options.boolean("create", create)
+        self.create: bool = options.boolean("create", create)
 
-        self._lock = threading.Lock()
-        self._local = threading.local()
-        self._conns: list[tuple[weakref.ref[threading.Thread], sqlite3.Connection]] = []
-        # Connections inherited through fork: never used or closed by the child
-        # (SQLite forbids carrying a connection across fork), only kept alive.
-        self._inherited: list[sqlite3.Connection] = []
+        self._connections = Connections(self.path, self.timeout, self.synchronous)
+        # This thread's connection, opened on first use: the pool's own method,
+        # bound here so the request path pays no extra call for it.
+        self._conn: Callable[[], sqlite3.Connection] = self._connections.current
 
         sql = _statements(f'"{self.table}"')
         self._sql_load = sql["load"]
@@ -196,84 +136,11 @@ class DbEngine(EngineBase):
         self._sql_count_expired = sql["count_expired"]
         self._sql_health = sql["health"]
 
-        self._setup()
-
-    # -- connections -----------------------------------------------------------
-
-    def _setup(self) -> None:
-        try:
-            conn = sqlite3.connect(self.path, timeout=self.timeout)
-        except sqlite3.Error as exc:
-            raise _options.error("path", f"cannot open {self.path}: {exc}") from exc
-        try:
-            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            if str(mode).lower() != "wal":
-                logger.warning(
-                    "%s stays in journal mode %r instead of WAL; concurrent readers will "
-                    "wait for writers",
-                    self.path,
-                    mode,
-                )
-            ensure_schema(conn, self.table, path=self.path, create=self.create)
-        except sqlite3.Error as exc:
-            if getattr(exc, "sqlite_errorname", "").startswith(_LOCKED):
-                raise self._unavailable(exc) from exc
-            raise _options.error("path", f"cannot use {self.path}: {self._describe(exc)}") from exc
-        finally:
-            conn.close()
-
-    def _connect(self) -> sqlite3.Connection:
-        try:
-            # isolation_level=None: each statement commits on its own, which is
-            # all the atomicity one-statement operations need, with no implicit
-            # BEGIN round trip. check_same_thread=False only so close() and the
-            # reaper may close a connection from another thread; it is never
-            # used by two threads.
-            conn = sqlite3.connect(
-                self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False
-            )
-            conn.execute(f"PRAGMA synchronous = {self.synchronous}")
-        except sqlite3.Error as exc:
-            raise self._unavailable(exc) from exc
-        with self._lock:
-            self._reap()
-            self._conns.append((weakref.ref(threading.current_thread()), conn))
-        self._local.conn = conn
-        return conn
-
-    def _conn(self) -> sqlite3.Connection:
-        try:
-            conn: sqlite3.Connection = self._local.conn
-        except AttributeError:
-            return self._connect()
-        return conn
-
-    def _reap(self) -> None:
-        """Close connections of threads that ended (servers that spawn threads per request)."""
-        alive = []
-        for ref, conn in self._conns:
-            thread = ref()
-            if thread is None or not thread.is_alive():
-                conn.close()
-            else:
-                alive.append((ref, conn))
-        self._conns = alive
-
-    def _drop_current(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            return
-        del self._local.conn
-        with self._lock:
-            self._conns = [(r, c) for r, c in self._conns if c is not conn]
-        conn.close()
+        self._connections.prepare(self.table, create=self.create)
 
     def after_fork_in_child(self) -> None:
         """Forget the parent's connections (kept alive, never used or closed) and lock."""
-        self._inherited.extend(conn for _, conn in self._conns)
-        self._conns = []
-        self._local = threading.local()
-        self._lock = threading.Lock()
+        self._connections.after_fork_in_child()
 
     def close(self) -> None:
         """Close every connection this engine opened, in every thread.
@@ -281,41 +148,7 @@ class DbEngine(EngineBase):
         Call it when no other thread is using the engine. A later call on the
         engine opens a fresh connection, so closing twice is harmless.
         """
-        with self._lock:
-            conns, self._conns = self._conns, []
-            self._local = threading.local()
-        for _, conn in conns:
-            conn.close()
-
-    # -- failures --------------------------------------------------------------
-
-    def _describe(self, exc: sqlite3.Error) -> str:
-        code = getattr(exc, "sqlite_errorname", "")
-        if code.startswith(_BROKEN):
-            return (
-                f"the file is corrupted or is not an SQLite database ({exc}); restore it "
-                "from a backup, or move it aside to start with no sessions"
-            )
-        return str(exc)
-
-    def _unavailable(self, exc: sqlite3.Error) -> EngineUnavailable:
-        code = getattr(exc, "sqlite_errorname", "")
-        if code.startswith(_LOCKED):
-            message = (
-                f"the session database {self.path} stayed locked longer than the "
-                f"{self.timeout:g}s busy timeout ({exc}): another connection holds a long "
-                "write transaction; retry, or raise the 'timeout' option"
-            )
-        else:
-            message = f"the session database {self.path} cannot be used: {self._describe(exc)}"
-        return EngineUnavailable(message, address=self.path)
-
-    def _fail(self, exc: sqlite3.Error) -> EngineUnavailable:
-        if not getattr(exc, "sqlite_errorname", "").startswith(_LOCKED):
-            # A connection that saw corruption or an I/O error is not trusted
-            # again; the next call reopens the file.
-            self._drop_current()
-        return self._unavailable(exc)
+        self._connections.close()
 
     # -- the engine operations ---------------------------------------------------
 
@@ -326,7 +159,7 @@ class DbEngine(EngineBase):
         try:
             row = self._conn().execute(self._sql_load, (key, self.now())).fetchone()
         except sqlite3.DatabaseError as exc:
-            raise self._fail(exc) from exc
+            raise self._connections.failed(exc) from exc
         if row is None:
             return None
         data = row[0]
@@ -358,7 +191,7 @@ class DbEngine(EngineBase):
         except sqlite3.IntegrityError:
             raise
         except sqlite3.DatabaseError as exc:
-            raise self._fail(exc) from exc
+            raise self._connections.failed(exc) from exc
         if changed == 1:
             return key
         if must_create:
@@ -375,7 +208,7 @@ class DbEngine(EngineBase):
         try:
             row = self._conn().execute(self._sql_exists, (key, self.now())).fetchone()
         except sqlite3.DatabaseError as exc:
-            raise self._fail(exc) from exc
+            raise self._connections.failed(exc) from exc
         return row is not None
 
     def delete(self, key: str) -> None:
@@ -385,7 +218,7 @@ class DbEngine(EngineBase):
         try:
             self._conn().execute(self._sql_delete, (key,))
         except sqlite3.DatabaseError as exc:
-            raise self._fail(exc) from exc
+            raise self._connections.failed(exc) from exc
 
     def clear_expired(self, progress: Callable[[int], None] | None = None) -> int:
         """Delete expired rows, ``batch_size`` per transaction; return how many.
@@ -400,29 +233,17 @@ class DbEngine(EngineBase):
         it). Rows that expire while the purge runs are left for the next one;
         a row saved with a later expiry meanwhile is kept.
         """
-        cutoff = self.now()
-        window = self.batch_size * _PURGE_WINDOW_BATCHES
-        removed = 0
         try:
-            conn = self._conn()
-            with self._purging(conn):
-                while True:
-                    rowids = sorted(
-                        row[0] for row in conn.execute(self._sql_expired, (cutoff, window))
-                    )
-                    for start in range(0, len(rowids), self.batch_size):
-                        batch = [
-                            (rowid, cutoff) for rowid in rowids[start : start + self.batch_size]
-                        ]
-                        count = self._purge_batch(conn, batch)
-                        if count > 0:
-                            removed += count
-                            if progress is not None:
-                                progress(removed)
-                    if len(rowids) < window:
-                        return removed
+            return purge_expired(
+                self._conn(),
+                self._sql_expired,
+                self._sql_purge,
+                self.now(),
+                self.batch_size,
+                progress,
+            )
         except sqlite3.DatabaseError as exc:
-            raise self._fail(exc) from exc
+            raise self._connections.failed(exc) from exc
 
     def count_expired(self) -> int:
         """How many rows have expired: one ``count(*)`` on the ``expires_at`` index.
@@ -432,7 +253,7 @@ class DbEngine(EngineBase):
         try:
             row = self._conn().execute(self._sql_count_expired, (self.now(),)).fetchone()
         except sqlite3.DatabaseError as exc:
-            raise self._fail(exc) from exc
+            raise self._connections.failed(exc) from exc
         return int(row[0])
 
     def health(self) -> None:
@@ -468,93 +289,7 @@ class DbEngine(EngineBase):
             finally:
                 conn.close()
         except sqlite3.Error as exc:
-            raise self._unavailable(exc) from exc
-
-    @contextlib.contextmanager
-    def _purging(self, conn: sqlite3.Connection) -> Iterator[None]:
-        """A larger page cache and no automatic checkpoint (the purge checkpoints itself)."""
-        settings = {
-            name: int(conn.execute(f"PRAGMA {name}").fetchone()[0])
-            for name in ("cache_size", "wal_autocheckpoint")
-        }
-        conn.execute(f"PRAGMA cache_size = {-_PURGE_CACHE_KIB}")
-        conn.execute("PRAGMA wal_autocheckpoint = 0")
-        try:
-            yield
-        finally:
-            # The connection may have been dropped by a failure meanwhile.
-            with contextlib.suppress(sqlite3.Error):
-                for name, value in settings.items():
-                    conn.execute(f"PRAGMA {name} = {value}")
-
-    def _purge_batch(self, conn: sqlite3.Connection, batch: list[tuple[int, float]]) -> int:
-        """Delete one batch in its own transaction, then checkpoint the WAL; return the count.
-
-        At DEBUG level each batch is logged with its row count, the seconds
-        its transaction held the write lock and the seconds of the checkpoint
-        after it, which holds no lock (record attributes ``rows``,
-        ``lock_seconds``, ``checkpoint_seconds``).
-        """
-        conn.execute("BEGIN IMMEDIATE")
-        locked = time.perf_counter()
-        try:
-            count = conn.executemany(self._sql_purge, batch).rowcount
-            conn.execute("COMMIT")
-        except BaseException:
-            with contextlib.suppress(sqlite3.Error):
-                conn.execute("ROLLBACK")
-            raise
-        committed = time.perf_counter()
-        self._checkpoint(conn)
-        if logger.isEnabledFor(logging.DEBUG):
-            lock_seconds = committed - locked
-            checkpoint_seconds = time.perf_counter() - committed
-            logger.debug(
-                "clear_expired: %d rows; write lock held %.1f ms, then checkpoint %.1f ms",
-                count,
-                lock_seconds * 1e3,
-                checkpoint_seconds * 1e3,
-                extra={
-                    "rows": count,
-                    "lock_seconds": lock_seconds,
-                    "checkpoint_seconds": checkpoint_seconds,
-                },
-            )
-        return count
-
-    def _checkpoint(self, conn: sqlite3.Connection) -> None:
-        """Copy the WAL back into the database file, and keep the WAL from growing.
-
-        A PASSIVE checkpoint right after the commit, as SQLite's automatic
-        one would do, copies the batch's pages back without blocking anyone;
-        a request that commits next finds them copied and does not checkpoint
-        them itself.
-
-        SQLite starts the WAL over from its beginning only at a write that
-        begins when everything in it has been copied back. Under concurrent
-        writes that moment never comes if the purge goes straight on:
-        requests commit while the checkpoint copies (their own automatic
-        checkpoint gives up, this one is running) and the purge's next batch
-        begins before anyone copied their pages. The WAL would grow by every
-        batch (3 GB for half of a million rows), and every request's commit
-        would checkpoint. So when the WAL holds more than
-        ``_WAL_RESTART_FRAMES`` pages, the purge pauses, holding nothing,
-        until a request's write has started the WAL over, or everything is
-        copied and no one wrote for a moment (then its own next write starts
-        it over), at most ``_WAL_RESTART_TRIES`` pauses.
-        """
-        busy, in_log, copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-        if busy or in_log < _WAL_RESTART_FRAMES:
-            return
-        previous = in_log
-        for _ in range(_WAL_RESTART_TRIES):
-            time.sleep(_WAL_RESTART_PAUSE)
-            busy, in_log, copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-            if busy:  # a request is checkpointing
-                continue
-            if in_log < previous or copied == in_log == previous:
-                return  # started over; or all copied and no one wrote since
-            previous = in_log
+            raise self._connections.unavailable(exc) from exc
 
     def __repr__(self) -> str:
         return f"<DbEngine 'db' path={self.path!r} table={self.table!r}>"
