@@ -111,21 +111,9 @@ def _unpackb(
     # at least n bytes, a map of n pairs 2n. A header claiming 2**32-1 items
     # is refused before anything is allocated for them. The hooks only count,
     # and only when the input may hold more containers than the free allowance:
-    # an ordinary session never pays for them (nor for passing them).
-    if counter is None:
-        return msgpack.unpackb(
-            buf,
-            raw=False,
-            use_list=True,
-            strict_map_key=strict_map_key,
-            timestamp=0,
-            max_str_len=size,
-            max_bin_len=size,
-            max_array_len=size,
-            max_map_len=size // 2,
-            max_ext_len=0,
-            ext_hook=_refuse_extension,
-        )
+    # an ordinary session never pays for them (passing None costs nothing
+    # measurable).
+    hook = None if counter is None else counter.hook
     return msgpack.unpackb(
         buf,
         raw=False,
@@ -138,8 +126,8 @@ def _unpackb(
         max_map_len=size // 2,
         max_ext_len=0,
         ext_hook=_refuse_extension,
-        object_hook=counter.hook,
-        list_hook=counter.hook,
+        object_hook=hook,
+        list_hook=hook,
     )
 
 

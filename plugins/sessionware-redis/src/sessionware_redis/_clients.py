@@ -5,7 +5,8 @@ One function per flavour (blocking, asyncio) returns a :class:`SyncClient` or
 how to close everything it owns (a Sentinel client also owns its connections
 to the sentinels). Single node, Sentinel and Cluster differ only here; the
 engine sends the same single-key commands to all three and never checks the
-client's type.
+client's type. :class:`LoopClient` holds one event loop's ``AsyncClient``
+and closes it when that loop shuts down.
 
 redis-py connects lazily for single node and Sentinel; the blocking
 ``RedisCluster`` discovers the cluster in its constructor, so the engine
@@ -14,8 +15,9 @@ builds clients on first use, inside its error handling, never at start-up.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any
 
 import redis
@@ -38,7 +40,7 @@ except ImportError:  # pragma: no cover - redis-py before driver_info
 #: where redis-py would otherwise read its version from disk for every client.
 _DRIVER_INFO: Any = _DriverInfo() if _DriverInfo is not None else None
 
-__all__ = ["AsyncClient", "SyncClient", "build_async", "build_sync"]
+__all__ = ["AsyncClient", "LoopClient", "SyncClient", "build_async", "build_sync"]
 
 # redis-py leaves these constructors unannotated; mypy --strict would refuse the calls.
 _ClusterNode: Any = redis.cluster.ClusterNode
@@ -99,16 +101,21 @@ def _connection_kwargs(settings: Settings) -> dict[str, Any]:
         "socket_connect_timeout": settings.socket_connect_timeout,
         "health_check_interval": settings.health_check_interval,
     }
-    if _DRIVER_INFO is not None:
-        kwargs["driver_info"] = _DRIVER_INFO
-    if settings.username is not None:
-        kwargs["username"] = settings.username
-    if settings.password is not None:
-        kwargs["password"] = settings.password
-    if settings.max_connections is not None:
-        kwargs["max_connections"] = settings.max_connections
+    kwargs.update(
+        _present(
+            driver_info=_DRIVER_INFO,
+            username=settings.username,
+            password=settings.password,
+            max_connections=settings.max_connections,
+        )
+    )
     kwargs.update(_tls_kwargs(settings))
     return kwargs
+
+
+def _present(**options: Any) -> dict[str, Any]:
+    """The options that are set: redis-py's own default applies to the others."""
+    return {name: value for name, value in options.items() if value is not None}
 
 
 def _tls_kwargs(settings: Settings) -> dict[str, Any]:
@@ -119,10 +126,13 @@ def _tls_kwargs(settings: Settings) -> dict[str, Any]:
         "ssl_cert_reqs": settings.ssl_cert_reqs,
         "ssl_check_hostname": settings.ssl_check_hostname,
     }
-    for name in ("ssl_ca_certs", "ssl_certfile", "ssl_keyfile"):
-        value = getattr(settings, name)
-        if value is not None:
-            kwargs[name] = value
+    kwargs.update(
+        _present(
+            ssl_ca_certs=settings.ssl_ca_certs,
+            ssl_certfile=settings.ssl_certfile,
+            ssl_keyfile=settings.ssl_keyfile,
+        )
+    )
     return kwargs
 
 
@@ -132,10 +142,9 @@ def _sentinel_kwargs(settings: Settings) -> dict[str, Any]:
         "socket_timeout": settings.socket_timeout,
         "socket_connect_timeout": settings.socket_connect_timeout,
     }
-    if settings.sentinel_username is not None:
-        kwargs["username"] = settings.sentinel_username
-    if settings.sentinel_password is not None:
-        kwargs["password"] = settings.sentinel_password
+    kwargs.update(
+        _present(username=settings.sentinel_username, password=settings.sentinel_password)
+    )
     kwargs.update(_tls_kwargs(settings))
     return kwargs
 
@@ -189,3 +198,63 @@ def build_async(settings: Settings) -> AsyncClient:
         kwargs["host"], kwargs["port"] = settings.nodes[0]
     client = redis.asyncio.Redis(db=settings.db, retry=retry, **kwargs)
     return AsyncClient(client, [client.aclose])
+
+
+class LoopClient:
+    """The asyncio client of one event loop, closed when that loop shuts down.
+
+    ``watch`` starts an async generator that waits at its ``yield``; event
+    loops close such generators in ``shutdown_asyncgens`` (``asyncio.run``,
+    ``asyncio.Runner``, uvicorn), and its ``finally`` closes the client on
+    its own loop — the only place an asyncio connection can be closed
+    cleanly.
+    """
+
+    __slots__ = ("_preparing", "abandoned", "client", "guard", "ready", "redis")
+
+    def __init__(self, client: AsyncClient) -> None:
+        self.client = client
+        #: The redis-py client itself (the hot path reads this one attribute).
+        self.redis: Any = client.client
+        #: False until the client's one-time preparation (cluster discovery) succeeded.
+        self.ready = client.prepare is None
+        self._preparing: asyncio.Lock | None = None
+        self.guard: AsyncGenerator[None, None] | None = None
+        self.abandoned = False
+
+    async def prepare(self) -> None:
+        """Run the client's preparation once; concurrent callers wait for it."""
+        if self._preparing is None:
+            self._preparing = asyncio.Lock()
+        async with self._preparing:
+            if not self.ready and self.client.prepare is not None:
+                await self.client.prepare()  # raises during an outage; retried next call
+            self.ready = True
+
+    async def _until_loop_ends(self) -> AsyncGenerator[None, None]:
+        try:
+            yield
+        finally:
+            if not self.abandoned:
+                await self.client.aclose()
+
+    async def watch(self) -> None:
+        self.guard = self._until_loop_ends()
+        await anext(self.guard)
+
+    async def aclose(self) -> None:
+        """Close the client now, on its own (running) loop."""
+        guard = self.guard
+        if guard is None:
+            await self.client.aclose()
+        else:
+            await guard.aclose()
+
+    def abandon(self) -> None:
+        """Forget a client whose loop closed without shutting down its async generators."""
+        self.abandoned = True
+        guard = self.guard
+        if guard is not None:
+            closer = guard.aclose()
+            with contextlib.suppress(StopIteration):
+                closer.send(None)  # the finally runs without awaiting anything

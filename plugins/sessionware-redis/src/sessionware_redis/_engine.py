@@ -10,19 +10,18 @@ process for blocking calls (dropped in a forked child) and once per event
 loop for asyncio (redis.asyncio pools are bound to the loop that created
 them); a loop's client is closed when the loop shuts down its async
 generators, as ``asyncio.run`` and uvicorn do. Option parsing lives in
-``_options``, client construction in ``_clients``, error mapping in
-``_errors``.
+``_options``, client construction and each loop's client (``LoopClient``)
+in ``_clients``, error mapping in ``_errors``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import math
 import os
 import threading
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import Sequence
 from types import TracebackType
 from typing import Any, ClassVar
 
@@ -34,73 +33,13 @@ from sessionware import (
     UpdateError,
 )
 
-from ._clients import AsyncClient, SyncClient, build_async, build_sync
+from ._clients import LoopClient, SyncClient, build_async, build_sync
 from ._errors import FAILURES, translate
 from ._options import DEFAULT_PREFIX, Settings, build_settings
 
 __all__ = ["RedisEngine"]
 
 logger = logging.getLogger("sessionware.redis")
-
-
-class _LoopClient:
-    """The asyncio client of one event loop, closed when that loop shuts down.
-
-    ``watch`` starts an async generator that waits at its ``yield``; event
-    loops close such generators in ``shutdown_asyncgens`` (``asyncio.run``,
-    ``asyncio.Runner``, uvicorn), and its ``finally`` closes the client on
-    its own loop — the only place an asyncio connection can be closed
-    cleanly.
-    """
-
-    __slots__ = ("_preparing", "abandoned", "client", "guard", "ready", "redis")
-
-    def __init__(self, client: AsyncClient) -> None:
-        self.client = client
-        #: The redis-py client itself (the hot path reads this one attribute).
-        self.redis: Any = client.client
-        #: False until the client's one-time preparation (cluster discovery) succeeded.
-        self.ready = client.prepare is None
-        self._preparing: asyncio.Lock | None = None
-        self.guard: AsyncGenerator[None, None] | None = None
-        self.abandoned = False
-
-    async def prepare(self) -> None:
-        """Run the client's preparation once; concurrent callers wait for it."""
-        if self._preparing is None:
-            self._preparing = asyncio.Lock()
-        async with self._preparing:
-            if not self.ready and self.client.prepare is not None:
-                await self.client.prepare()  # raises during an outage; retried next call
-            self.ready = True
-
-    async def _until_loop_ends(self) -> AsyncGenerator[None, None]:
-        try:
-            yield
-        finally:
-            if not self.abandoned:
-                await self.client.aclose()
-
-    async def watch(self) -> None:
-        self.guard = self._until_loop_ends()
-        await anext(self.guard)
-
-    async def aclose(self) -> None:
-        """Close the client now, on its own (running) loop."""
-        guard = self.guard
-        if guard is None:
-            await self.client.aclose()
-        else:
-            await guard.aclose()
-
-    def abandon(self) -> None:
-        """Forget a client whose loop closed without shutting down its async generators."""
-        self.abandoned = True
-        guard = self.guard
-        if guard is not None:
-            closer = guard.aclose()
-            with contextlib.suppress(StopIteration):
-                closer.send(None)  # the finally runs without awaiting anything
 
 
 class RedisEngine(EngineBase):
@@ -170,7 +109,7 @@ class RedisEngine(EngineBase):
 
         self._lock = threading.Lock()
         self._sync: SyncClient | None = None
-        self._loops: dict[asyncio.AbstractEventLoop, _LoopClient] = {}
+        self._loops: dict[asyncio.AbstractEventLoop, LoopClient] = {}
         self._closing: set[asyncio.Future[None]] = set()
         # Clients inherited through fork: never used or closed by the child (their
         # sockets belong to the parent), only kept alive.
@@ -198,7 +137,7 @@ class RedisEngine(EngineBase):
             await entry.prepare()
         return entry.redis
 
-    async def _attach(self) -> _LoopClient:
+    async def _attach(self) -> LoopClient:
         """The running loop's client, created on its first use there."""
         loop = asyncio.get_running_loop()
         with self._lock:
@@ -207,7 +146,7 @@ class RedisEngine(EngineBase):
                 return entry
             for other in [other for other in self._loops if other.is_closed()]:
                 self._loops.pop(other).abandon()
-            entry = self._loops[loop] = _LoopClient(build_async(self.settings))
+            entry = self._loops[loop] = LoopClient(build_async(self.settings))
         await entry.watch()
         return entry
 
@@ -295,6 +234,16 @@ class RedisEngine(EngineBase):
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise TypeError(f"session data must be bytes, got {type(data).__name__}")
 
+    def _plan_save(self, key: str, data: bytes, expires_at: float) -> tuple[str, int | None]:
+        """The Redis key and the TTL in ms (``None``: already expired) that a save sends.
+
+        Shared by ``save`` and ``asave``, which differ only in their I/O; the
+        arguments are checked first, so both refuse the same things the same way.
+        """
+        self.check_key(key)
+        self._check_data(data)
+        return self.prefix + key, self._ttl_ms(expires_at)
+
     # -- the engine protocol, blocking ---------------------------------------------
 
     def load(self, key: str) -> bytes | None:
@@ -313,10 +262,7 @@ class RedisEngine(EngineBase):
         An ``expires_at`` already past stores nothing live: a create only
         checks the key is free, an update deletes the session.
         """
-        self.check_key(key)
-        self._check_data(data)
-        ttl = self._ttl_ms(expires_at)
-        name = self.prefix + key
+        name, ttl = self._plan_save(key, data, expires_at)
         try:
             client = self._client()
             if ttl is None:
@@ -380,10 +326,7 @@ class RedisEngine(EngineBase):
         self, key: str, data: bytes, expires_at: float, must_create: bool = False
     ) -> str:
         """Async twin of :meth:`save`."""
-        self.check_key(key)
-        self._check_data(data)
-        ttl = self._ttl_ms(expires_at)
-        name = self.prefix + key
+        name, ttl = self._plan_save(key, data, expires_at)
         try:
             client = await self._aclient()
             if ttl is None:
