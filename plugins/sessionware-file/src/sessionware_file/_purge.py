@@ -30,7 +30,7 @@ _PROGRESS_EVERY = 256
 
 
 def count_expired(files: SessionFiles) -> int:
-    """How many session files hold an expired session: one ``os.scandir`` pass, no lock."""
+    """``FileEngine.count_expired``: how many session files hold an expired session."""
     now, prefix, expired = files.now(), files.prefix, 0
     try:
         with os.scandir(files.path) as entries:
@@ -53,17 +53,11 @@ def count_expired(files: SessionFiles) -> int:
 
 
 def clear_expired(files: SessionFiles, progress: Callable[[int], None] | None = None) -> int:
-    """Remove expired session files; return how many.
+    """``FileEngine.clear_expired``: remove expired session files; return how many.
 
-    Scans the directory with :func:`os.scandir`, looking only at names
-    ``<prefix><valid key>``. A file that looks expired is locked and
-    judged again before it is unlinked, so a session renewed meanwhile
-    stays; files replaced or removed during the scan are skipped. Files
-    too broken to read, and temporary files of crashed writers, are
-    removed once older than :data:`STALE_AFTER` seconds (not counted).
-    ``progress``, if given, is called with the running count every 256
-    files scanned and at the end (so Ctrl-C in the CLI is honoured during a
-    long scan of live sessions too). The cutoff is fixed when the scan starts.
+    Broken files and temporary files older than ``STALE_AFTER`` go too,
+    uncounted; ``progress`` gets the running count every
+    ``_PROGRESS_EVERY`` names and at the end.
     """
     cutoff = files.now()
     stale_before = cutoff - STALE_AFTER
