@@ -251,21 +251,21 @@ def test_clear_expired_draws_the_bar_with_the_engine_count(
 @pytest.fixture
 def ctrl_c_after_batches(monkeypatch: pytest.MonkeyPatch) -> Callable[[int, int], None]:
     """Deliver ``presses`` SIGINTs to this process after the db engine's ``after``-th batch."""
-    from sessionware_db._engine import DbEngine
+    from sessionware_db import _purge
 
     def arrange(after: int, presses: int = 1) -> None:
-        original = DbEngine._purge_batch
+        original = _purge._purge_batch
         done = [0]
 
-        def purge_batch(self: DbEngine, conn: Any, batch: Any) -> int:
-            count = original(self, conn, batch)
+        def purge_batch(conn: Any, purge_sql: str, batch: Any) -> int:
+            count = original(conn, purge_sql, batch)
             done[0] += 1
             if done[0] == after:
                 for _ in range(presses):
                     signal.raise_signal(signal.SIGINT)
             return count
 
-        monkeypatch.setattr(DbEngine, "_purge_batch", purge_batch)
+        monkeypatch.setattr(_purge, "_purge_batch", purge_batch)
 
     return arrange
 
@@ -300,14 +300,14 @@ def test_a_second_ctrl_c_stops_at_once_and_says_at_least(
 SLOW_PURGE = textwrap.dedent(
     """
     import sys, time
-    from sessionware_db._engine import DbEngine
+    from sessionware_db import _purge
     from sessionware.cli import main
 
-    original = DbEngine._checkpoint
-    def slow_checkpoint(self, conn):
-        original(self, conn)
+    original = _purge.checkpoint
+    def slow_checkpoint(conn):
+        original(conn)
         time.sleep(0.05)  # so the purge is surely still running when Ctrl-C comes
-    DbEngine._checkpoint = slow_checkpoint
+    _purge.checkpoint = slow_checkpoint
     sys.exit(main(sys.argv[1:]))
     """
 )
