@@ -71,6 +71,10 @@ if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork
     os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
+#: What a versioned engine returns with a load and takes back at a save; opaque to the core.
+Version = int | str | bytes
+
+
 @dataclass(frozen=True, slots=True)
 class Capabilities:
     """What an engine can do, declared as data.
@@ -102,8 +106,14 @@ class Capabilities:
     #: and a sync call on a running event loop is not warned about. Leave
     #: ``False`` for anything touching the disk or the network.
     inline_async: bool = False
-    #: Loads return a version and saves can compare-and-set on it (reserved).
+    #: Loads can return a version and saves can compare-and-set on it:
+    #: ``load_versioned``/``save_versioned`` and their async twins (see the
+    #: concurrency guide). The session then merges concurrent writes instead
+    #: of overwriting them.
     versioned: bool = False
+    #: ``acquire_lock``/``release_lock`` (and async twins) give a per-session
+    #: lease that never waits inside the engine: ``session.lock()``.
+    locking: bool = False
 
 
 class Reissue(bytes):
@@ -350,6 +360,57 @@ class EngineBase:
 
     async def aclear_expired(self) -> int:
         return await asyncio.to_thread(self.clear_expired)
+
+    # -- versioned engines (capabilities.versioned) ---------------------------------
+
+    def load_versioned(self, key: str) -> tuple[bytes, Version] | None:
+        """``load`` plus the version of what it returned, read atomically with it.
+
+        Only for engines that declare ``versioned=True``. The version is opaque
+        to the core and must change whenever the stored bytes do.
+        """
+        raise NotImplementedError(f"the {self.name!r} engine is not versioned")
+
+    def save_versioned(
+        self, key: str, data: bytes, expires_at: float, version: Version | None
+    ) -> tuple[str, Version]:
+        """Compare-and-set: write only if the stored version is still ``version``.
+
+        ``version=None`` creates (``CreateError`` if the key exists). Otherwise
+        a different stored version raises ``VersionConflict`` and writes
+        nothing; a missing or expired entry raises ``UpdateError``. Returns the
+        cookie value and the new version.
+        """
+        raise NotImplementedError(f"the {self.name!r} engine is not versioned")
+
+    async def aload_versioned(self, key: str) -> tuple[bytes, Version] | None:
+        return await asyncio.to_thread(self.load_versioned, key)
+
+    async def asave_versioned(
+        self, key: str, data: bytes, expires_at: float, version: Version | None
+    ) -> tuple[str, Version]:
+        return await asyncio.to_thread(self.save_versioned, key, data, expires_at, version)
+
+    # -- session locks (capabilities.locking) ---------------------------------------
+
+    def acquire_lock(self, key: str, ttl: float) -> str | None:
+        """Try once, never waiting: a new token if the lock on ``key`` was free, else ``None``.
+
+        A lease taken more than ``ttl`` seconds ago counts as free, so a
+        holder that crashed never blocks the session for ever. The session
+        polls (``session.lock()``); the engine must not wait for a holder.
+        """
+        raise NotImplementedError(f"the {self.name!r} engine has no session locks")
+
+    def release_lock(self, key: str, token: str) -> None:
+        """Release the lock on ``key`` if ``token`` still holds it; otherwise do nothing."""
+        raise NotImplementedError(f"the {self.name!r} engine has no session locks")
+
+    async def aacquire_lock(self, key: str, ttl: float) -> str | None:
+        return await asyncio.to_thread(self.acquire_lock, key, ttl)
+
+    async def arelease_lock(self, key: str, token: str) -> None:
+        await asyncio.to_thread(self.release_lock, key, token)
 
     def __enter__(self) -> Self:
         return self

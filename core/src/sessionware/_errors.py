@@ -134,6 +134,19 @@ class SessionInterrupted(UpdateError):
     """The session was deleted while a request was still using it."""
 
 
+class VersionConflict(SessionwareError):
+    """A versioned save found that another request saved the session since it was loaded.
+
+    Raised by a versioned engine's ``save_versioned``; nothing was written. The
+    session catches it, merges this request's changes onto the newer data and
+    saves again (see the concurrency guide), so applications rarely see it.
+    """
+
+
+class LockTimeout(SessionwareError):
+    """``session.lock()`` could not take the session's lock within its timeout."""
+
+
 class EngineUnavailable(SessionwareError):
     """The engine's storage cannot be reached; ``address`` says where it was."""
 
