@@ -4,7 +4,7 @@ This module only re-exports; see the user guide for the tour.
 """
 
 from ._config import SessionConfig
-from ._engine import Capabilities, Engine, EngineBase, Reissue, register_after_fork
+from ._engine import Capabilities, Engine, EngineBase, Reissue, Version, register_after_fork
 from ._errors import (
     ConfigurationError,
     CookieTooLarge,
@@ -12,6 +12,7 @@ from ._errors import (
     EngineNotFound,
     EngineUnavailable,
     InvalidSessionKey,
+    LockTimeout,
     MiddlewareNotUsed,
     MiddlewareOrderError,
     PluginLoadError,
@@ -21,6 +22,7 @@ from ._errors import (
     SessionwareError,
     SuspiciousSession,
     UpdateError,
+    VersionConflict,
 )
 from ._hookspecs import hookimpl
 from ._keys import is_valid_key, new_session_key
@@ -62,6 +64,7 @@ __all__ = [
     "EngineNotFound",
     "EngineUnavailable",
     "InvalidSessionKey",
+    "LockTimeout",
     "MiddlewareNotUsed",
     "MiddlewareOrderError",
     "OptionChecker",
@@ -81,6 +84,8 @@ __all__ = [
     "SuspiciousSession",
     "Unencodable",
     "UpdateError",
+    "Version",
+    "VersionConflict",
     "__version__",
     "build_engine",
     "build_serializer",
