@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import inspect
 import json
+import re
 import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
@@ -60,9 +61,36 @@ def cmd_plugins(args: argparse.Namespace, out: TextIO) -> int:
     return _broken(plugins)
 
 
+#: A Sphinx cross-reference role: ``:class:`~sessionware.CreateError```, ``:meth:`save```.
+_ROLE = re.compile(r":(?:py:)?(meth|class|func|data|mod|attr|exc|obj|const|type):`([^`]+)`")
+#: Inline code, ````str```` or ```str```: the backticks go, the text stays.
+_CODE = re.compile(r"``(.+?)``|`([^`]+)`")
+
+
+def _role_text(match: re.Match[str]) -> str:
+    """What a reader sees for a role: its title, or its target (``~``: without the module)."""
+    role, body = match.group(1), match.group(2)
+    titled = re.fullmatch(r"(.+?)\s*<([^<>]+)>", body)
+    if titled:
+        return titled.group(1)
+    target = body.lstrip("!")
+    if target.startswith("~"):
+        parts = target[1:].lstrip(".").split(".")
+        # a method or attribute keeps its owner: SessionStore.save, not a bare save
+        return ".".join(parts[-2:] if role in ("meth", "attr") and len(parts) > 2 else parts[-1:])
+    return target.lstrip(".")
+
+
+def plain_text(docstring_line: str) -> str:
+    """A docstring line as a terminal shows it: no roles, no inline-code backticks."""
+    code = _ROLE.sub(_role_text, docstring_line)
+    return _CODE.sub(lambda m: (m.group(1) or m.group(2)).strip(), code)
+
+
 def _describe_class(cls: type[Any]) -> str:
+    """The first line of the class's docstring, as plain text."""
     doc = (inspect.getdoc(cls) or "").splitlines()
-    return doc[0] if doc else ""
+    return plain_text(doc[0]) if doc else ""
 
 
 def _options_of(cls: type[Any]) -> str:
