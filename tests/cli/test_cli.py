@@ -154,8 +154,7 @@ def test_check_reports_middleware_in_the_wrong_order(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     (tmp_path / "cli_mw_mod.py").write_text(
-        "from sessionware.testing import ReferenceSerializer\n"
-        "from sessionware.testing import MemoryEngine\n"
+        "from sessionware.testing import MemoryEngine, ReferenceSerializer\n"
         "ENGINE, SERIALIZER = MemoryEngine(), ReferenceSerializer()\n" + MIDDLEWARE_MODULE
     )
     monkeypatch.syspath_prepend(str(tmp_path))
@@ -196,14 +195,18 @@ def one_process_engine() -> Any:
 @pytest.mark.parametrize("serializer", ["kit_json", "no_such_serializer"])
 def test_check_flags_a_one_process_engine_with_several_workers(serializer: str) -> None:
     # The warning does not depend on everything else being right (here: the serializer).
-    code, text = run("check", "--engine", "kit_memory", "--serializer", serializer, "--workers", "4")
+    code, text = run(
+        "check", "--engine", "kit_memory", "--serializer", serializer, "--workers", "4"
+    )
     assert code == 1
     assert "keeps sessions in one process" in text and "(4 workers configured)" in text
 
 
 @pytest.mark.usefixtures("one_process_engine")
 def test_check_notes_a_one_process_engine_with_one_worker() -> None:
-    code, text = run("check", "--engine", "kit_memory", "--serializer", "kit_json", "--workers", "1")
+    code, text = run(
+        "check", "--engine", "kit_memory", "--serializer", "kit_json", "--workers", "1"
+    )
     assert code == 0, text
     assert "ok      the 'kit_memory' engine keeps sessions in one process" in text
 

@@ -7,8 +7,7 @@ import pytest
 
 import sessionware
 from sessionware import SessionStore
-
-from ..engines import JsonSerializer, MemoryEngine
+from sessionware.testing import MemoryEngine, ReferenceSerializer
 
 
 @pytest.fixture
@@ -20,7 +19,7 @@ def engine() -> MemoryEngine:
 def make_store(engine: MemoryEngine) -> Iterator[Any]:
     def make(**settings: Any) -> type[SessionStore]:
         return sessionware.session_store(
-            engine_instance=engine, serializer_instance=JsonSerializer(), **settings
+            engine_instance=engine, serializer_instance=ReferenceSerializer(), **settings
         )
 
     yield make

@@ -16,8 +16,7 @@ import pytest
 
 import sessionware
 from sessionware import Capabilities, CookieTooLarge, EngineBase, Reissue, SessionStore
-
-from ..engines import JsonSerializer
+from sessionware.testing import ReferenceSerializer
 
 
 class PlainCookieEngine(EngineBase):
@@ -56,7 +55,7 @@ class PlainCookieEngine(EngineBase):
 
 def make_store(engine: PlainCookieEngine, **settings: Any) -> type[SessionStore]:
     return sessionware.session_store(
-        engine_instance=engine, serializer_instance=JsonSerializer(), **settings
+        engine_instance=engine, serializer_instance=ReferenceSerializer(), **settings
     )
 
 
@@ -108,10 +107,10 @@ def test_cookie_just_under_the_limit_is_accepted() -> None:
 
 
 def test_server_side_engines_are_not_size_checked() -> None:
-    from ..engines import MemoryEngine
+    from sessionware.testing import MemoryEngine
 
     Store = sessionware.session_store(
-        engine_instance=MemoryEngine(), serializer_instance=JsonSerializer()
+        engine_instance=MemoryEngine(), serializer_instance=ReferenceSerializer()
     )
     s = Store()
     s["blob"] = "x" * 10_000

@@ -20,8 +20,7 @@ from sessionware import (
     hookimpl,
 )
 from sessionware._plugins import host
-
-from ..engines import JsonSerializer, MemoryEngine
+from sessionware.testing import MemoryEngine, ReferenceSerializer
 
 ENGINE_MODULE = """
 from sessionware import hookimpl, EngineBase, Capabilities
@@ -196,14 +195,14 @@ class _CodePlugin:
 
     @hookimpl
     def register_serializers(self, register: Any) -> None:
-        register(JsonSerializer)
+        register(ReferenceSerializer)
 
 
 def test_plugin_registered_in_code_selects_by_name() -> None:
     host.reset()
     host.register(_CodePlugin(), name="code")
     try:
-        Store = sessionware.session_store(engine="memory", serializer="json_test")
+        Store = sessionware.session_store(engine="kit_memory", serializer="kit_json")
         s = Store()
         s["a"] = 1
         s.save()
@@ -211,7 +210,7 @@ def test_plugin_registered_in_code_selects_by_name() -> None:
     finally:
         host.unregister("code")
     with pytest.raises(EngineNotFound):
-        sessionware.get_engine("memory")
+        sessionware.get_engine("kit_memory")
 
 
 def test_registered_class_without_name_is_refused() -> None:

@@ -10,8 +10,7 @@ from typing import Any
 import pytest
 
 from sessionware import CreateError, SessionStore, UpdateError
-
-from ..engines import MemoryEngine
+from sessionware.testing import MemoryEngine
 
 
 def saved(Store: type[SessionStore], **data: Any) -> str:

@@ -32,8 +32,9 @@ import httpx
 import pytest
 from django.conf import settings
 
+from sessionware.testing import MemoryEngine
+
 from ..e2e.redis_server import redis_url
-from ..engines import MemoryEngine
 from ..servers import serve_uvicorn, serve_waitress
 from .django_project import settings as project_settings
 from .django_project import upstream

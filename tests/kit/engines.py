@@ -1,10 +1,12 @@
-"""A correct in-memory reference engine, and deliberately broken variants of it.
+"""Deliberately broken variants of the kit's ``MemoryEngine``, and a cookie-style engine.
 
-``MemoryEngine`` is the yardstick the conformance kit must pass against; each
-``Broken*`` class breaks exactly one promise of the engine protocol, and
-``StringifyingSerializer`` one promise of the serializer protocol, so the
-teeth tests can check that the kit notices. This file is also copied next to
-generated test modules, so it imports only sessionware's public API.
+``sessionware.testing.MemoryEngine`` is the yardstick the conformance kit must
+pass against; each ``Broken*`` class here breaks exactly one promise of the
+engine protocol, and ``StringifyingSerializer`` one promise of the serializer
+protocol, so the teeth tests can check that the kit notices. They subclass the
+shared engine (rather than being engines of their own) so that each differs
+from a correct engine by the one broken method only. This file is also copied
+next to generated test modules, so it imports only sessionware's public API.
 """
 
 from __future__ import annotations
@@ -17,13 +19,7 @@ import struct
 from typing import Any, ClassVar
 
 from sessionware import Capabilities, CreateError, EngineBase, SerializationError, UpdateError
-from sessionware.testing import ReferenceEngine
-
-
-class MemoryEngine(ReferenceEngine):
-    """The kit's reference engine under the name the teeth tests use."""
-
-    name: ClassVar[str] = "kit_memory"
+from sessionware.testing import MemoryEngine
 
 
 class BrokenResurrectingEngine(MemoryEngine):

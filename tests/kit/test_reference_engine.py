@@ -1,6 +1,8 @@
 """The conformance kit passes against the correct in-memory reference engine.
 
-Also runs the serializer half against the kit's own ReferenceSerializer, and
+The kit's ``MemoryEngine`` runs the whole engine kit in each of its
+configurations (the default, native async twins, a simulated outage). Also
+runs the serializer half against the kit's own ReferenceSerializer, and
 checks the kit's public surface.
 """
 
@@ -9,23 +11,48 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
-from typing import Any
 
 import pytest
 
 import sessionware.testing
-from sessionware import Engine, Serializer
-from sessionware.testing import EngineConformance, ReferenceSerializer, SerializerConformance
+from sessionware import Capabilities, Engine, EngineUnavailable, Serializer
+from sessionware.testing import (
+    EngineConformance,
+    MemoryEngine,
+    ReferenceSerializer,
+    SerializerConformance,
+    expires_in,
+    run_async,
+)
+
+from .engines import CookieEngine
 
 
-class TestReferenceEngine(EngineConformance):
-    """The whole engine kit against ``MemoryEngine``."""
+class TestMemoryEngine(EngineConformance):
+    """The whole engine kit against ``MemoryEngine``, outage tests included."""
 
     @pytest.fixture
-    def engine(self, engines: ModuleType) -> Iterator[Engine]:
+    def engine(self) -> Iterator[Engine]:
         """An empty reference engine."""
-        engine: Any = engines.MemoryEngine()
+        engine = MemoryEngine()
+        yield engine
+        engine.close()
+
+    @pytest.fixture
+    def unreachable_engine(self) -> Iterator[Engine]:
+        """The same engine with its whole store down."""
+        engine = MemoryEngine(down=True)
+        yield engine
+        engine.close()
+
+
+class TestNativeAsyncMemoryEngine(EngineConformance):
+    """The engine kit against ``MemoryEngine`` declaring native async twins."""
+
+    @pytest.fixture
+    def engine(self) -> Iterator[Engine]:
+        """An empty engine whose async twins are its own coroutines."""
+        engine = MemoryEngine(capabilities=Capabilities(native_async=True))
         yield engine
         engine.close()
 
@@ -34,9 +61,9 @@ class TestCookieEngine(EngineConformance):
     """The engine kit against a cookie-style engine: server-side tests skip by declaration."""
 
     @pytest.fixture
-    def engine(self, engines: ModuleType) -> Iterator[Engine]:
+    def engine(self) -> Iterator[Engine]:
         """A cookie engine (nothing to empty)."""
-        engine: Any = engines.CookieEngine()
+        engine = CookieEngine()
         yield engine
         engine.close()
 
@@ -65,6 +92,55 @@ def test_reference_serializer_satisfies_the_protocol() -> None:
     assert isinstance(ReferenceSerializer(), Serializer)
 
 
-def test_reference_engine_satisfies_the_protocol(engines: ModuleType) -> None:
+def test_reference_engine_satisfies_the_protocol() -> None:
     """``MemoryEngine`` is a ``sessionware.Engine``."""
-    assert isinstance(engines.MemoryEngine(), Engine)
+    assert isinstance(MemoryEngine(), Engine)
+
+
+def test_memory_engine_records_every_storage_call_in_order() -> None:
+    """``calls`` lists the storage calls, async twins first when they are native."""
+    engine = MemoryEngine()
+    key = sessionware.new_session_key()
+    engine.save(key, b"x", expires_in(), must_create=True)
+    engine.load(key)
+    engine.exists(key)
+    engine.delete(key)
+    engine.clear_expired()
+    assert engine.calls == ["save", "load", "exists", "delete", "clear_expired"]
+    native = MemoryEngine(capabilities=Capabilities(native_async=True))
+    run_async(native.asave(key, b"x", expires_in(), True))
+    assert run_async(native.aload(key)) == b"x"
+    assert native.calls == ["asave", "save", "aload", "load"]
+
+
+def test_memory_engine_capabilities_are_per_instance() -> None:
+    """The ``capabilities`` option changes one engine, never the class default."""
+    native = MemoryEngine(capabilities=Capabilities(native_async=True))
+    assert native.capabilities.native_async and not native.capabilities.inline_async
+    assert MemoryEngine().capabilities == MemoryEngine.capabilities
+    assert MemoryEngine.capabilities.inline_async and not MemoryEngine.capabilities.native_async
+
+
+def test_memory_engine_goes_down_per_operation_and_comes_back() -> None:
+    """``down`` names the failing operations; the error names the store; data survives."""
+    engine = MemoryEngine(down={"save"})
+    key = sessionware.new_session_key()
+    with pytest.raises(EngineUnavailable) as caught:
+        engine.save(key, b"x", expires_in(), must_create=True)
+    assert caught.value.address == "memory://test"
+    assert engine.load(key) is None  # only saving is down
+    engine.down.clear()
+    engine.save(key, b"x", expires_in(), must_create=True)
+    engine.down.add("load")
+    with pytest.raises(EngineUnavailable):
+        engine.load(key)
+    engine.down.discard("load")
+    assert engine.load(key) == b"x"
+    with pytest.raises(EngineUnavailable):
+        MemoryEngine(down=True).health()
+
+
+def test_memory_engine_refuses_an_unknown_operation() -> None:
+    """A misspelt ``down`` entry is an error, not an outage that never happens."""
+    with pytest.raises(TypeError, match="'lod'"):
+        MemoryEngine(down={"lod"})

@@ -5,9 +5,7 @@ from __future__ import annotations
 import pytest
 
 import sessionware
-from sessionware.testing import ReferenceSerializer, registered
-
-from .engines import MemoryEngine
+from sessionware.testing import MemoryEngine, ReferenceSerializer, registered
 
 
 def test_classes_are_selectable_by_name_inside_the_block_only() -> None:

@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from ..engines import DownEngine, JsonSerializer, MemoryEngine
+from sessionware.testing import MemoryEngine, ReferenceSerializer
 
 
 @pytest.fixture
@@ -14,17 +14,17 @@ def engine() -> MemoryEngine:
 
 
 @pytest.fixture
-def down_engine() -> DownEngine:
-    return DownEngine()
+def down_engine() -> MemoryEngine:
+    return MemoryEngine()
 
 
 @pytest.fixture
-def serializer() -> JsonSerializer:
-    return JsonSerializer()
+def serializer() -> ReferenceSerializer:
+    return ReferenceSerializer()
 
 
 @pytest.fixture
-def store_args(engine: MemoryEngine, serializer: JsonSerializer) -> dict[str, Any]:
+def store_args(engine: MemoryEngine, serializer: ReferenceSerializer) -> dict[str, Any]:
     """Keyword arguments that bind any SessionMiddleware form to the in-test engine."""
     return {"engine_instance": engine, "serializer_instance": serializer}
 

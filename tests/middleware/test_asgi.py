@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sessionware import EngineUnavailable
+from sessionware import Capabilities, EngineUnavailable
 from sessionware.http._messages import Request, Response
 from sessionware.http.asgi import ASGIApp, ASGISessionMiddleware
 from sessionware.http.middleware import SessionMiddleware as ProtocolSessionMiddleware
-
-from ..engines import JsonSerializer, MemoryEngine, NativeAsyncMemoryEngine
+from sessionware.testing import MemoryEngine, ReferenceSerializer
 
 Message = dict[str, Any]
 
@@ -102,9 +101,9 @@ async def test_websocket_gets_a_session_and_saves_changes_without_a_cookie(
 
 
 async def test_native_async_engine_is_preloaded_before_the_app_runs(
-    serializer: JsonSerializer,
+    serializer: ReferenceSerializer,
 ) -> None:
-    engine = NativeAsyncMemoryEngine()
+    engine = MemoryEngine(capabilities=Capabilities(native_async=True))
     starts: list[Any] = []
     middleware = ASGISessionMiddleware(
         counting_app(starts), engine_instance=engine, serializer_instance=serializer

@@ -16,8 +16,8 @@ import sessionware
 from sessionware import BlockingCallWarning, Capabilities, EngineUnavailable
 from sessionware.http import asgi, wsgi
 from sessionware.http._rules import UNAVAILABLE_BODY
+from sessionware.testing import MemoryEngine, ReferenceSerializer
 
-from ..engines import JsonSerializer, MemoryEngine
 from .conftest import call_wsgi
 
 
@@ -48,7 +48,9 @@ class DriverErrorEngine(MemoryEngine):
 
 
 def stored(engine: MemoryEngine, **data: Any) -> str:
-    store = sessionware.session_store(engine_instance=engine, serializer_instance=JsonSerializer())
+    store = sessionware.session_store(
+        engine_instance=engine, serializer_instance=ReferenceSerializer()
+    )
     session = store()
     session.update(data)
     session.save()
@@ -68,7 +70,7 @@ def wsgi_app(engine: MemoryEngine, view: Any, **settings: Any) -> Any:
         return [str(body).encode()]
 
     return wsgi.WSGISessionMiddleware(
-        app, engine_instance=engine, serializer_instance=JsonSerializer(), **settings
+        app, engine_instance=engine, serializer_instance=ReferenceSerializer(), **settings
     )
 
 
@@ -96,7 +98,7 @@ def asgi_app(engine: MemoryEngine, view: Any, **settings: Any) -> Any:
         await send({"type": "http.response.body", "body": str(body).encode()})
 
     return asgi.ASGISessionMiddleware(
-        app, engine_instance=engine, serializer_instance=JsonSerializer(), **settings
+        app, engine_instance=engine, serializer_instance=ReferenceSerializer(), **settings
     )
 
 
@@ -135,7 +137,9 @@ def test_the_driver_error_is_kept_as_the_cause() -> None:
     engine = DriverErrorEngine()
     key = stored(engine, user="alice")
     engine.broken = True
-    store = sessionware.session_store(engine_instance=engine, serializer_instance=JsonSerializer())
+    store = sessionware.session_store(
+        engine_instance=engine, serializer_instance=ReferenceSerializer()
+    )
     with pytest.raises(EngineUnavailable, match="ConnectionError") as caught:
         store(key).load()
     assert isinstance(caught.value.__cause__, ConnectionError)
@@ -218,7 +222,7 @@ def test_an_app_500_after_a_storage_failure_is_a_503() -> None:
         return [b"ok"]
 
     wrapped = wsgi.WSGISessionMiddleware(
-        app, engine_instance=engine, serializer_instance=JsonSerializer()
+        app, engine_instance=engine, serializer_instance=ReferenceSerializer()
     )
     assert call_wsgi(wrapped, cookie=f"sessionid={key}").code == 503
 
@@ -246,7 +250,9 @@ def test_an_unusable_stored_expiry_is_judged_broken_at_load(
     engine.save(
         key, json.dumps({"user": "alice", "_session_expiry": expiry}).encode(), time.time() + 60
     )
-    store = sessionware.session_store(engine_instance=engine, serializer_instance=JsonSerializer())
+    store = sessionware.session_store(
+        engine_instance=engine, serializer_instance=ReferenceSerializer()
+    )
     session = store(key)
     with caplog.at_level(logging.WARNING, logger="sessionware.security"):
         assert dict(session.items()) == {}
@@ -258,7 +264,7 @@ def test_an_unusable_stored_expiry_is_judged_broken_at_load(
 
 def test_set_expiry_refuses_an_age_no_date_can_hold() -> None:
     store = sessionware.session_store(
-        engine_instance=MemoryEngine(), serializer_instance=JsonSerializer()
+        engine_instance=MemoryEngine(), serializer_instance=ReferenceSerializer()
     )
     with pytest.raises(ValueError, match="age from 0"):
         store().set_expiry(10**30)
@@ -266,7 +272,9 @@ def test_set_expiry_refuses_an_age_no_date_can_hold() -> None:
 
 def test_a_stored_aware_expiry_still_loads() -> None:
     engine = MemoryEngine()
-    store = sessionware.session_store(engine_instance=engine, serializer_instance=JsonSerializer())
+    store = sessionware.session_store(
+        engine_instance=engine, serializer_instance=ReferenceSerializer()
+    )
     session = store()
     session.set_expiry(sessionware._session._utcnow().replace(year=2099))
     session["user"] = "alice"
@@ -281,7 +289,7 @@ def test_a_stored_aware_expiry_still_loads() -> None:
 
 def network_store() -> type[sessionware.SessionStore]:
     return sessionware.session_store(
-        engine_instance=DriverErrorEngine(), serializer_instance=JsonSerializer()
+        engine_instance=DriverErrorEngine(), serializer_instance=ReferenceSerializer()
     )
 
 
@@ -314,7 +322,7 @@ def test_sync_calls_off_the_loop_do_not_warn() -> None:
 
 async def test_engines_that_never_block_do_not_warn() -> None:
     session = sessionware.session_store(
-        engine_instance=MemoryEngine(), serializer_instance=JsonSerializer()
+        engine_instance=MemoryEngine(), serializer_instance=ReferenceSerializer()
     )()
     session["a"] = 1
     with warnings.catch_warnings():

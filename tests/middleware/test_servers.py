@@ -12,7 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from ..engines import JsonSerializer, MemoryEngine
+from sessionware.testing import MemoryEngine, ReferenceSerializer
+
 from ..servers import flask_app, serve_uvicorn, serve_waitress, starlette_app
 
 pytestmark = pytest.mark.http
@@ -20,7 +21,7 @@ pytestmark = pytest.mark.http
 
 def _in_test_engine() -> tuple[MemoryEngine, dict[str, Any]]:
     engine = MemoryEngine()
-    return engine, {"engine_instance": engine, "serializer_instance": JsonSerializer()}
+    return engine, {"engine_instance": engine, "serializer_instance": ReferenceSerializer()}
 
 
 @pytest.fixture(scope="module")

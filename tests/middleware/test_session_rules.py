@@ -14,8 +14,8 @@ import sessionware
 from sessionware._plugins import host
 from sessionware.http._messages import Request, Response
 from sessionware.http.middleware import SessionMiddleware, build_chain
+from sessionware.testing import MemoryEngine, ReferenceSerializer
 
-from ..engines import DownEngine, JsonSerializer, MemoryEngine
 from .conftest import cookie_value
 
 View = Callable[[Any], Any]
@@ -46,7 +46,9 @@ def untouched(session: Any) -> None:
 
 
 def saved_key(engine: MemoryEngine, **data: Any) -> str:
-    store = sessionware.session_store(engine_instance=engine, serializer_instance=JsonSerializer())
+    store = sessionware.session_store(
+        engine_instance=engine, serializer_instance=ReferenceSerializer()
+    )
     session = store()
     session.update(data)
     session.save()
@@ -207,15 +209,15 @@ def test_session_deleted_meanwhile_answers_400_and_is_not_resurrected(
 
 
 @pytest.fixture
-def down_args(down_engine: DownEngine, serializer: JsonSerializer) -> dict[str, Any]:
+def down_args(down_engine: MemoryEngine, serializer: ReferenceSerializer) -> dict[str, Any]:
     return {"engine_instance": down_engine, "serializer_instance": serializer}
 
 
 def test_engine_unavailable_on_load_answers_503_by_default(
-    down_engine: DownEngine, down_args: dict[str, Any], caplog: pytest.LogCaptureFixture
+    down_engine: MemoryEngine, down_args: dict[str, Any], caplog: pytest.LogCaptureFixture
 ) -> None:
     key = saved_key(down_engine, n=1)
-    down_engine.down_on_load = True
+    down_engine.down.add("load")
     with caplog.at_level(logging.ERROR, logger="sessionware.middleware"):
         response = run(lambda s: s.get("n"), down_args, cookie=f"sessionid={key}")
     assert response.status == 503
@@ -224,10 +226,10 @@ def test_engine_unavailable_on_load_answers_503_by_default(
 
 
 def test_engine_unavailable_on_load_with_empty_policy_runs_with_unsaved_empty_session(
-    down_engine: DownEngine, down_args: dict[str, Any]
+    down_engine: MemoryEngine, down_args: dict[str, Any]
 ) -> None:
     key = saved_key(down_engine, n=1)
-    down_engine.down_on_load = True
+    down_engine.down.add("load")
     seen = []
 
     def view(session: Any) -> None:
@@ -243,18 +245,18 @@ def test_engine_unavailable_on_load_with_empty_policy_runs_with_unsaved_empty_se
 
 
 def test_engine_unavailable_on_save_answers_503_by_default(
-    down_engine: DownEngine, down_args: dict[str, Any]
+    down_engine: MemoryEngine, down_args: dict[str, Any]
 ) -> None:
-    down_engine.down_on_save = True
+    down_engine.down.add("save")
     response = run(lambda s: s.__setitem__("n", 1), down_args)
     assert response.status == 503
     assert response.get_all("Set-Cookie") == []
 
 
 def test_engine_unavailable_on_save_with_empty_policy_keeps_the_response(
-    down_engine: DownEngine, down_args: dict[str, Any]
+    down_engine: MemoryEngine, down_args: dict[str, Any]
 ) -> None:
-    down_engine.down_on_save = True
+    down_engine.down.add("save")
     response = run(lambda s: s.__setitem__("n", 1), down_args, on_unavailable="empty")
     assert response.status == 200
     assert response.get_all("Set-Cookie") == []
@@ -284,7 +286,7 @@ def counted() -> Any:
 
 
 def test_engine_is_built_once_per_middleware_with_extra_settings_as_engine_options(
-    counted: type[CountingEngine], serializer: JsonSerializer
+    counted: type[CountingEngine], serializer: ReferenceSerializer
 ) -> None:
     def handler(request: Request) -> Response:
         request.session["n"] = 1

@@ -11,8 +11,8 @@ from sessionware import EngineUnavailable
 from sessionware.http._messages import Request, Response
 from sessionware.http.middleware import SessionMiddleware as ProtocolSessionMiddleware
 from sessionware.http.wsgi import WSGIApp, WSGISessionMiddleware, get_session
+from sessionware.testing import MemoryEngine
 
-from ..engines import MemoryEngine
 from .conftest import call_wsgi, cookie_value
 
 StartResponse = Callable[..., Any]

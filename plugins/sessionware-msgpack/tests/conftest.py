@@ -3,19 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import ClassVar
 
 import pytest
 from sessionware_msgpack import MsgpackSerializer
 
 import sessionware
-from sessionware.testing import ReferenceEngine
-
-
-class DictEngine(ReferenceEngine):
-    """The kit's dict-backed reference engine, so these tests need no engine plugin."""
-
-    name: ClassVar[str] = "test_dict"
+from sessionware.testing import MemoryEngine
 
 
 @pytest.fixture
@@ -24,11 +17,12 @@ def ser() -> MsgpackSerializer:
 
 
 @pytest.fixture
-def engine() -> DictEngine:
-    return DictEngine()
+def engine() -> MemoryEngine:
+    """The kit's in-memory engine, so these tests need no engine plugin."""
+    return MemoryEngine()
 
 
 @pytest.fixture
-def Store(engine: DictEngine) -> Iterator[type[sessionware.SessionStore]]:
+def Store(engine: MemoryEngine) -> Iterator[type[sessionware.SessionStore]]:
     """Sessions on ``engine``, serialized by the msgpack plugin selected by name."""
     yield sessionware.session_store(engine_instance=engine, serializer="msgpack")

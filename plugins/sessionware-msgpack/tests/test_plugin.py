@@ -10,6 +10,7 @@ from sessionware_msgpack import MsgpackSerializer
 
 import sessionware
 from sessionware import ConfigurationError
+from sessionware.testing import MemoryEngine
 
 
 def test_get_serializer_finds_msgpack_through_entry_points() -> None:
@@ -92,7 +93,7 @@ def test_unsupported_value_fails_the_save_with_the_path(
 )
 def test_hostile_stored_bytes_load_as_an_empty_session_and_are_logged(
     Store: type[sessionware.SessionStore],
-    engine: Any,  # conftest.DictEngine
+    engine: MemoryEngine,
     caplog: pytest.LogCaptureFixture,
     stored: bytes,
 ) -> None:

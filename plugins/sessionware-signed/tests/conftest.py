@@ -20,7 +20,7 @@ from sessionware import (
     SerializationError,
     SerializerNotFound,
 )
-from sessionware.testing import ReferenceEngine, ReferenceSerializer, registered
+from sessionware.testing import MemoryEngine, ReferenceSerializer, registered
 
 SECRET = "test-secret-0123456789abcdefghijklmnopqrstuvwxyz-ABCDEFGHIJ"
 OLD_SECRET = "retired-secret-0123456789abcdefghijklmnopqrstuvwxyz-ABCDEFGHIJ"
@@ -100,19 +100,14 @@ def json_plugin() -> None:
         pytest.skip("the json plugin (sessionware-json), the default inner, is not installed")
 
 
-class DictEngine(ReferenceEngine):
-    """The kit's dict-backed reference engine, so these tests need no engine plugin."""
-
-    name: ClassVar[str] = "test_dict"
+@pytest.fixture
+def engine() -> MemoryEngine:
+    """The kit's in-memory engine, so these tests need no engine plugin."""
+    return MemoryEngine()
 
 
 @pytest.fixture
-def engine() -> DictEngine:
-    return DictEngine()
-
-
-@pytest.fixture
-def store(engine: DictEngine) -> Callable[..., type[sessionware.SessionStore]]:
+def store(engine: MemoryEngine) -> Callable[..., type[sessionware.SessionStore]]:
     """SessionStore classes on one shared ``engine`` with the signed serializer, by name."""
 
     def build(**settings: Any) -> type[sessionware.SessionStore]:

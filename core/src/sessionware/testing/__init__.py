@@ -2,8 +2,11 @@
 
 Plugin authors subclass :class:`EngineConformance` (one fixture: ``engine``,
 an empty engine) or :class:`SerializerConformance` (one fixture:
-``serializer``) in their own test suite. See docs/plugin-authors.md.
-This module only re-exports.
+``serializer``) in their own test suite. :class:`MemoryEngine` is the
+in-memory engine for any test that needs one (options: other capabilities,
+native async twins, a simulated outage). See docs/plugin-authors.md.
+This module only re-exports (``ReferenceEngine`` is the former name of
+``MemoryEngine``, kept importable but not listed in ``__all__``).
 """
 
 import pytest
@@ -28,7 +31,8 @@ from ._helpers import (  # noqa: E402
     run_async,
     run_in_threads,
 )
-from ._reference import ReferenceEngine, ReferenceSerializer  # noqa: E402
+from ._reference import MemoryEngine, ReferenceSerializer  # noqa: E402
+from ._reference import ReferenceEngine as ReferenceEngine  # noqa: E402  (the former name)
 from ._registry import registered  # noqa: E402
 from ._serializer_kit import SerializerConformance, assert_identical  # noqa: E402
 
@@ -36,7 +40,7 @@ __all__ = [
     "BINARY_PAYLOAD",
     "HOSTILE_KEYS",
     "EngineConformance",
-    "ReferenceEngine",
+    "MemoryEngine",
     "ReferenceSerializer",
     "SerializerConformance",
     "assert_identical",
