@@ -166,7 +166,10 @@ def test_text_written_behind_the_engine_loads_as_bytes(
     engine: DbEngine, raw: sqlite3.Connection
 ) -> None:
     key = new_key()
-    raw.execute("INSERT INTO sessionware_session VALUES (?, ?, ?)", (key, "{}", engine.now() + 60))
+    raw.execute(
+        "INSERT INTO sessionware_session (session_key, session_data, expires_at) VALUES (?, ?, ?)",
+        (key, "{}", engine.now() + 60),
+    )
     assert engine.load(key) == b"{}"
 
 
@@ -212,7 +215,7 @@ def test_clear_expired_deletes_in_batches(
     engine = make_engine(batch_size=100)
     past = engine.now() - 60
     raw.executemany(
-        "INSERT INTO sessionware_session VALUES (?, x'00', ?)",
+        "INSERT INTO sessionware_session (session_key, session_data, expires_at) VALUES (?, x'00', ?)",
         [(new_key(), past - i) for i in range(450)],
     )
     seen: list[int] = []
@@ -241,7 +244,8 @@ def test_clear_expired_keeps_a_row_saved_with_a_later_expiry_meanwhile(
     past = engine.now() - 60
     keys = [new_key() for _ in range(5)]
     raw.executemany(
-        "INSERT INTO sessionware_session VALUES (?, x'00', ?)", [(key, past) for key in keys]
+        "INSERT INTO sessionware_session (session_key, session_data, expires_at) VALUES (?, x'00', ?)",
+        [(key, past) for key in keys],
     )
 
     def revive(removed: int) -> None:
@@ -271,7 +275,7 @@ def test_clear_expired_logs_each_batch_at_debug(
     engine = make_engine(batch_size=3)
     past = engine.now() - 60
     raw.executemany(
-        "INSERT INTO sessionware_session VALUES (?, x'00', ?)",
+        "INSERT INTO sessionware_session (session_key, session_data, expires_at) VALUES (?, x'00', ?)",
         [(new_key(), past) for _ in range(5)],
     )
     with caplog.at_level(logging.DEBUG, logger="sessionware.db"):

@@ -130,11 +130,19 @@ def test_table_is_created_with_the_documented_schema(engine: DbEngine, db_path: 
             "session_key": "TEXT",
             "session_data": "BLOB",
             "expires_at": "REAL",
+            "version": "INTEGER",
         }
         assert table.pks == ["session_key"]
         assert [i.columns for i in table.indexes if i.name.endswith("_expires_at")] == [
             ["expires_at"]
         ]
+        locks = db.table("sessionware_session_locks")
+        assert {c.name: c.type for c in locks.columns} == {
+            "session_key": "TEXT",
+            "token": "TEXT",
+            "expires_at": "REAL",
+        }
+        assert locks.pks == ["session_key"]
         assert db.table("sessionware_schema").get("sessionware_session")["version"] == (
             SCHEMA_VERSION
         )
@@ -210,7 +218,10 @@ def test_unversioned_table_of_the_right_shape_is_adopted(
     make_engine()
     conn = sqlite3.connect(db_path)
     try:
-        assert conn.execute("SELECT version FROM sessionware_schema").fetchall() == [(1,)]
+        # Adopted as version 1, then migrated like any version-1 table.
+        assert conn.execute("SELECT version FROM sessionware_schema").fetchall() == [
+            (SCHEMA_VERSION,)
+        ]
     finally:
         conn.close()
 

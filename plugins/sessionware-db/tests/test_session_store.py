@@ -98,7 +98,7 @@ def test_undecodable_row_loads_empty_is_logged_and_never_served(
 ) -> None:
     key = sessionware.new_session_key()
     raw_store.execute(
-        "INSERT INTO sessionware_session VALUES (?, ?, ?)",
+        "INSERT INTO sessionware_session (session_key, session_data, expires_at) VALUES (?, ?, ?)",
         (key, b"\xff\xfe garbage \x00", Store.engine.now() + 60),
     )
     with caplog.at_level(logging.WARNING, logger="sessionware.security"):

@@ -11,31 +11,53 @@ sqlite-utils) in ``_schema``; option checks in ``_options``.
 
 from __future__ import annotations
 
+import math
 import os
+import secrets
 import sqlite3
 from collections.abc import Callable
 from typing import ClassVar
 
-from sessionware import Capabilities, CreateError, EngineBase, EngineUnavailable, UpdateError
+from sessionware import (
+    Capabilities,
+    CreateError,
+    EngineBase,
+    EngineUnavailable,
+    UpdateError,
+    Version,
+    VersionConflict,
+)
 
 from ._connections import Connections
 from ._options import SYNCHRONOUS, check_path, check_table, options
 from ._purge import purge_expired
+from ._schema import locks_table
 
 __all__ = ["DbEngine"]
 
 _SQL = {
     "load": "SELECT session_data FROM {t} WHERE session_key = ? AND expires_at > ?",
-    "exists": "SELECT 1 FROM {t} WHERE session_key = ? AND expires_at > ?",
-    # An expired row under the key does not count as existing: it is replaced.
-    "create": (
-        "INSERT INTO {t} (session_key, session_data, expires_at) VALUES (?, ?, ?) "
-        "ON CONFLICT (session_key) DO UPDATE SET session_data = excluded.session_data, "
-        "expires_at = excluded.expires_at WHERE {t}.expires_at <= ?"
+    "load_versioned": (
+        "SELECT session_data, version FROM {t} WHERE session_key = ? AND expires_at > ?"
     ),
-    # The expiry condition is what keeps a deleted or expired session dead.
+    "exists": "SELECT 1 FROM {t} WHERE session_key = ? AND expires_at > ?",
+    # An expired row under the key does not count as existing: it is replaced,
+    # and its version goes on counting (never back to one a reader may hold).
+    "create": (
+        "INSERT INTO {t} (session_key, session_data, expires_at, version) VALUES (?, ?, ?, 1) "
+        "ON CONFLICT (session_key) DO UPDATE SET session_data = excluded.session_data, "
+        "expires_at = excluded.expires_at, version = {t}.version + 1 WHERE {t}.expires_at <= ?"
+    ),
+    # The expiry condition is what keeps a deleted or expired session dead. A
+    # plain update bumps the version too, so a versioned writer racing it conflicts.
     "update": (
-        "UPDATE {t} SET session_data = ?, expires_at = ? WHERE session_key = ? AND expires_at > ?"
+        "UPDATE {t} SET session_data = ?, expires_at = ?, version = version + 1 "
+        "WHERE session_key = ? AND expires_at > ?"
+    ),
+    # Compare-and-set in one statement: no transaction, no read lock held between.
+    "update_versioned": (
+        "UPDATE {t} SET session_data = ?, expires_at = ?, version = version + 1 "
+        "WHERE session_key = ? AND version = ? AND expires_at > ?"
     ),
     "delete": "DELETE FROM {t} WHERE session_key = ?",
     # clear_expired reads which rows expired from the expiry index alone (no
@@ -45,16 +67,34 @@ _SQL = {
     # Answered from the expires_at index alone, without reading the table.
     "count_expired": "SELECT count(*) FROM {t} WHERE expires_at <= ?",
     "health": "SELECT 1 FROM {t} LIMIT 1",
+    # Session locks: a lease row, taken in one statement when absent or run out.
+    "acquire_lock": (
+        "INSERT INTO {locks} (session_key, token, expires_at) VALUES (?, ?, ?) "
+        "ON CONFLICT (session_key) DO UPDATE SET token = excluded.token, "
+        "expires_at = excluded.expires_at WHERE {locks}.expires_at <= ?"
+    ),
+    "release_lock": "DELETE FROM {locks} WHERE session_key = ? AND token = ?",
+    # The leases of holders that died without releasing (few: a tiny table).
+    "purge_locks": "DELETE FROM {locks} WHERE expires_at <= ?",
 }
 
 
-def _statements(quoted_table: str) -> dict[str, str]:
-    """The request-path SQL for one table.
+def _statements(table: str) -> dict[str, str]:
+    """The request-path SQL for one table and its lock table.
 
     Identifiers cannot be bound as parameters; the table name was checked
     by ``check_table`` (letters, digits, underscore) before it gets here.
     """
-    return {op: template.format(t=quoted_table) for op, template in _SQL.items()}
+    quoted, quoted_locks = f'"{table}"', f'"{locks_table(table)}"'
+    return {op: sql.format(t=quoted, locks=quoted_locks) for op, sql in _SQL.items()}
+
+
+def _lease_seconds(ttl: float) -> float:
+    if isinstance(ttl, bool) or not isinstance(ttl, int | float) or not math.isfinite(ttl):
+        raise ValueError(f"a lock's ttl must be a finite number of seconds, not {ttl!r}")
+    if ttl <= 0:
+        raise ValueError(f"a lock's ttl must be more than 0 seconds, not {ttl!r}")
+    return float(ttl)
 
 
 class DbEngine(EngineBase):
@@ -93,6 +133,8 @@ class DbEngine(EngineBase):
         native_async=False,
         shared_across_processes=True,
         local=True,
+        versioned=True,
+        locking=True,
     )
 
     def __init__(
@@ -125,7 +167,7 @@ class DbEngine(EngineBase):
         # bound here so the request path pays no extra call for it.
         self._conn: Callable[[], sqlite3.Connection] = self._connections.current
 
-        sql = _statements(f'"{self.table}"')
+        sql = _statements(self.table)
         self._sql_load = sql["load"]
         self._sql_exists = sql["exists"]
         self._sql_create = sql["create"]
@@ -135,6 +177,12 @@ class DbEngine(EngineBase):
         self._sql_purge = sql["purge"]
         self._sql_count_expired = sql["count_expired"]
         self._sql_health = sql["health"]
+        self._sql_load_versioned = sql["load_versioned"]
+        self._sql_update_versioned = sql["update_versioned"]
+        self._sql_create_versioned = sql["create"] + " RETURNING version"
+        self._sql_acquire_lock = sql["acquire_lock"]
+        self._sql_release_lock = sql["release_lock"]
+        self._sql_purge_locks = sql["purge_locks"]
 
         self._connections.prepare(self.table, create=self.create)
 
@@ -195,8 +243,14 @@ class DbEngine(EngineBase):
         if changed == 1:
             return key
         if must_create:
-            raise CreateError(f"a session with key {key[:6]}... already exists in {self.path}")
-        raise UpdateError(
+            raise self._taken(key)
+        raise self._gone(key)
+
+    def _taken(self, key: str) -> CreateError:
+        return CreateError(f"a session with key {key[:6]}... already exists in {self.path}")
+
+    def _gone(self, key: str) -> UpdateError:
+        return UpdateError(
             f"session {key[:6]}... no longer exists in {self.path} (deleted or expired); "
             "it is not recreated"
         )
@@ -220,6 +274,105 @@ class DbEngine(EngineBase):
         except sqlite3.DatabaseError as exc:
             raise self._connections.failed(exc) from exc
 
+    # -- versioned saves (capabilities.versioned) -----------------------------------
+
+    def load_versioned(self, key: str) -> tuple[bytes, Version] | None:
+        """``load`` plus the row's version, read by the same statement.
+
+        The version is the row's ``version`` counter, which every write of the
+        row (versioned or not) increments.
+        """
+        if not self.is_valid_key(key):
+            return None
+        try:
+            row = self._conn().execute(self._sql_load_versioned, (key, self.now())).fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise self._connections.failed(exc) from exc
+        if row is None:
+            return None
+        data, version = row
+        if type(data) is not bytes:
+            data = str(data).encode("utf-8", "surrogatepass")
+        return data, int(version)
+
+    def save_versioned(
+        self, key: str, data: bytes, expires_at: float, version: Version | None
+    ) -> tuple[str, Version]:
+        """Create (``version=None``) or compare-and-set the row for ``key``.
+
+        The update is one ``UPDATE ... WHERE session_key = ? AND version = ?
+        AND expires_at > now``: it writes only over the version the caller
+        loaded. When it changes no row, one indexed read tells the two cases
+        apart: a live row means someone saved meanwhile
+        (:class:`~sessionware.VersionConflict`, nothing written), none means
+        the session was deleted or expired (:class:`~sessionware.UpdateError`).
+        Returns ``(key, new version)``.
+        """
+        self.check_key(key)
+        if version is not None and (type(version) is not int):
+            raise TypeError(
+                f"{version!r} is not a version of the db engine (an int from load_versioned)"
+            )
+        if type(data) is not bytes:
+            data = bytes(data)
+        now = self.now()
+        try:
+            conn = self._conn()
+            if version is None:
+                created = conn.execute(
+                    self._sql_create_versioned, (key, data, float(expires_at), now)
+                ).fetchall()
+                if not created:
+                    raise self._taken(key)
+                return key, int(created[0][0])
+            changed = conn.execute(
+                self._sql_update_versioned, (data, float(expires_at), key, version, now)
+            ).rowcount
+            if changed == 1:
+                return key, version + 1
+            live = conn.execute(self._sql_exists, (key, now)).fetchone() is not None
+        except sqlite3.IntegrityError:
+            raise
+        except sqlite3.DatabaseError as exc:
+            raise self._connections.failed(exc) from exc
+        if live:
+            raise VersionConflict(
+                f"session {key[:6]}... was saved by another request since version {version} "
+                f"was loaded from {self.path}; nothing was written"
+            )
+        raise self._gone(key)
+
+    # -- session locks (capabilities.locking) ---------------------------------------
+
+    def acquire_lock(self, key: str, ttl: float) -> str | None:
+        """Take the lease on ``key`` for ``ttl`` seconds if it is free; never waits for a holder.
+
+        One upsert into the ``<table>_locks`` table: it inserts the lease, or
+        replaces one whose ``expires_at`` has passed, and otherwise changes no
+        row (then ``None``). Like every write, it waits at most the busy
+        ``timeout`` for SQLite's write lock, never for the session lock's holder.
+        """
+        self.check_key(key)
+        ttl = _lease_seconds(ttl)
+        token = secrets.token_hex(16)
+        now = self.now()
+        try:
+            taken = (
+                self._conn().execute(self._sql_acquire_lock, (key, token, now + ttl, now)).rowcount
+            )
+        except sqlite3.DatabaseError as exc:
+            raise self._connections.failed(exc) from exc
+        return token if taken == 1 else None
+
+    def release_lock(self, key: str, token: str) -> None:
+        """Delete the lease on ``key`` if ``token`` still holds it; otherwise nothing."""
+        if not self.is_valid_key(key):
+            return
+        try:
+            self._conn().execute(self._sql_release_lock, (key, token))
+        except sqlite3.DatabaseError as exc:
+            raise self._connections.failed(exc) from exc
+
     def clear_expired(self, progress: Callable[[int], None] | None = None) -> int:
         """Delete expired rows, ``batch_size`` per transaction; return how many.
 
@@ -231,17 +384,18 @@ class DbEngine(EngineBase):
         small. ``progress``, if given, is called with the running total after
         each batch that removed rows (the CLI draws its progress bar from
         it). Rows that expire while the purge runs are left for the next one;
-        a row saved with a later expiry meanwhile is kept.
+        a row saved with a later expiry meanwhile is kept. The leases of
+        session locks whose holders never released them and that have run
+        out are deleted too (they are not counted).
         """
+        now = self.now()
         try:
-            return purge_expired(
-                self._conn(),
-                self._sql_expired,
-                self._sql_purge,
-                self.now(),
-                self.batch_size,
-                progress,
+            conn = self._conn()
+            removed = purge_expired(
+                conn, self._sql_expired, self._sql_purge, now, self.batch_size, progress
             )
+            conn.execute(self._sql_purge_locks, (now,))
+            return removed
         except sqlite3.DatabaseError as exc:
             raise self._connections.failed(exc) from exc
 

@@ -3,14 +3,24 @@
 This runs once per engine, at construction, on its own short-lived
 connection; the request path (``_engine``) never introspects the schema.
 
-Layout (schema version 1)::
+Layout (schema version 2)::
 
     CREATE TABLE <table> (
         session_key  TEXT PRIMARY KEY,
         session_data BLOB NOT NULL,
-        expires_at   REAL NOT NULL      -- POSIX seconds, UTC
+        expires_at   REAL NOT NULL,     -- POSIX seconds, UTC
+        version      INTEGER NOT NULL DEFAULT 0  -- +1 at every write (v2)
     );
     CREATE INDEX <table>_expires_at ON <table> (expires_at);
+    CREATE TABLE <table>_locks (        -- session locks: one lease per locked key (v2)
+        session_key  TEXT PRIMARY KEY,
+        token        TEXT NOT NULL,     -- the holder's random token
+        expires_at   REAL NOT NULL      -- the lease is free after this, POSIX seconds
+    );
+
+Version 1 had neither the ``version`` column nor the lock table; migration 2
+adds both (rows written before it start at version 0), so a database made by
+an earlier release is upgraded in place the first time an engine opens it.
 
 The version of each session table is recorded in ``sessionware_schema``
 (``table_name``, ``version``) rather than in ``PRAGMA user_version``, because
@@ -27,10 +37,10 @@ import sqlite_utils
 
 from sessionware import ConfigurationError
 
-__all__ = ["SCHEMA_VERSION", "VERSION_TABLE", "ensure_schema", "index_name"]
+__all__ = ["SCHEMA_VERSION", "VERSION_TABLE", "ensure_schema", "index_name", "locks_table"]
 
 #: The layout this release reads and writes.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 #: Where the version of each session table is recorded.
 VERSION_TABLE = "sessionware_schema"
 
@@ -48,6 +58,11 @@ def index_name(table: str) -> str:
     return f"{table}_expires_at"
 
 
+def locks_table(table: str) -> str:
+    """The name of the lease table of ``table``'s session locks."""
+    return f"{table}_locks"
+
+
 def _create_v1(db: sqlite_utils.Database, table: str) -> None:
     db.table(table).create(
         _COLUMNS,
@@ -58,8 +73,23 @@ def _create_v1(db: sqlite_utils.Database, table: str) -> None:
     db.table(table).create_index(["expires_at"], index_name=index_name(table), if_not_exists=True)
 
 
+def _versions_and_locks_v2(db: sqlite_utils.Database, table: str) -> None:
+    # A table adopted from elsewhere may have the column already.
+    if "version" not in {c.name for c in db[table].columns}:
+        db.table(table).add_column("version", int, not_null_default=0)
+    db.table(locks_table(table)).create(
+        {"session_key": str, "token": str, "expires_at": float},
+        pk="session_key",
+        not_null={"token", "expires_at"},
+        if_not_exists=True,
+    )
+
+
 #: ``MIGRATIONS[n]`` brings a table from version ``n - 1`` to ``n`` (0: absent).
-MIGRATIONS: dict[int, Callable[[sqlite_utils.Database, str], None]] = {1: _create_v1}
+MIGRATIONS: dict[int, Callable[[sqlite_utils.Database, str], None]] = {
+    1: _create_v1,
+    2: _versions_and_locks_v2,
+}
 
 
 def _recorded_version(db: sqlite_utils.Database, table: str) -> int | None:
