@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ import pytest
 import sessionware
 from sessionware._plugins import host
 from sessionware.cli import main
+from sessionware.testing import MemoryEngine, ReferenceSerializer, registered
 
 # Under CI the default plugins are always installed: there a missing one must fail, not skip.
 needs_db = pytest.mark.skipif(
@@ -173,22 +175,10 @@ def test_check_reports_unimportable_middleware(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def one_process_engine() -> Any:
-    """Register the in-test MemoryEngine (shared_across_processes=False) as a plugin."""
-    from sessionware.testing import MemoryEngine, ReferenceSerializer
-
-    class OneProcessPlugin:
-        @sessionware.hookimpl
-        def register_engines(self, register: Any) -> None:
-            register(MemoryEngine)
-
-        @sessionware.hookimpl
-        def register_serializers(self, register: Any) -> None:
-            register(ReferenceSerializer)
-
-    host.register(OneProcessPlugin(), "one-process-test")
-    yield
-    host.unregister("one-process-test")
+def one_process_engine() -> Iterator[None]:
+    """Make the kit's MemoryEngine (shared_across_processes=False) selectable by name."""
+    with registered(MemoryEngine, ReferenceSerializer, name="one-process-test"):
+        yield
 
 
 @pytest.mark.usefixtures("one_process_engine")

@@ -24,6 +24,7 @@ from sessionware import EngineBase, EngineUnavailable
 from sessionware._plugins import host
 from sessionware.cli import main
 from sessionware.cli._clear_expired import _Progress
+from sessionware.testing import ReferenceSerializer, registered
 
 needs_db = pytest.mark.skipif(
     not os.environ.get("CI")
@@ -100,21 +101,8 @@ class _NoHealth:
 
 @pytest.fixture
 def test_engines() -> Iterator[None]:
-    from sessionware.testing import ReferenceSerializer
-
-    class Plugin:
-        @sessionware.hookimpl
-        def register_engines(self, register: Any) -> None:
-            register(_Unreachable)
-            register(_NoHealth)
-
-        @sessionware.hookimpl
-        def register_serializers(self, register: Any) -> None:
-            register(ReferenceSerializer)
-
-    host.register(Plugin(), "truth-test")
-    yield
-    host.unregister("truth-test")
+    with registered(_Unreachable, _NoHealth, ReferenceSerializer, name="truth-test"):
+        yield
 
 
 @pytest.mark.usefixtures("test_engines")

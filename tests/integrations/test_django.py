@@ -32,7 +32,7 @@ import httpx
 import pytest
 from django.conf import settings
 
-from sessionware.testing import MemoryEngine
+from sessionware.testing import MemoryEngine, registered
 
 from ..e2e.redis_server import redis_url
 from ..servers import serve_uvicorn, serve_waitress
@@ -70,7 +70,6 @@ from django.core.management import call_command  # noqa: E402
 from django.test import SimpleTestCase, override_settings  # noqa: E402
 
 import sessionware.django  # noqa: E402
-from sessionware._plugins import host  # noqa: E402
 from sessionware.django import SessionStore  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
@@ -611,35 +610,23 @@ def test_only_the_django_module_imports_django() -> None:
 # -- keys, storage access and logs -------------------------------------------------------------
 
 
-class CountedEngine(MemoryEngine):
-    """The in-test dict engine under its own name, so SESSIONWARE can select it."""
-
-    name: ClassVar[str] = "django_counted"
-
-
-class _CountedPlugin:
-    @sessionware.hookimpl
-    def register_engines(self, register: Any) -> None:
-        register(CountedEngine)
-
-
 @pytest.fixture
-def counted() -> Iterator[CountedEngine]:
-    host.register(_CountedPlugin(), name="test-django-counted")
-    try:
-        with override_settings(SESSIONWARE={"engine": "django_counted"}):
-            built = engine()
-            assert isinstance(built, CountedEngine)
-            yield built
-    finally:
-        host.unregister("test-django-counted")
+def counted() -> Iterator[MemoryEngine]:
+    """The kit's engine selected by name through SESSIONWARE; its ``calls`` show storage access."""
+    with (
+        registered(MemoryEngine),
+        override_settings(SESSIONWARE={"engine": MemoryEngine.name}),
+    ):
+        built = engine()
+        assert isinstance(built, MemoryEngine)
+        yield built
 
 
 @pytest.mark.parametrize(
     "key", ["A" * 32, "../../etc/passwd", "a" * 200, "12345678", "0" * 31, "ключ" * 8]
 )
 def test_a_key_the_engine_cannot_hold_never_reaches_storage(
-    counted: CountedEngine, key: str, caplog: pytest.LogCaptureFixture
+    counted: MemoryEngine, key: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     session = SessionStore(key)
     assert session.load() == {}
@@ -653,7 +640,7 @@ def test_a_key_the_engine_cannot_hold_never_reaches_storage(
 
 @pytest.mark.parametrize("key", [None, ""])
 def test_no_key_logs_nothing_on_load_flush_or_logout(
-    counted: CountedEngine, key: str | None, caplog: pytest.LogCaptureFixture
+    counted: MemoryEngine, key: str | None, caplog: pytest.LogCaptureFixture
 ) -> None:
     session = SessionStore(key)
     assert session.get("user") is None
@@ -663,7 +650,7 @@ def test_no_key_logs_nothing_on_load_flush_or_logout(
     assert caplog.records == []
 
 
-def test_create_retries_when_a_new_key_is_taken(counted: CountedEngine) -> None:
+def test_create_retries_when_a_new_key_is_taken(counted: MemoryEngine) -> None:
     taken = sessionware.new_session_key()
     counted.save(taken, b"{}", time.time() + 60, must_create=True)
     fresh = sessionware.new_session_key()
@@ -681,7 +668,7 @@ def test_create_retries_when_a_new_key_is_taken(counted: CountedEngine) -> None:
 
 
 def test_saving_a_session_that_is_gone_raises_djangos_update_error(
-    counted: CountedEngine,
+    counted: MemoryEngine,
 ) -> None:
     from django.contrib.sessions.backends.base import UpdateError
 
@@ -690,7 +677,7 @@ def test_saving_a_session_that_is_gone_raises_djangos_update_error(
     assert counted.data == {}
 
 
-def test_must_create_on_a_taken_key_raises_djangos_create_error(counted: CountedEngine) -> None:
+def test_must_create_on_a_taken_key_raises_djangos_create_error(counted: MemoryEngine) -> None:
     from django.contrib.sessions.backends.base import CreateError
 
     session = SessionStore()

@@ -22,7 +22,11 @@ from .conftest import call_wsgi
 
 
 class DriverErrorEngine(MemoryEngine):
-    """A third-party engine that lets its driver's own exception escape."""
+    """A third-party engine that lets its driver's own exception escape.
+
+    A subclass of the kit's engine because it must break the protocol (a
+    ``ConnectionError`` instead of ``EngineUnavailable``), which ``down`` never does.
+    """
 
     name: ClassVar[str] = "leaky"
     capabilities: ClassVar[Capabilities] = Capabilities()  # a network store: off the loop
@@ -341,6 +345,7 @@ async def test_the_warning_points_at_the_callers_line() -> None:
 async def test_disk_engines_run_off_the_loop_under_asgi() -> None:
     threads: list[str] = []
 
+    # A subclass, not MemoryEngine(capabilities=...): the test records which thread loads.
     class DiskLikeEngine(MemoryEngine):
         name: ClassVar[str] = "disklike"
         capabilities: ClassVar[Capabilities] = Capabilities(local=True)  # not inline_async

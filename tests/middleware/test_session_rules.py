@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar
 
 import pytest
 
 import sessionware
-from sessionware._plugins import host
 from sessionware.http._messages import Request, Response
 from sessionware.http.middleware import SessionMiddleware, build_chain
-from sessionware.testing import MemoryEngine, ReferenceSerializer
+from sessionware.testing import MemoryEngine, ReferenceSerializer, registered
 
 from .conftest import cookie_value
 
@@ -263,6 +262,12 @@ def test_engine_unavailable_on_save_with_empty_policy_keeps_the_response(
 
 
 class CountingEngine(MemoryEngine):
+    """The kit's engine with an option of its own (``label``), and a record of every build.
+
+    A subclass because the test is about how the middleware builds an engine
+    from its name and extra settings, which the shared engine has no record of.
+    """
+
     name: ClassVar[str] = "memory_counted"
     built: ClassVar[list[str]] = []
 
@@ -271,18 +276,11 @@ class CountingEngine(MemoryEngine):
         CountingEngine.built.append(label)
 
 
-class _Plugin:
-    @sessionware.hookimpl
-    def register_engines(self, register: Any) -> None:
-        register(CountingEngine)
-
-
 @pytest.fixture
-def counted() -> Any:
+def counted() -> Iterator[type[CountingEngine]]:
     CountingEngine.built.clear()
-    host.register(_Plugin(), name="test-middleware-counted")
-    yield CountingEngine
-    host.unregister("test-middleware-counted")
+    with registered(CountingEngine):
+        yield CountingEngine
 
 
 def test_engine_is_built_once_per_middleware_with_extra_settings_as_engine_options(
