@@ -83,8 +83,19 @@ def _public_modules(module: griffe.Module) -> Iterator[griffe.Module]:
             yield from _public_modules(sub)  # type: ignore[arg-type]
 
 
-def public_names(search_path: str) -> dict[str, list[str]]:
-    """Each public module's path, and the public names it defines or re-exports."""
+def _canonical(module: griffe.Module, name: str) -> str:
+    """Where a public name is defined, so that one object exported twice is rendered once."""
+    member = module.members.get(name)
+    if member is None:
+        return f"{module.path}.{name}"
+    try:
+        return member.final_target.path if member.is_alias else member.path  # type: ignore[union-attr]
+    except griffe.AliasResolutionError:  # re-exported from outside the package
+        return f"{module.path}.{name}"
+
+
+def public_surface(search_path: str) -> dict[str, dict[str, str]]:
+    """Each public module's path, its public names (``__all__``), and where each is defined."""
     package = griffe.load(PACKAGE, search_paths=[search_path])
     surface = {}
     for module in _public_modules(package):  # type: ignore[arg-type]
@@ -96,16 +107,27 @@ def public_names(search_path: str) -> dict[str, list[str]]:
                 for name, member in module.members.items()
                 if not name.startswith("_") and not member.is_alias and not member.is_module
             ]
-        surface[module.path] = names
+        surface[module.path] = {name: _canonical(module, name) for name in names}
     return surface
+
+
+def public_names(search_path: str) -> dict[str, list[str]]:
+    """Each public module's path, and the public names it defines or re-exports."""
+    return {module: list(names) for module, names in public_surface(search_path).items()}
 
 
 def on_post_build(config: Any) -> None:
     handler = config["plugins"]["mkdocstrings"].config["handlers"]["python"]
     root = Path(config["config_file_path"]).parent
-    search_path = str(root / handler["paths"][0])
-    for module, names in public_names(search_path).items():
-        missing = [n for n in names if f"{module}.{n}" not in _rendered]
+    surface = public_surface(str(root / handler["paths"][0]))
+    # An object two public modules export (sessionware.Request, sessionware.http.Request) is
+    # documented once, under either name.
+    public_paths: dict[str, set[str]] = {}
+    for module, names in surface.items():
+        for name, canonical in names.items():
+            public_paths.setdefault(canonical, set()).add(f"{module}.{name}")
+    for module, names in surface.items():
+        missing = [n for n, c in names.items() if not public_paths[c] & _rendered]
         # The top-level package is documented name by name, a module page by a heading of its own.
         if module != PACKAGE and names and module not in _rendered:
             missing.insert(0, "(the module itself)")
