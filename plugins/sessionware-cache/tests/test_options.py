@@ -34,6 +34,8 @@ def test_capabilities_declare_one_process() -> None:
         local=True,
         inline_async=True,
         shared_across_processes=False,
+        versioned=True,
+        locking=True,
     )
 
 

@@ -35,6 +35,7 @@ def test_capabilities_are_declared() -> None:
     caps = DbEngine.capabilities
     assert (caps.server_side, caps.clear_expired, caps.native_async) == (True, True, False)
     assert (caps.shared_across_processes, caps.local) == (True, True)
+    assert (caps.versioned, caps.locking) == (True, True)
 
 
 def test_unknown_option_is_a_configuration_error(db_path: Path) -> None:

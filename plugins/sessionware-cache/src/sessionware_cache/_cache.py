@@ -1,7 +1,7 @@
 """The cachetools cache behind the engine, counting what it drops and why.
 
 :class:`SessionCache` is a :class:`cachetools.TLRUCache` whose entries are
-``(data, expires_at)`` tuples and whose time-to-use is each entry's own
+``(data, expires_at, version)`` tuples and whose time-to-use is each entry's own
 ``expires_at``. It tells two kinds of removal apart, because they mean
 different things to an operator:
 
@@ -26,8 +26,9 @@ from cachetools import TLRUCache
 
 __all__ = ["Entry", "SessionCache"]
 
-#: What the cache stores under a session key: the bytes and their ``expires_at``.
-Entry = tuple[bytes, float]
+#: What the cache stores under a session key: the bytes, their ``expires_at``, and
+#: their version (a number the engine draws afresh at every write).
+Entry = tuple[bytes, float, int]
 
 
 def _expires_at(key: str, value: Entry, now: float) -> float:
@@ -43,7 +44,7 @@ else:
 
 
 class SessionCache(_Base):
-    """A TLRU cache of ``(data, expires_at)`` that counts evictions and expiries."""
+    """A TLRU cache of ``(data, expires_at, version)`` that counts evictions and expiries."""
 
     def __init__(self, maxsize: int, timer: Callable[[], float]) -> None:
         super().__init__(maxsize, ttu=_expires_at, timer=timer)

@@ -9,7 +9,10 @@ process has its own, and a restart loses them all.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
+import math
+import secrets
 import threading
 from typing import ClassVar
 
@@ -19,6 +22,8 @@ from sessionware import (
     EngineBase,
     OptionChecker,
     UpdateError,
+    Version,
+    VersionConflict,
 )
 
 from ._cache import SessionCache
@@ -28,6 +33,9 @@ __all__ = ["CacheEngine"]
 logger = logging.getLogger("sessionware.cache")
 
 _options = OptionChecker("cache", "engine")
+
+#: ``expected`` of ``CacheEngine._write`` for a plain update: any version will do.
+_ANY = -1
 
 
 class CacheEngine(EngineBase):
@@ -46,8 +54,13 @@ class CacheEngine(EngineBase):
 
     Each session expires at its own ``expires_at`` (compared with
     :meth:`now`). Every operation holds one lock, so create and update check
-    and write atomically. Each worker process has its own cache and a restart
-    loses every session: use it with one process, or use ``db`` or ``redis``.
+    and write atomically. Versioned (every write stores a new number from one
+    engine-wide counter beside the bytes, and ``save_versioned`` compares it
+    under the lock) and locking (session locks are ``(token, deadline)``
+    leases in a dict under the same lock); the async twins of both run inline,
+    as the lock is only ever held for microseconds. Each worker process has
+    its own cache and a restart loses every session: use it with one
+    process, or use ``db`` or ``redis``.
     """
 
     name: ClassVar[str] = "cache"
@@ -58,6 +71,8 @@ class CacheEngine(EngineBase):
         shared_across_processes=False,
         local=True,
         inline_async=True,
+        versioned=True,
+        locking=True,
     )
     #: After the first eviction, log one warning per this many evictions.
     eviction_warning_every: ClassVar[int] = 10_000
@@ -68,6 +83,11 @@ class CacheEngine(EngineBase):
             "maxsize", maxsize, what="the most sessions kept at once"
         )
         self._lock = threading.Lock()
+        # Versions never repeat within the engine, not even for a key deleted
+        # and created again, so a stale version can never match by accident.
+        self._versions = itertools.count(1)
+        #: Session locks: key -> (token, deadline), under ``_lock``.
+        self._leases: dict[str, tuple[str, float]] = {}
         # The timer reads now() on each call, so a clock patched on the engine
         # (tests) is the one expiry is judged by.
         self._cache = SessionCache(self.maxsize, timer=self._clock)
@@ -79,6 +99,8 @@ class CacheEngine(EngineBase):
         """A new lock: one another thread of the parent held at the fork stays held for ever."""
         # The child has only this thread, so nothing can be holding the new one.
         self._lock = threading.Lock()
+        # Session locks are held by the parent's holders, not by the child's.
+        self._leases = {}
 
     @property
     def evictions(self) -> int:
@@ -113,7 +135,17 @@ class CacheEngine(EngineBase):
         The liveness check and the write happen under one lock: a create over
         a live session raises :class:`~sessionware.CreateError`, an update of
         a session that was deleted, expired or evicted raises
-        :class:`~sessionware.UpdateError` and stores nothing.
+        :class:`~sessionware.UpdateError` and stores nothing. Every write
+        gives the session a new version.
+        """
+        self._write(key, data, expires_at, None if must_create else _ANY)
+        return key
+
+    def _write(self, key: str, data: bytes, expires_at: float, expected: int | None) -> int:
+        """Write under the lock if ``expected`` allows; return the new version.
+
+        ``expected``: ``None`` creates, ``_ANY`` updates whatever the stored
+        version, any other number updates only that version.
         """
         self.check_key(key)
         if type(data) is not bytes:
@@ -122,20 +154,26 @@ class CacheEngine(EngineBase):
         cache = self._cache
         evicted_before = evicted_after = 0
         with self._lock, cache.timer as now:
-            live = key in cache
-            if must_create:
-                if live:
+            entry = cache.get(key)
+            if expected is None:
+                if entry is not None:
                     raise CreateError(
                         f"a live session with key {key[:6]}... already exists in the cache"
                     )
-            elif not live:
+            elif entry is None:
                 raise UpdateError(
                     f"session {key[:6]}... is no longer in the cache (deleted, expired, or "
                     "evicted because the cache was full); it is not recreated"
                 )
+            elif expected != _ANY and entry[2] != expected:
+                raise VersionConflict(
+                    f"session {key[:6]}... was saved by another request since version "
+                    f"{expected} was loaded; nothing was written"
+                )
+            version = next(self._versions)
             if now < expires_at:
                 evicted_before = cache.evictions
-                cache[key] = (data, expires_at)
+                cache[key] = (data, expires_at, version)
                 evicted_after = cache.evictions
             else:
                 # Saved already expired: it is gone at once. Counted as an expired
@@ -144,7 +182,7 @@ class CacheEngine(EngineBase):
                 cache.expired += 1
         if evicted_after != evicted_before:
             self._warn_evicted(evicted_before, evicted_after)
-        return key
+        return version
 
     def exists(self, key: str) -> bool:
         """True when a live session is stored under ``key`` (not counted as a use)."""
@@ -161,16 +199,97 @@ class CacheEngine(EngineBase):
         with self._lock, contextlib.suppress(KeyError):
             del self._cache[key]
 
+    # -- versioned saves (capabilities.versioned) -----------------------------------
+
+    def load_versioned(self, key: str) -> tuple[bytes, Version] | None:
+        """``load`` plus the session's version, read under the same lock."""
+        if not self.is_valid_key(key):
+            return None
+        try:
+            with self._lock:
+                data, _, version = self._cache[key]
+        except KeyError:
+            return None
+        return data, version
+
+    def save_versioned(
+        self, key: str, data: bytes, expires_at: float, version: Version | None
+    ) -> tuple[str, Version]:
+        """Create (``version=None``) or write only over ``version``; return ``(key, new)``.
+
+        Compared and written under the engine's lock: another version stored
+        meanwhile raises :class:`~sessionware.VersionConflict` and writes
+        nothing; a session deleted, expired or evicted raises
+        :class:`~sessionware.UpdateError`.
+        """
+        if version is not None and (type(version) is not int or version < 1):
+            raise TypeError(
+                f"{version!r} is not a version of the cache engine (one from load_versioned)"
+            )
+        return key, self._write(key, data, expires_at, version)
+
+    async def aload_versioned(self, key: str) -> tuple[bytes, Version] | None:
+        """``load_versioned``, inline: it holds the lock for microseconds only."""
+        return self.load_versioned(key)
+
+    async def asave_versioned(
+        self, key: str, data: bytes, expires_at: float, version: Version | None
+    ) -> tuple[str, Version]:
+        """``save_versioned``, inline: it holds the lock for microseconds only."""
+        return self.save_versioned(key, data, expires_at, version)
+
+    # -- session locks (capabilities.locking) ---------------------------------------
+
+    def acquire_lock(self, key: str, ttl: float) -> str | None:
+        """Take the lease on ``key`` for ``ttl`` seconds if it is free or run out; never waits."""
+        self.check_key(key)
+        if isinstance(ttl, bool) or not isinstance(ttl, int | float) or not math.isfinite(ttl):
+            raise ValueError(f"a lock's ttl must be a finite number of seconds, not {ttl!r}")
+        if ttl <= 0:
+            raise ValueError(f"a lock's ttl must be more than 0 seconds, not {ttl!r}")
+        token = secrets.token_hex(16)
+        with self._lock:
+            now = self.now()
+            held = self._leases.get(key)
+            if held is not None and held[1] > now:
+                return None
+            self._leases[key] = (token, now + ttl)
+        return token
+
+    def release_lock(self, key: str, token: str) -> None:
+        """Drop the lease on ``key`` if ``token`` still holds it; otherwise nothing."""
+        with self._lock:
+            held = self._leases.get(key)
+            if held is not None and held[0] == token:
+                del self._leases[key]
+
+    async def aacquire_lock(self, key: str, ttl: float) -> str | None:
+        """``acquire_lock``, inline: it never waits for a holder."""
+        return self.acquire_lock(key, ttl)
+
+    async def arelease_lock(self, key: str, token: str) -> None:
+        """``release_lock``, inline."""
+        self.release_lock(key, token)
+
+    def _drop_run_out_leases(self) -> None:
+        # Under the lock: leases whose holders never released them.
+        now = self.now()
+        for key in [k for k, (_, deadline) in self._leases.items() if deadline <= now]:
+            del self._leases[key]
+
     def clear_expired(self) -> int:
         """Drop expired sessions; return how many expired sessions went since the last call.
 
         The cache also drops expired entries by itself on every write, so the
-        count includes those, and sessions saved already expired.
+        count includes those, and sessions saved already expired. Session
+        lock leases that ran out without being released are dropped too (not
+        counted).
         """
         with self._lock:
             self._cache.expire()
             removed = int(self._cache.expired)
             self._cache.expired = 0
+            self._drop_run_out_leases()
         return removed
 
     def health(self) -> None:
@@ -178,10 +297,11 @@ class CacheEngine(EngineBase):
         return None
 
     def close(self) -> None:
-        """Drop every session and free the memory. The engine stays usable, empty."""
+        """Drop every session and lock lease, freeing the memory. The engine stays usable."""
         with self._lock:
             self._cache.clear()
             self._cache.expired = 0
+            self._leases.clear()
 
     # -- eviction warning ----------------------------------------------------------
 
