@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import pytest
 from sessionware_cache import CacheEngine
 
 import sessionware
-from sessionware.testing import ReferenceSerializer
+from sessionware.testing import engine_factory, session_store_for
 
 
 class Clock:
@@ -27,18 +26,9 @@ class Clock:
 
 @pytest.fixture
 def make_engine() -> Iterator[Callable[..., CacheEngine]]:
-    """Build engines through ``get_engine("cache", ...)``; every one is closed at teardown."""
-    made: list[CacheEngine] = []
-
-    def make(**options: Any) -> CacheEngine:
-        engine = sessionware.get_engine("cache", **options)
-        assert isinstance(engine, CacheEngine)
-        made.append(engine)
-        return engine
-
-    yield make
-    for engine in made:
-        engine.close()
+    """Build engines by name; every one is closed at teardown."""
+    with engine_factory("cache", CacheEngine) as make:
+        yield make
 
 
 @pytest.fixture
@@ -58,11 +48,8 @@ def clock(engine: CacheEngine, monkeypatch: pytest.MonkeyPatch) -> Clock:
 def Store() -> Iterator[type[sessionware.SessionStore]]:
     # The kit's reference serializer keeps these tests independent of the json plugin,
     # so they pass with only the core and this plugin installed.
-    store = sessionware.session_store(
-        engine="cache", maxsize=3, serializer_instance=ReferenceSerializer()
-    )
-    yield store
-    store.engine.close()
+    with session_store_for("cache", maxsize=3) as store:
+        yield store
 
 
 def new_key() -> str:

@@ -5,13 +5,12 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sessionware_db import DbEngine
 
 import sessionware
-from sessionware.testing import ReferenceSerializer
+from sessionware.testing import engine_factory, session_store_for
 
 
 @pytest.fixture
@@ -21,19 +20,9 @@ def db_path(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def make_engine(db_path: Path) -> Iterator[Callable[..., DbEngine]]:
-    """Build engines (default: on ``db_path``); every one is closed at teardown."""
-    made: list[DbEngine] = []
-
-    def make(**options: Any) -> DbEngine:
-        options.setdefault("path", db_path)
-        engine = sessionware.get_engine("db", **options)
-        assert isinstance(engine, DbEngine)
-        made.append(engine)
-        return engine
-
-    yield make
-    for engine in made:
-        engine.close()
+    """Build engines by name (default: on ``db_path``); every one is closed at teardown."""
+    with engine_factory("db", DbEngine, path=db_path) as make:
+        yield make
 
 
 @pytest.fixture
@@ -45,11 +34,8 @@ def engine(make_engine: Callable[..., DbEngine]) -> DbEngine:
 def Store(db_path: Path) -> Iterator[type[sessionware.SessionStore]]:
     # The kit's reference serializer keeps these tests independent of the json plugin,
     # so they pass with only the core and this plugin installed.
-    store = sessionware.session_store(
-        engine="db", path=db_path, serializer_instance=ReferenceSerializer()
-    )
-    yield store
-    store.engine.close()
+    with session_store_for("db", path=db_path) as store:
+        yield store
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import pytest
 from sessionware_file import FileEngine, _engine, _files, _purge
 
 import sessionware
-from sessionware.testing import ReferenceSerializer
+from sessionware.testing import engine_factory, session_store_for
 
 
 @pytest.fixture
@@ -23,19 +23,9 @@ def session_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def make_engine(session_dir: Path) -> Iterator[Callable[..., FileEngine]]:
-    """Build engines through the registry (default: on ``session_dir``); closed at teardown."""
-    made: list[FileEngine] = []
-
-    def make(**options: Any) -> FileEngine:
-        options.setdefault("path", session_dir)
-        engine = sessionware.get_engine("file", **options)
-        assert isinstance(engine, FileEngine)
-        made.append(engine)
-        return engine
-
-    yield make
-    for engine in made:
-        engine.close()
+    """Build engines by name (default: on ``session_dir``); every one is closed at teardown."""
+    with engine_factory("file", FileEngine, path=session_dir) as make:
+        yield make
 
 
 @pytest.fixture
@@ -47,11 +37,8 @@ def engine(make_engine: Callable[..., FileEngine]) -> FileEngine:
 def Store(session_dir: Path) -> Iterator[type[sessionware.SessionStore]]:
     # The kit's reference serializer keeps these tests independent of the json plugin,
     # so they pass with only the core and this plugin installed.
-    store = sessionware.session_store(
-        engine="file", path=session_dir, serializer_instance=ReferenceSerializer()
-    )
-    yield store
-    store.engine.close()
+    with session_store_for("file", path=session_dir) as store:
+        yield store
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ pytest.register_assert_rewrite(
 )
 
 from ._conformance import EngineConformance  # noqa: E402
+from ._fixtures import engine_factory, session_store_for  # noqa: E402
 from ._helpers import (  # noqa: E402
     BINARY_PAYLOAD,
     HOSTILE_KEYS,
@@ -44,9 +45,11 @@ __all__ = [
     "ReferenceSerializer",
     "SerializerConformance",
     "assert_identical",
+    "engine_factory",
     "expired",
     "expires_in",
     "registered",
     "run_async",
     "run_in_threads",
+    "session_store_for",
 ]
