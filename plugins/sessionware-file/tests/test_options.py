@@ -44,7 +44,8 @@ def test_public_names_are_the_documented_ones() -> None:
 def test_capabilities_are_declared() -> None:
     caps = FileEngine.capabilities
     assert (caps.server_side, caps.clear_expired, caps.native_async) == (True, True, False)
-    assert (caps.shared_across_processes, caps.local, caps.versioned) == (True, True, False)
+    assert (caps.shared_across_processes, caps.local) == (True, True)
+    assert (caps.versioned, caps.locking) == (True, True)
 
 
 def test_defaults_are_the_documented_values() -> None:

@@ -34,7 +34,14 @@ import tempfile
 from collections.abc import Callable
 from typing import ClassVar
 
-from sessionware import Capabilities, CreateError, EngineUnavailable, UpdateError
+from sessionware import (
+    Capabilities,
+    CreateError,
+    EngineUnavailable,
+    UpdateError,
+    Version,
+    VersionConflict,
+)
 
 from . import _purge
 from ._files import (
@@ -49,11 +56,29 @@ from ._files import (
     read_all,
     write_all,
 )
-from ._format import FORMAT_VERSION, SLOT_SIZE, Judgement, State, encode, next_slot
+from ._format import (
+    FORMAT_VERSION,
+    SLOT_SIZE,
+    Judgement,
+    State,
+    encode,
+    new_version,
+    next_slot,
+    version_of,
+)
+from ._locks import LockTable
 from ._options import check_directory, check_prefix, checks
 from ._purge import STALE_AFTER
 
 __all__ = ["FILE_MODE", "STALE_AFTER", "FileEngine"]
+
+#: What ``_read`` returns when no file of ours is there.
+_ABSENT = Judgement(State.BROKEN)
+
+
+def new_generation() -> int:
+    """A random 32-bit generation for a new file (``os.urandom``: never shared by forks)."""
+    return int.from_bytes(os.urandom(4), "big")
 
 
 class FileEngine(SessionFiles):
@@ -94,6 +119,8 @@ class FileEngine(SessionFiles):
         native_async=False,
         shared_across_processes=True,
         local=True,
+        versioned=True,
+        locking=True,
     )
 
     def __init__(
@@ -103,6 +130,7 @@ class FileEngine(SessionFiles):
         prefix: str = "sessionware-",
         fsync: bool = False,
     ) -> None:
+        self._locks = LockTable(self)
         self.prefix = check_prefix(prefix)
         self.fsync = checks.boolean("fsync", fsync)
         self.path = check_directory(tempfile.gettempdir() if path is None else path, prefix)
@@ -118,23 +146,27 @@ class FileEngine(SessionFiles):
         """The bytes stored under ``key``; ``None`` if missing, expired, unreadable or invalid."""
         if not self.is_valid_key(key):
             return None
+        found = self._read(key)
+        return found.data if found.state is State.LIVE else None
+
+    def _read(self, key: str) -> Judgement:
+        """The judgement of ``key``'s file, read under a shared lock (BROKEN if there is none)."""
         path = self._base + key
         fd = self._open_to_read(path)
         if fd is None:
-            return None
+            return _ABSENT
         try:
             # Shared: excludes a writer of this file, not other readers.
             fcntl.flock(fd, fcntl.LOCK_SH)
             info = os.fstat(fd)
             if not self._owned(info, path):
-                return None
+                return _ABSENT
             head = read_all(fd, min(info.st_size, FIRST_READ))
-            found = self._judge(fd, head, info.st_size, self.now())
+            return self._judge(fd, head, info.st_size, self.now())
         except OSError as exc:
             raise self._unavailable(f"cannot read {self._shown(key)}", exc) from exc
         finally:
             os.close(fd)
-        return found.data if found.state is State.LIVE else None
 
     def exists(self, key: str) -> bool:
         """True when :meth:`load` would return data for ``key``.
@@ -151,8 +183,48 @@ class FileEngine(SessionFiles):
 
         Raises :class:`~sessionware.CreateError` when creating over an
         unexpired session and :class:`~sessionware.UpdateError` when updating
-        one that was deleted, has expired or can no longer be read.
+        one that was deleted, has expired or can no longer be read. An update
+        bumps the file's version, so a versioned writer racing it conflicts.
         """
+        self._write(key, data, expires_at, must_create, None)
+        return key
+
+    def load_versioned(self, key: str) -> tuple[bytes, Version] | None:
+        """:meth:`load` plus the version of what it returned, read under the same lock.
+
+        The version is an int (the slot's ``seq`` and the file's generation,
+        see ``_format``), or a digest for a file of the previous format.
+        """
+        if not self.is_valid_key(key):
+            return None
+        found = self._read(key)
+        if found.state is not State.LIVE or found.data is None:
+            return None
+        return found.data, version_of(found)
+
+    def save_versioned(
+        self, key: str, data: bytes, expires_at: float, version: Version | None
+    ) -> tuple[str, Version]:
+        """Compare-and-set under the session file's lock; ``version=None`` creates.
+
+        Raises :class:`~sessionware.VersionConflict` (nothing written) when
+        the stored version is no longer ``version``,
+        :class:`~sessionware.UpdateError` when the session is gone and
+        :class:`~sessionware.CreateError` when creating over a live one.
+        """
+        if version is None:
+            return key, self._write(key, data, expires_at, True, None)
+        return key, self._write(key, data, expires_at, False, version)
+
+    def _write(
+        self,
+        key: str,
+        data: bytes,
+        expires_at: float,
+        must_create: bool,
+        expected: Version | None,
+    ) -> Version:
+        """Create, or update (only if ``expected`` is ``None`` or current); the new version."""
         self.check_key(key)
         if type(data) is not bytes:
             data = bytes(data)
@@ -160,12 +232,12 @@ class FileEngine(SessionFiles):
         path = self._base + key
         try:
             if must_create:
-                self._create(key, path, encode(data, expires_at))
-            else:
-                self._update(key, path, data, expires_at)
+                generation = new_generation()
+                self._create(key, path, encode(data, expires_at, generation))
+                return new_version(generation)
+            return self._update(key, path, data, expires_at, expected)
         except OSError as exc:
             raise self._unavailable(f"cannot write {self._shown(key)}", exc) from exc
-        return key
 
     def _create(self, key: str, path: str, content: bytes) -> None:
         for _ in range(ATTEMPTS):
@@ -218,7 +290,9 @@ class FileEngine(SessionFiles):
         self._sync_directory()
         return True
 
-    def _update(self, key: str, path: str, data: bytes, expires_at: float) -> None:
+    def _update(
+        self, key: str, path: str, data: bytes, expires_at: float, expected: Version | None
+    ) -> Version:
         try:
             locked = self._lock(path, REWRITE)
         except ForeignFile:
@@ -231,16 +305,25 @@ class FileEngine(SessionFiles):
             current = self._state(fd, info, self.now(), path)
             if current.state is not State.LIVE:
                 raise UpdateError(self._gone(key))
+            if expected is not None and version_of(current) != expected:
+                raise VersionConflict(
+                    f"session {self._shown(key)} was saved by another writer since this "
+                    "version was loaded; nothing was written"
+                )
             if current.version == FORMAT_VERSION:
                 self._write_slot(fd, info.st_size, current, data, expires_at)
+                version: Version = version_of(current._replace(seq=current.seq + 1))
             else:
                 # A file of the previous format has no second slot: replaced whole, once.
-                self._write_replace(key, path, encode(data, expires_at))
+                generation = new_generation()
+                self._write_replace(key, path, encode(data, expires_at, generation))
+                version = new_version(generation)
                 renamed = True
         finally:
             os.close(fd)
         if renamed:
             self._sync_directory()
+        return version
 
     def _write_slot(
         self, fd: int, size: int, current: Judgement, data: bytes, expires_at: float
@@ -304,6 +387,28 @@ class FileEngine(SessionFiles):
         except OSError as exc:
             raise self._unavailable(f"cannot delete {self._shown(key)}", exc) from exc
 
+    # -- session locks ---------------------------------------------------------------
+
+    def acquire_lock(self, key: str, ttl: float) -> str | None:
+        """Try once to lock ``key`` for ``ttl`` seconds: a token, or ``None`` if it is held.
+
+        ``flock(LOCK_EX | LOCK_NB)`` on ``<prefix><key>.lock``, kept open until
+        :meth:`release_lock`; never waits. The kernel frees it if this process
+        dies; a lease past its ``ttl`` whose holder still lives (hung) is
+        broken by the next acquirer, which locks a new lock file. Details in
+        ``sessionware_file._locks``.
+        """
+        return self._locks.acquire(key, ttl)
+
+    def release_lock(self, key: str, token: str) -> None:
+        """Release ``key``'s lock if ``token`` from this engine still holds it; else nothing.
+
+        Tokens belong to the engine (and process) that took the lock: a
+        token from elsewhere releases nothing, and a holder whose lease was
+        broken releases only its old, unlinked lock file.
+        """
+        self._locks.release(key, token)
+
     # -- health and counts (used by the CLI) -------------------------------------------
 
     def health(self) -> None:
@@ -338,8 +443,9 @@ class FileEngine(SessionFiles):
         ``<prefix><valid key>``. A file that looks expired is locked and
         judged again before it is unlinked, so a session renewed meanwhile
         stays; files replaced or removed during the scan are skipped. Files
-        too broken to read, and temporary files of crashed writers, are
-        removed once older than :data:`STALE_AFTER` seconds (not counted).
+        too broken to read, temporary files of crashed writers and session
+        lock files nobody holds are removed once older than
+        :data:`STALE_AFTER` seconds (not counted).
         ``progress``, if given, is called with the running count every 256
         files scanned and at the end (so Ctrl-C in the CLI is honoured during a
         long scan of live sessions too). The cutoff is fixed when the scan starts.
@@ -349,7 +455,14 @@ class FileEngine(SessionFiles):
     # -- lifecycle and messages ----------------------------------------------------
 
     def close(self) -> None:
-        """Nothing to release: every operation opens and closes its own files."""
+        """Release the session locks this engine holds; every other operation closes its files."""
+        self._locks.release_all()
+
+    def after_fork_in_child(self) -> None:
+        """Forget the parent's session locks: the child holds none of them (see ``_locks``)."""
+        locks = getattr(self, "_locks", None)  # absent if __init__ failed before setting it
+        if locks is not None:
+            locks.forget_inherited()
 
     def __repr__(self) -> str:
         return f"<FileEngine 'file' path={self.path!r} prefix={self.prefix!r}>"

@@ -16,7 +16,8 @@ session, so that an update never overwrites the version a reader may need::
     8       8     expires_at   IEEE-754 double, POSIX seconds (UTC)
     16      8     offset       where the slot's data starts in the file
     24      8     length       how many data bytes
-    32      4     reserved     zero
+    32      4     generation   random, drawn when the file is created and copied by
+                               every update; 0 in files of earlier releases
     36      4     crc          CRC-32 of the header's first 36 bytes, then the data
 
 An update writes the new data where it does not overlap the current slot's
@@ -27,6 +28,15 @@ disk, a power cut before the data reached the disk) leaves a slot that does
 not verify, so the other slot, the previous version, is served: never a mix,
 never a loss. The file's size carries no meaning any more: a file may keep
 unused bytes after the data.
+
+The version a versioned load returns (:func:`version_of`) is the current
+slot's ``seq`` and ``generation`` in one int: every write bumps ``seq``, and
+the generation tells a session deleted and created again under the same key
+(``seq`` 1 again) from the one a writer loaded. Releases before versioning
+wrote the generation field as reserved zeros and skip it when reading (the
+CRC covers it either way), so files move freely between the two: a file an
+earlier release created has generation 0, and an update by an earlier release
+still bumps ``seq``.
 
 Format 1, written by earlier releases, is still read: a 24-byte header
 (magic, version 1, reserved, ``expires_at``, ``length``) and the data, whose
@@ -42,6 +52,7 @@ Nothing here does I/O; the engine reads and writes, this module judges.
 from __future__ import annotations
 
 import enum
+import hashlib
 import math
 import struct
 import zlib
@@ -57,7 +68,9 @@ __all__ = [
     "State",
     "encode",
     "judge",
+    "new_version",
     "next_slot",
+    "version_of",
 ]
 
 #: The first four bytes of every session file.
@@ -68,7 +81,7 @@ FORMAT_VERSION = 2
 LEGACY_VERSION = 1
 
 _PREAMBLE = struct.Struct(">4sB3x")
-_SLOT_FIELDS = struct.Struct(">QdQQ4x")
+_SLOT_FIELDS = struct.Struct(">QdQQI")
 _CRC = struct.Struct(">I")
 _LEGACY = struct.Struct(">4sB3xdQ")
 #: Bytes of one slot header.
@@ -79,7 +92,8 @@ _LEGACY_HEADER = _LEGACY.size
 
 _EMPTY_SLOT = bytes(SLOT_SIZE)
 # The whole header in one unpack: the read path's hot spot.
-_HEADER = struct.Struct(">4sB3x" + "QdQQ4xI" * 2)
+_HEADER = struct.Struct(">4sB3x" + "QdQQII" * 2)
+_FIELDS_PER_SLOT = 6
 
 #: ``read(offset, length)``: bytes of the file, possibly fewer at its end.
 Reader = Callable[[int, int], bytes]
@@ -118,24 +132,48 @@ class Judgement(NamedTuple):
     seq: int = 0
     start: int = HEADER_SIZE
     end: int = HEADER_SIZE
+    #: Format 2: the file's generation (0 when written by an earlier release).
+    generation: int = 0
 
 
 _BROKEN = Judgement(State.BROKEN)
 
 
-def _slot_header(seq: int, expires_at: float, offset: int, data: bytes) -> bytes:
-    fields = _SLOT_FIELDS.pack(seq, expires_at, offset, len(data))
+def _slot_header(seq: int, expires_at: float, offset: int, data: bytes, generation: int) -> bytes:
+    fields = _SLOT_FIELDS.pack(seq, expires_at, offset, len(data), generation)
     return fields + _CRC.pack(zlib.crc32(data, zlib.crc32(fields)))
 
 
-def encode(data: bytes, expires_at: float) -> bytes:
-    """The whole content of a new file: ``data`` expiring at ``expires_at`` in slot 0."""
+def encode(data: bytes, expires_at: float, generation: int = 0) -> bytes:
+    """The whole content of a new file: ``data`` expiring at ``expires_at`` in slot 0.
+
+    ``generation`` (32 bits) is drawn at random by the engine for every new file.
+    """
     return (
         _PREAMBLE.pack(MAGIC, FORMAT_VERSION)
-        + _slot_header(1, expires_at, HEADER_SIZE, data)
+        + _slot_header(1, expires_at, HEADER_SIZE, data, generation)
         + _EMPTY_SLOT
         + data
     )
+
+
+def version_of(judged: Judgement) -> int | bytes:
+    """The version of a complete session: what ``load_versioned`` returns for it.
+
+    Format 2: ``seq`` and the generation in one int (``seq`` in the low 64
+    bits). Format 1 has no counter: a digest of its expiry and data, which
+    changes whenever they do (and is never equal to an int).
+    """
+    if judged.version == LEGACY_VERSION:
+        digest = hashlib.blake2b(struct.pack(">d", judged.expires_at), digest_size=16)
+        digest.update(judged.data or b"")
+        return digest.digest()
+    return judged.seq | judged.generation << 64
+
+
+def new_version(generation: int) -> int:
+    """The version of a file ``encode`` just wrote with ``generation``."""
+    return 1 | generation << 64
 
 
 def next_slot(current: Judgement, data: bytes, expires_at: float) -> tuple[int, int, bytes, int]:
@@ -148,7 +186,7 @@ def next_slot(current: Judgement, data: bytes, expires_at: float) -> tuple[int, 
     """
     other = 1 - current.slot
     offset = HEADER_SIZE if len(data) <= current.start - HEADER_SIZE else current.end
-    header = _slot_header(current.seq + 1, expires_at, offset, data)
+    header = _slot_header(current.seq + 1, expires_at, offset, data, current.generation)
     end = max(current.end, offset + len(data))
     return offset, _PREAMBLE.size + other * SLOT_SIZE, header, end
 
@@ -184,9 +222,10 @@ def _judge_slots(head: bytes, size: int, now: float, read: Reader) -> Judgement:
         return _BROKEN
     _, _, *slots = _HEADER.unpack_from(head)
     # The newest slot first; the older one only if the newest does not verify.
-    order = (1, 0) if slots[5] > slots[0] else (0, 1)
+    order = (1, 0) if slots[_FIELDS_PER_SLOT] > slots[0] else (0, 1)
     for index in order:
-        seq, expires_at, offset, length, crc = slots[5 * index : 5 * index + 5]
+        first = index * _FIELDS_PER_SLOT
+        seq, expires_at, offset, length, generation, crc = slots[first : first + _FIELDS_PER_SLOT]
         if not seq or offset < HEADER_SIZE or offset + length > size:
             continue  # empty, or its data is not (or no longer) all in the file
         data = _region(head, read, offset, length)
@@ -205,6 +244,7 @@ def _judge_slots(head: bytes, size: int, now: float, read: Reader) -> Judgement:
             seq,
             offset,
             offset + length,
+            generation,
         )
     return _BROKEN
 

@@ -2,9 +2,11 @@
 
 Both scan the directory once with :func:`os.scandir`, looking only at names
 ``<prefix><valid key>`` (and, for the purge, the temporary files of
-crashed writers). A file is judged without a lock first, so live sessions,
-the common case, cost no lock; one that looks expired is locked and judged
-again before it is unlinked (see ``SessionFiles._lock``).
+crashed writers and the session lock files, ``<prefix><valid key>.lock``,
+that nobody holds or used for ``STALE_AFTER`` seconds). A file is judged
+without a lock first, so live sessions, the common case, cost no lock; one
+that looks expired is locked and judged again before it is unlinked (see
+``SessionFiles._lock``).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from sessionware import EngineUnavailable
 
 from ._files import ForeignFile, SessionFiles
 from ._format import State
+from ._locks import LOCK_SUFFIX, purge_stale_lock
 
 __all__ = ["STALE_AFTER", "clear_expired", "count_expired"]
 
@@ -67,7 +70,10 @@ def clear_expired(files: SessionFiles, progress: Callable[[int], None] | None = 
         with os.scandir(files.path) as entries:
             for entry in entries:
                 name = entry.name
-                if name.startswith(prefix):
+                if name.endswith(LOCK_SUFFIX) and name.startswith(prefix):
+                    if files.is_valid_key(name[len(prefix) : -len(LOCK_SUFFIX)]):
+                        _purge_lock(files, entry.path, stale_before)
+                elif name.startswith(prefix):
                     key = name[len(prefix) :]
                     if files.is_valid_key(key) and _purge(files, key, cutoff, stale_before):
                         removed += 1
@@ -132,6 +138,13 @@ def _purge(files: SessionFiles, key: str, cutoff: float, stale_before: float) ->
 
 def _purgeable(state: State, info: os.stat_result, stale_before: float) -> bool:
     return state is State.EXPIRED or (state is State.BROKEN and info.st_mtime < stale_before)
+
+
+def _purge_lock(files: SessionFiles, path: str, stale_before: float) -> None:
+    try:
+        purge_stale_lock(files, path, stale_before)
+    except OSError as exc:
+        logger.warning("clear_expired skipped the lock file %s: %s", files._display(path), exc)
 
 
 def _purge_temp(path: str, stale_before: float) -> None:
