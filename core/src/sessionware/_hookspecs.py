@@ -5,22 +5,33 @@ A plugin is a module (or any object) with functions decorated by
 hooks are called once, when plugins are discovered. Event hooks are called
 synchronously after the event; an exception in one is logged and swallowed,
 so an observer can never break a request.
+
+This module is where the event names are defined: :data:`EVENTS` lists the
+specs marked ``@_event`` below, and :class:`~sessionware._events.Events` (what
+a session class emits through) takes its names from it. It imports nothing
+of sessionware, so any module may import it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, MutableMapping
+from typing import Any, TypeVar
 
 import pluggy
 
-if TYPE_CHECKING:
-    from ._session import SessionStore
-
-__all__ = ["hookimpl", "hookspec"]
+__all__ = ["EVENTS", "hookimpl", "hookspec"]
 
 hookspec = pluggy.HookspecMarker("sessionware")
 hookimpl = pluggy.HookimplMarker("sessionware")
+
+_F = TypeVar("_F", bound=Callable[..., None])
+_EVENT_NAMES: list[str] = []
+
+
+def _event(spec: _F) -> _F:
+    """A hookspec that is an event: emitted by sessions, listed in :data:`EVENTS`."""
+    _EVENT_NAMES.append(spec.__name__)
+    return hookspec(spec)
 
 
 @hookspec
@@ -33,29 +44,36 @@ def register_serializers(register: Callable[[type[Any]], None]) -> None:
     """Call ``register(SerializerClass)`` for each serializer this plugin provides."""
 
 
-@hookspec
-def session_created(session: SessionStore) -> None:
-    """A new session was stored for the first time (its key is ``session.session_key``)."""
+@_event
+def session_created(session: MutableMapping[str, Any]) -> None:
+    """A new session was stored for the first time (its key is ``session.session_key``).
+
+    ``session`` is the :class:`~sessionware.SessionStore` that was saved.
+    """
 
 
-@hookspec
-def session_saved(session: SessionStore) -> None:
-    """A session's data was written to its engine."""
+@_event
+def session_saved(session: MutableMapping[str, Any]) -> None:
+    """A session's data was written to its engine (``session``: the SessionStore)."""
 
 
-@hookspec
+@_event
 def session_deleted(session_key: str, engine: str) -> None:
     """The session under ``session_key`` was deleted from the engine named ``engine``."""
 
 
-@hookspec
+@_event
 def session_key_cycled(old_key: str | None, new_key: str, engine: str) -> None:
     """A session's key was replaced (``cycle_key``, e.g. at log-in)."""
 
 
-@hookspec
+@_event
 def session_rejected(reason: str, engine: str, detail: str) -> None:
     """Session input was refused.
 
     ``reason`` is ``"invalid_key"``, ``"undecodable"`` or ``"tampered"``.
     """
+
+
+#: The event hooks, in the order defined above: the one list of their names.
+EVENTS: tuple[str, ...] = tuple(_EVENT_NAMES)

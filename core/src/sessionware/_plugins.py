@@ -29,6 +29,7 @@ from ._errors import (
     PluginLoadError,
     SerializerNotFound,
 )
+from ._events import Events
 
 __all__ = [
     "FIRST_PARTY",
@@ -116,8 +117,9 @@ class PluginHost:
         self.plugins: dict[str, PluginInfo] = {}
         self.engines: dict[str, _Registered] = {}
         self.serializers: dict[str, _Registered] = {}
-        #: Event hook name -> whether any plugin implements it (checked per event).
-        self.listening: dict[str, bool] = {}
+        #: The event hooks and who listens to them; bound session classes take
+        #: this object when they are built, and it is kept current from here.
+        self.events = Events(self.pm)
 
     # -- discovery -----------------------------------------------------------
 
@@ -147,7 +149,7 @@ class PluginHost:
                 continue
             self._register(module, info)
         self._discovered = True
-        self._refresh_listening()
+        self.events.refresh()
 
     def register(self, plugin: ModuleType | object, name: str | None = None) -> PluginInfo:
         """Register a plugin object in code (apps and tests); returns its record.
@@ -165,7 +167,7 @@ class PluginHost:
                 )
             info = PluginInfo(name=pname, distribution=None, version=None)
             self._register(plugin, info)
-            self._refresh_listening()
+            self.events.refresh()
             if info.error:
                 raise PluginLoadError(info.error, plugin=pname)
             return info
@@ -181,7 +183,7 @@ class PluginHost:
                     del registry[key]
             if self.pm.get_plugin(name) is not None:
                 self.pm.unregister(name=name)
-            self._refresh_listening()
+            self.events.refresh()
 
     def _record_failure(self, info: PluginInfo, error: str) -> None:
         info.error = error
@@ -248,24 +250,9 @@ class PluginHost:
         info.engines = sorted(staged_engines)
         info.serializers = sorted(staged_serializers)
 
-    def _refresh_listening(self) -> None:
-        for hook in (
-            "session_created",
-            "session_saved",
-            "session_deleted",
-            "session_key_cycled",
-            "session_rejected",
-        ):
-            self.listening[hook] = bool(getattr(self.pm.hook, hook).get_hookimpls())
-
     def emit(self, hook: str, **kwargs: Any) -> None:
-        """Call an event hook; errors in observers are logged, never raised."""
-        if not self.listening.get(hook):
-            return
-        try:
-            getattr(self.pm.hook, hook)(**kwargs)
-        except Exception:
-            logger.exception("a sessionware plugin failed in the %s hook", hook)
+        """Call an event hook; errors in observers are logged, never raised (see ``Events``)."""
+        self.events.emit(hook, **kwargs)
 
     # -- lookup --------------------------------------------------------------
 
@@ -318,7 +305,7 @@ class PluginHost:
             self.engines.clear()
             self.serializers.clear()
             self._discovered = False
-            self.listening.clear()
+            self.events.refresh()
 
 
 host = PluginHost()

@@ -8,11 +8,21 @@ logged to ``sessionware.security``. Django's traps are closed: a non-``str``
 key raises :class:`TypeError` when set, nested mutations are detected (see
 :meth:`SessionStore.detect_changes`), and expiry is enforced by every engine.
 
-The class is made of two halves along the seam they already had: the state
-(``_session_data``: the mapping, change detection, expiry) and the
-persistence (``_session_io``: load, save, create, cycle, flush — each written
-once for sync and async). This module joins them and builds bound classes.
-The HTTP side (cookies, response rules) lives in ``_session_middleware``.
+The class is built in layers, each a module along a seam:
+
+- ``_session_expiry``: Django's expiry API and how a custom expiry is stored;
+- ``_session_data``: the mapping, change detection, and the laziness (one
+  table of reading methods that load first);
+- ``_session_drivers``: the two drivers that carry out an operation's steps,
+  with blocking calls or their async twins (the only place I/O happens);
+- ``_session_io``: load, save, create, exists, delete, flush, cycle — each
+  written once as steps, for sync and async;
+- this module: :class:`SessionStore` (adding the async twins of the mapping
+  methods) and :func:`session_store`, which binds a class to an engine, a
+  serializer, a configuration and the :class:`~sessionware._events.Events`
+  its events go through (the plugin host's unless given).
+
+The HTTP side (cookies, response rules) lives in ``sessionware.http``.
 """
 
 from __future__ import annotations
@@ -22,9 +32,10 @@ from typing import Any
 from ._config import SessionConfig
 from ._engine import Engine
 from ._errors import ConfigurationError
-from ._plugins import get_engine, get_engine_class, get_serializer, get_serializer_class
+from ._events import Events
+from ._plugins import get_engine, get_engine_class, get_serializer, get_serializer_class, host
 from ._serializer import Serializer
-from ._session_data import EXPIRY_KEY, _utcnow
+from ._session_expiry import EXPIRY_KEY, _utcnow
 from ._session_io import COOKIE_LIMIT, BlockingCallWarning, SessionIO
 
 __all__ = [
@@ -49,6 +60,61 @@ class SessionStore(SessionIO):
     :attr:`modified`; every read sets :attr:`accessed`. Storage operations
     have async twins (``aload``, ``asave``, ``acycle_key``, ``aflush``, ...).
     """
+
+    #: Where events go: the plugin host's, unless :func:`session_store` was given others.
+    events = host.events
+
+    # -- async mapping helpers (load without blocking, then act) ---------------------
+
+    async def aget(self, key: str, default: Any = None) -> Any:
+        """Load asynchronously, then ``get``."""
+        await self._aensure_loaded()
+        return self.get(key, default)
+
+    async def aset(self, key: str, value: Any) -> None:
+        """Load asynchronously, then ``self[key] = value``."""
+        await self._aensure_loaded()
+        self[key] = value
+
+    async def apop(self, key: str, *default: Any) -> Any:
+        """Load asynchronously, then ``pop``."""
+        await self._aensure_loaded()
+        return self.pop(key, *default)
+
+    async def asetdefault(self, key: str, default: Any = None) -> Any:
+        """Load asynchronously, then ``setdefault``."""
+        await self._aensure_loaded()
+        return self.setdefault(key, default)
+
+    async def aupdate(self, other: Any = (), /, **kwargs: Any) -> None:
+        """Load asynchronously, then ``update``."""
+        await self._aensure_loaded()
+        self.update(other, **kwargs)
+
+    async def ahas_key(self, key: str) -> bool:
+        """Load asynchronously, then ``key in self``."""
+        await self._aensure_loaded()
+        return key in self
+
+    async def aitems(self) -> list[tuple[str, Any]]:
+        """Load asynchronously, then a list of the items."""
+        await self._aensure_loaded()
+        return list(self.items())
+
+    async def akeys(self) -> list[str]:
+        """Load asynchronously, then a list of the keys."""
+        await self._aensure_loaded()
+        return list(self.keys())
+
+    async def avalues(self) -> list[Any]:
+        """Load asynchronously, then a list of the values."""
+        await self._aensure_loaded()
+        return list(self.values())
+
+    async def aset_expiry(self, value: Any) -> None:
+        """Load asynchronously, then ``set_expiry``."""
+        await self._aensure_loaded()
+        self.set_expiry(value)
 
 
 def build_engine(config: SessionConfig) -> Engine:
@@ -98,6 +164,7 @@ def session_store(
     *,
     engine_instance: Engine | None = None,
     serializer_instance: Serializer | None = None,
+    events: Events | None = None,
     **settings: Any,
 ) -> type[SessionStore]:
     """A :class:`SessionStore` class bound to an engine — Django's "outside a view" in one line.
@@ -105,7 +172,9 @@ def session_store(
     ``session_store(engine="db", path="sessions.db")``: keyword arguments that
     are :class:`SessionConfig` fields configure the session; the others are
     options of the engine. Pass ``engine_instance``/``serializer_instance`` to
-    share already-built ones (the engine holds the connection pool).
+    share already-built ones (the engine holds the connection pool). The
+    class emits its events through ``events``: by default the plugin host's,
+    which stays current as plugins register and unregister.
     """
     fields = set(SessionConfig.field_names())
     config_values = {k: v for k, v in settings.items() if k in fields}
@@ -123,5 +192,11 @@ def session_store(
     return type(
         _bound_class_name(engine, serializer),
         (SessionStore,),
-        {"engine": engine, "serializer": serializer, "config": cfg, "__module__": __name__},
+        {
+            "engine": engine,
+            "serializer": serializer,
+            "config": cfg,
+            "events": host.events if events is None else events,
+            "__module__": __name__,
+        },
     )

@@ -1,65 +1,34 @@
-"""The session's state: the mapping, change detection and expiry — no I/O here.
+"""The session's state: the mapping and change detection — no I/O here.
 
 :class:`SessionData` is the ``dict`` half of :class:`~sessionware.SessionStore`.
 It loads lazily through one hook, ``_ensure_loaded`` (the persistence half,
 ``_session_io``, provides it), called from one place: the table of reading
 methods below and the few writing methods that need the stored data first.
 What it holds beyond the ``dict``: the key, ``accessed``/``modified``, the
-custom expiry, and the bytes last loaded or saved (to detect nested changes).
+custom expiry (its API in ``_session_expiry``), and the bytes last loaded or
+saved (to detect nested changes). What it reports, a rejected input, goes
+through the class's :class:`~sessionware._events.Events`.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any, ClassVar
 
 from ._config import SessionConfig
-from ._engine import Engine, Reissue
-from ._errors import EngineUnavailable, SuspiciousSession
-from ._plugins import host
+from ._engine import Engine
+from ._errors import EngineUnavailable
+from ._events import Events
 from ._serializer import Serializer
+from ._session_expiry import EXPIRY_KEY, SessionExpiry, stored_expiry
 
 __all__ = ["EXPIRY_KEY", "SessionData"]
 
 security_log = logging.getLogger("sessionware.security")
 
-#: Reserved data key under which a custom expiry (``set_expiry``) is stored.
-EXPIRY_KEY = "_session_expiry"
-#: The longest stored expiry age accepted at load (100 years): beyond it a
-#: date computed from it overflows, so such an entry is judged broken.
-MAX_EXPIRY_AGE = 100 * 365 * 86400
 _MISSING: Any = object()
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def _parse_expiry(value: object) -> int | datetime | None:
-    """A stored expiry as the session keeps it, or ``None`` when it is unusable.
-
-    Only what :meth:`SessionData.set_expiry` writes is accepted: an age in
-    whole seconds within bounds, or an ISO date with a UTC offset. Anything
-    else (a naive date, an age too large for a date, a float, a bool) would
-    make the next save or cookie fail, so the entry is judged broken instead.
-    """
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value if 0 <= value <= MAX_EXPIRY_AGE else None
-    if isinstance(value, str):
-        try:
-            moment = datetime.fromisoformat(value)
-        except ValueError:
-            return None
-        if moment.utcoffset() is None:
-            return None
-        try:
-            moment.astimezone(UTC) + timedelta(seconds=0)
-        except OverflowError:
-            return None
-        return moment
-    return None
 
 
 def _key_error(key: object) -> TypeError:
@@ -69,7 +38,7 @@ def _key_error(key: object) -> TypeError:
     )
 
 
-class SessionData(dict[str, Any]):
+class SessionData(dict[str, Any], SessionExpiry):
     """A ``dict`` of str keys that loads itself on first use and tracks reads and changes."""
 
     #: The engine this class stores into (set by :func:`sessionware.session_store`).
@@ -78,6 +47,8 @@ class SessionData(dict[str, Any]):
     serializer: ClassVar[Serializer]
     #: The settings in force (cookie age, expiry policy, change detection).
     config: ClassVar[SessionConfig]
+    #: Where this class's events go (set when the class is bound).
+    events: ClassVar[Events]
 
     # Per-session state starts as these class-level defaults and becomes an
     # instance attribute when first set: a session is made on every request,
@@ -124,41 +95,7 @@ class SessionData(dict[str, Any]):
         security_log.warning(
             "session input rejected (%s) on engine %r: %s", reason, self.engine.name, detail
         )
-        host.emit("session_rejected", reason=reason, engine=self.engine.name, detail=detail)
-
-    # -- installing loaded bytes -----------------------------------------------
-
-    def _apply(self, raw: bytes | None) -> None:
-        """Install loaded bytes as the session's data (``None``: no such session)."""
-        self._loaded = True
-        data = None if raw is None else self._decode(raw)
-        if data is not None and EXPIRY_KEY in data:
-            expiry = _parse_expiry(data.pop(EXPIRY_KEY))
-            if expiry is None:  # it could never be saved again: the entry is broken
-                self._reject("undecodable", f"unusable {EXPIRY_KEY!r} value in the stored data")
-                data = None
-            else:
-                self._expiry = expiry
-        if data is None:
-            self._session_key = None
-            return
-        self._raw = raw
-        dict.update(self, data)
-        if isinstance(raw, Reissue):  # e.g. a cookie signed with a retired key
-            self.modified = True
-
-    def _decode(self, raw: bytes) -> dict[str, Any] | None:
-        try:
-            data = self.serializer.loads(raw)
-            if not isinstance(data, dict):
-                raise TypeError(f"decoded a {type(data).__name__}, not a dict")
-        except SuspiciousSession as exc:
-            self._reject("tampered", f"{type(exc).__name__}: {exc}")
-            return None
-        except Exception as exc:  # any decoder failure: an empty session, never a 500
-            self._reject("undecodable", f"{type(exc).__name__}: {exc}")
-            return None
-        return data
+        self.events.emit("session_rejected", reason=reason, engine=self.engine.name, detail=detail)
 
     # -- the mapping: reads (generated below) and writes -------------------------
 
@@ -180,7 +117,7 @@ class SessionData(dict[str, Any]):
         dict.__delitem__(self, key)
         self.accessed = self.modified = True
 
-    __hash__ = None  # mutable, like dict
+    __hash__ = None  # type: ignore[assignment] # mutable, like dict
 
     def __ior__(self, other: Any) -> SessionData:  # type: ignore[override,misc]
         self.update(other)
@@ -268,7 +205,7 @@ class SessionData(dict[str, Any]):
         data = dict(dict.items(self))
         expiry = self._expiry
         if expiry is not None:
-            data[EXPIRY_KEY] = expiry.isoformat() if isinstance(expiry, datetime) else expiry
+            data[EXPIRY_KEY] = stored_expiry(expiry)
         return data
 
     def detect_changes(self) -> bool:
@@ -293,68 +230,6 @@ class SessionData(dict[str, Any]):
             if before != self._payload():
                 self.modified = True
         return self.modified
-
-    # -- expiry --------------------------------------------------------------------
-
-    def get_session_cookie_age(self) -> int:
-        """The configured lifetime in seconds (``cookie_age``)."""
-        return self.config.cookie_age
-
-    def set_expiry(self, value: int | float | datetime | timedelta | None) -> None:
-        """Set when this session expires.
-
-        An int is seconds of inactivity; ``0`` expires it when the browser
-        closes; a ``datetime`` or ``timedelta`` fixes the moment; ``None``
-        returns to the configured policy.
-        """
-        if not self._loaded:
-            self._ensure_loaded()
-        if value is None:
-            self._expiry = None
-        elif isinstance(value, timedelta):
-            self._expiry = _utcnow() + value
-        elif isinstance(value, datetime):
-            self._expiry = value if value.tzinfo else value.replace(tzinfo=UTC)
-        elif isinstance(value, (int, float)) and not isinstance(value, bool):
-            if not 0 <= value <= MAX_EXPIRY_AGE:
-                raise ValueError(
-                    f"set_expiry() takes an age from 0 to {MAX_EXPIRY_AGE} seconds, got {value}"
-                )
-            self._expiry = int(value)
-        else:
-            raise TypeError(
-                "set_expiry() takes an int (seconds), a datetime, a timedelta or None, "
-                f"got {type(value).__name__}"
-            )
-        self.accessed = self.modified = True
-
-    def get_expiry_age(self) -> int:
-        """Seconds from now until this session expires."""
-        if not self._loaded:
-            self._ensure_loaded()
-        expiry = self._expiry
-        if not expiry:
-            return self.config.cookie_age
-        if isinstance(expiry, int):
-            return expiry
-        return max(0, int((expiry - _utcnow()).total_seconds()))
-
-    def get_expiry_date(self) -> datetime:
-        """The moment (UTC) this session expires."""
-        if not self._loaded:
-            self._ensure_loaded()
-        expiry = self._expiry
-        if isinstance(expiry, datetime):
-            return expiry
-        return _utcnow() + timedelta(seconds=expiry or self.config.cookie_age)
-
-    def get_expire_at_browser_close(self) -> bool:
-        """True when the cookie should end with the browser session."""
-        if not self._loaded:
-            self._ensure_loaded()
-        if self._expiry is None:
-            return self.config.expire_at_browser_close
-        return self._expiry == 0
 
 
 _READ_TEMPLATE = """

@@ -2,38 +2,28 @@
 
 Every operation is written once, as a generator of *steps*: plain Python that
 decides what to do, and yields each engine call it needs as
-``(operation, args)``. Two small drivers carry the calls out — :meth:`_run`
-with the engine's blocking methods, :meth:`_arun` with its async twins (or
-inline for engines that never wait) — and send each result, or throw each
-error, back into the steps. So the sync and async forms share every line but
-the I/O itself, and a subclass that refines a step (the middleware's outage
-policy) refines both at once.
+``(operation, args)``. The drivers (``_session_drivers``: :meth:`_run` with
+the engine's blocking methods, :meth:`_arun` with its async twins) carry the
+calls out and send each result, or throw each error, back into the steps. So
+the sync and async forms share every line but the I/O itself, and a subclass
+that refines a step (the middleware's outage policy) refines both at once.
 
-Any error an engine lets escape during I/O that is not a sessionware error
-becomes :class:`~sessionware.EngineUnavailable`; a blocking call made while
-an event loop runs in the thread warns (:class:`BlockingCallWarning`).
+To extend an operation, refine its steps: ``yield ("<engine method>", args)``
+for each call (the async driver calls ``a<engine method>``), and
+``yield from`` another operation's steps to include it. Events are emitted
+through the class's ``events`` (set when the class is bound).
 """
 
 from __future__ import annotations
 
-import asyncio
-import sys
 import time
-import warnings
-from collections.abc import Generator
-from typing import Any, TypeVar
+from typing import Any
 
-from ._engine import Engine
-from ._errors import (
-    CookieTooLarge,
-    CreateError,
-    EngineUnavailable,
-    SessionwareError,
-    SuspiciousSession,
-)
+from ._engine import Reissue
+from ._errors import CookieTooLarge, CreateError, EngineUnavailable, SuspiciousSession
 from ._keys import new_session_key
-from ._plugins import host
-from ._session_data import SessionData
+from ._session_drivers import BlockingCallWarning, StepDrivers, Steps, engine_acall, engine_call
+from ._session_expiry import EXPIRY_KEY, parse_expiry
 from .http._messages import cookie_attributes
 
 __all__ = ["COOKIE_LIMIT", "BlockingCallWarning", "SessionIO", "Steps"]
@@ -41,114 +31,12 @@ __all__ = ["COOKIE_LIMIT", "BlockingCallWarning", "SessionIO", "Steps"]
 #: Browsers drop a cookie whose name, value and attributes pass this many bytes.
 COOKIE_LIMIT = 4096
 _CREATE_ATTEMPTS = 16
-_PACKAGE_DIR = __file__.rsplit("/", 1)[0]
-_T = TypeVar("_T")
-#: An operation written once: yields ``(engine operation, args)``, returns its result.
-Steps = Generator[tuple[str, tuple[Any, ...]], Any, _T]
 
 
-class BlockingCallWarning(RuntimeWarning):
-    """A blocking session call (storage I/O, or waiting on a lock) ran on a running event loop.
-
-    Every request served by that loop waits for it. In ``async def`` code use
-    the async twins: ``await session.aload()``, ``asave()``, ``acycle_key()``,
-    ``aflush()``, ``adelete()``, ``aexists()``.
-    """
-
-
-def _warn_if_on_loop(engine: Engine, operation: str) -> None:
-    """Warn when a blocking engine call is made from a coroutine (the loop is running)."""
-    if engine.capabilities.inline_async or asyncio._get_running_loop() is None:
-        return
-    # Point the warning at the first frame outside sessionware: the caller's code.
-    level, frame = 2, sys._getframe(1)
-    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
-        frame, level = frame.f_back, level + 1  # type: ignore[assignment]
-    warnings.warn(
-        f"session {operation} on the {engine.name!r} engine ran on the running event loop "
-        "and blocks every request it serves; in async code call the async twin "
-        "(await session.aload(), asave(), acycle_key(), aflush(), adelete(), aexists())",
-        BlockingCallWarning,
-        stacklevel=level,
-    )
-
-
-def _unavailable(engine: Engine, operation: str, exc: Exception) -> EngineUnavailable:
-    """What an engine let escape during I/O, as the outage the core knows how to answer."""
-    error = EngineUnavailable(
-        f"the {engine.name!r} engine failed during {operation}: {type(exc).__name__}: {exc} "
-        "(an engine should report outages as sessionware.EngineUnavailable; this one let "
-        "its own error escape, so it is treated as one)"
-    )
-    error.__cause__ = exc
-    return error
-
-
-def engine_call(engine: Engine, operation: str, *args: Any) -> Any:
-    """``engine.<operation>(*args)``, blocking; foreign errors become EngineUnavailable."""
-    _warn_if_on_loop(engine, operation)
-    try:
-        return getattr(engine, operation)(*args)
-    except SessionwareError:
-        raise
-    except Exception as exc:
-        raise _unavailable(engine, operation, exc) from exc
-
-
-async def engine_acall(engine: Engine, operation: str, *args: Any) -> Any:
-    """Async twin of :func:`engine_call`: the engine's ``a<operation>``, or inline."""
-    if engine.capabilities.inline_async:
-        return engine_call(engine, operation, *args)
-    try:
-        return await getattr(engine, "a" + operation)(*args)
-    except SessionwareError:
-        raise
-    except Exception as exc:
-        raise _unavailable(engine, operation, exc) from exc
-
-
-class SessionIO(SessionData):
+class SessionIO(StepDrivers):
     """The persistence half of :class:`~sessionware.SessionStore` (see the module)."""
 
     _age: int | None = None  # the expiry age of the last encode
-
-    # -- the drivers -------------------------------------------------------------
-
-    def _run(self, steps: Steps[_T]) -> _T:
-        """Carry out ``steps`` with the engine's blocking methods."""
-        try:
-            request = next(steps)
-            while True:
-                try:
-                    operation, args = request
-                    result = engine_call(self.engine, operation, *args)
-                except EngineUnavailable as exc:
-                    self.engine_error = exc  # the middleware answers 503, not the app's 500
-                    request = steps.throw(exc)
-                except BaseException as exc:
-                    request = steps.throw(exc)
-                else:
-                    request = steps.send(result)
-        except StopIteration as done:
-            return done.value  # type: ignore[no-any-return]
-
-    async def _arun(self, steps: Steps[_T]) -> _T:
-        """Carry out ``steps`` with the engine's async twins (never blocking the loop)."""
-        try:
-            request = next(steps)
-            while True:
-                try:
-                    operation, args = request
-                    result = await engine_acall(self.engine, operation, *args)
-                except EngineUnavailable as exc:
-                    self.engine_error = exc
-                    request = steps.throw(exc)
-                except BaseException as exc:
-                    request = steps.throw(exc)
-                else:
-                    request = steps.send(result)
-        except StopIteration as done:
-            return done.value  # type: ignore[no-any-return]
 
     # -- the steps ---------------------------------------------------------------
 
@@ -170,6 +58,38 @@ class SessionIO(SessionData):
         """The store could not be reached while loading: raise (the middleware's policy may not)."""
         raise exc
 
+    def _apply(self, raw: bytes | None) -> None:
+        """Install loaded bytes as the session's data (``None``: no such session)."""
+        self._loaded = True
+        data = None if raw is None else self._decode(raw)
+        if data is not None and EXPIRY_KEY in data:
+            expiry = parse_expiry(data.pop(EXPIRY_KEY))
+            if expiry is None:  # it could never be saved again: the entry is broken
+                self._reject("undecodable", f"unusable {EXPIRY_KEY!r} value in the stored data")
+                data = None
+            else:
+                self._expiry = expiry
+        if data is None:
+            self._session_key = None
+            return
+        self._raw = raw
+        dict.update(self, data)
+        if isinstance(raw, Reissue):  # e.g. a cookie signed with a retired key
+            self.modified = True
+
+    def _decode(self, raw: bytes) -> dict[str, Any] | None:
+        try:
+            data = self.serializer.loads(raw)
+            if not isinstance(data, dict):
+                raise TypeError(f"decoded a {type(data).__name__}, not a dict")
+        except SuspiciousSession as exc:
+            self._reject("tampered", f"{type(exc).__name__}: {exc}")
+            return None
+        except Exception as exc:  # any decoder failure: an empty session, never a 500
+            self._reject("undecodable", f"{type(exc).__name__}: {exc}")
+            return None
+        return data
+
     def _save_steps(self, must_create: bool) -> Steps[None]:
         if self._session_key is None:
             return (yield from self._create_steps())
@@ -189,8 +109,9 @@ class SessionIO(SessionData):
         self._session_key = value
         self._raw = data  # what is stored now: later nested changes are compared with it
         event = "session_created" if must_create else "session_saved"
-        if host.listening.get(event):  # the common case, nobody listening, costs one lookup
-            host.emit(event, session=self)
+        events = self.events
+        if event in events.listening:  # the common case, nobody listening, costs one lookup
+            events.emit(event, session=self)
 
     def _vanished(self) -> bool:
         # A method, not an inline test: the steps above may have changed the key.
@@ -225,7 +146,7 @@ class SessionIO(SessionData):
         if key is None or not self.engine.is_valid_key(key):
             return
         yield ("delete", (key,))
-        host.emit("session_deleted", session_key=key, engine=self.engine.name)
+        self.events.emit("session_deleted", session_key=key, engine=self.engine.name)
 
     def _flush_steps(self) -> Steps[None]:
         self.clear()
@@ -238,7 +159,7 @@ class SessionIO(SessionData):
         yield from self._create_steps()
         if old is not None:
             yield from self._delete_steps(old)
-        host.emit(
+        self.events.emit(
             "session_key_cycled", old_key=old, new_key=self._session_key, engine=self.engine.name
         )
 
@@ -394,55 +315,3 @@ class SessionIO(SessionData):
                 size=size,
                 limit=COOKIE_LIMIT,
             )
-
-    # -- async mapping helpers (load without blocking, then act) ---------------------
-
-    async def aget(self, key: str, default: Any = None) -> Any:
-        """Load asynchronously, then ``get``."""
-        await self._aensure_loaded()
-        return self.get(key, default)
-
-    async def aset(self, key: str, value: Any) -> None:
-        """Load asynchronously, then ``self[key] = value``."""
-        await self._aensure_loaded()
-        self[key] = value
-
-    async def apop(self, key: str, *default: Any) -> Any:
-        """Load asynchronously, then ``pop``."""
-        await self._aensure_loaded()
-        return self.pop(key, *default)
-
-    async def asetdefault(self, key: str, default: Any = None) -> Any:
-        """Load asynchronously, then ``setdefault``."""
-        await self._aensure_loaded()
-        return self.setdefault(key, default)
-
-    async def aupdate(self, other: Any = (), /, **kwargs: Any) -> None:
-        """Load asynchronously, then ``update``."""
-        await self._aensure_loaded()
-        self.update(other, **kwargs)
-
-    async def ahas_key(self, key: str) -> bool:
-        """Load asynchronously, then ``key in self``."""
-        await self._aensure_loaded()
-        return key in self
-
-    async def aitems(self) -> list[tuple[str, Any]]:
-        """Load asynchronously, then a list of the items."""
-        await self._aensure_loaded()
-        return list(self.items())
-
-    async def akeys(self) -> list[str]:
-        """Load asynchronously, then a list of the keys."""
-        await self._aensure_loaded()
-        return list(self.keys())
-
-    async def avalues(self) -> list[Any]:
-        """Load asynchronously, then a list of the values."""
-        await self._aensure_loaded()
-        return list(self.values())
-
-    async def aset_expiry(self, value: Any) -> None:
-        """Load asynchronously, then ``set_expiry``."""
-        await self._aensure_loaded()
-        self.set_expiry(value)

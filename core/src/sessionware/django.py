@@ -53,6 +53,7 @@ from django.core.signals import setting_changed
 
 from ._engine import Engine, Reissue
 from ._errors import CookieTooLarge, CreateError, SessionwareError, SuspiciousSession, UpdateError
+from ._events import Events
 from ._keys import new_session_key
 from ._plugins import get_engine, get_engine_class, get_serializer, get_serializer_class, host
 from ._serializer import Serializer
@@ -95,6 +96,8 @@ COOKIE_LIMIT = 4096
 class _Backend:
     engine: Engine
     serializer: Serializer
+    #: Where events go (the plugin host's, taken when the backend is built).
+    events: Events
 
 
 _lock = threading.Lock()
@@ -207,7 +210,7 @@ def _build() -> _Backend:
         )
     except SessionwareError as exc:
         raise _improper(str(exc)) from exc
-    return _Backend(engine, serializer)
+    return _Backend(engine, serializer, host.events)
 
 
 def _io_engine(operation: str) -> Engine:
@@ -234,8 +237,7 @@ def _io_engine(operation: str) -> Engine:
 
 
 def _emit(hook: str, **kwargs: Any) -> None:
-    if host.listening.get(hook):
-        host.emit(hook, **kwargs)
+    _backend().events.emit(hook, **kwargs)
 
 
 class SessionStore(SessionBase):  # type: ignore[misc]

@@ -1,0 +1,138 @@
+"""The drivers that carry out a session operation's steps: the only place I/O happens.
+
+An operation of :class:`~sessionware.SessionStore` is written once, as a
+generator of *steps* (``_session_io``): it yields each engine call it needs as
+``(operation, args)`` and gets back the result, or has the error thrown in.
+:meth:`StepDrivers._run` makes the calls with the engine's blocking methods,
+:meth:`StepDrivers._arun` with its async twins (or inline for engines that
+never wait). Both apply the same two rules to every call:
+
+- an error an engine lets escape that is not a sessionware error becomes
+  :class:`~sessionware.EngineUnavailable` (and is remembered as the
+  session's ``engine_error``, so the middleware answers 503, not the app's 500);
+- a blocking call made while an event loop runs in the thread warns
+  (:class:`BlockingCallWarning`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import warnings
+from collections.abc import Generator
+from typing import Any, TypeVar
+
+from ._engine import Engine
+from ._errors import EngineUnavailable, SessionwareError
+from ._session_data import SessionData
+
+__all__ = ["BlockingCallWarning", "StepDrivers", "Steps", "engine_acall", "engine_call"]
+
+_PACKAGE_DIR = __file__.rsplit("/", 1)[0]
+_get_running_loop = asyncio._get_running_loop
+_T = TypeVar("_T")
+#: An operation written once: yields ``(engine operation, args)``, returns its result.
+Steps = Generator[tuple[str, tuple[Any, ...]], Any, _T]
+
+
+class BlockingCallWarning(RuntimeWarning):
+    """A blocking session call (storage I/O, or waiting on a lock) ran on a running event loop.
+
+    Every request served by that loop waits for it. In ``async def`` code use
+    the async twins: ``await session.aload()``, ``asave()``, ``acycle_key()``,
+    ``aflush()``, ``adelete()``, ``aexists()``.
+    """
+
+
+def _warn_on_loop(engine: Engine, operation: str) -> None:
+    """Warn that a blocking engine call is being made from a coroutine."""
+    # Point the warning at the first frame outside sessionware: the caller's code.
+    level, frame = 2, sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame, level = frame.f_back, level + 1  # type: ignore[assignment]
+    warnings.warn(
+        f"session {operation} on the {engine.name!r} engine ran on the running event loop "
+        "and blocks every request it serves; in async code call the async twin "
+        "(await session.aload(), asave(), acycle_key(), aflush(), adelete(), aexists())",
+        BlockingCallWarning,
+        stacklevel=level,
+    )
+
+
+def _unavailable(engine: Engine, operation: str, exc: Exception) -> EngineUnavailable:
+    """What an engine let escape during I/O, as the outage the core knows how to answer."""
+    error = EngineUnavailable(
+        f"the {engine.name!r} engine failed during {operation}: {type(exc).__name__}: {exc} "
+        "(an engine should report outages as sessionware.EngineUnavailable; this one let "
+        "its own error escape, so it is treated as one)"
+    )
+    error.__cause__ = exc
+    return error
+
+
+def engine_call(engine: Engine, operation: str, *args: Any) -> Any:
+    """``engine.<operation>(*args)``, blocking; foreign errors become EngineUnavailable."""
+    if not engine.capabilities.inline_async and _get_running_loop() is not None:
+        _warn_on_loop(engine, operation)
+    try:
+        return getattr(engine, operation)(*args)
+    except SessionwareError:
+        raise
+    except Exception as exc:
+        raise _unavailable(engine, operation, exc) from exc
+
+
+async def engine_acall(engine: Engine, operation: str, *args: Any) -> Any:
+    """Async twin of :func:`engine_call`: the engine's ``a<operation>``, or inline."""
+    if engine.capabilities.inline_async:
+        return engine_call(engine, operation, *args)
+    try:
+        return await getattr(engine, "a" + operation)(*args)
+    except SessionwareError:
+        raise
+    except Exception as exc:
+        raise _unavailable(engine, operation, exc) from exc
+
+
+class StepDrivers(SessionData):
+    """The two drivers of a session's steps (see the module)."""
+
+    def _run(self, steps: Steps[_T]) -> _T:
+        """Carry out ``steps`` with the engine's blocking methods."""
+        engine = self.engine
+        try:
+            request = next(steps)
+            while True:
+                try:
+                    operation, args = request
+                    result = engine_call(engine, operation, *args)
+                except EngineUnavailable as exc:
+                    self.engine_error = exc  # the middleware answers 503, not the app's 500
+                    request = steps.throw(exc)
+                except BaseException as exc:
+                    request = steps.throw(exc)
+                else:
+                    request = steps.send(result)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+
+    async def _arun(self, steps: Steps[_T]) -> _T:
+        """Carry out ``steps`` with the engine's async twins (never blocking the loop)."""
+        engine = self.engine
+        if engine.capabilities.inline_async:
+            return self._run(steps)  # nothing to wait for: the sync driver, inline
+        try:
+            request = next(steps)
+            while True:
+                try:
+                    operation, args = request
+                    result = await engine_acall(engine, operation, *args)
+                except EngineUnavailable as exc:
+                    self.engine_error = exc
+                    request = steps.throw(exc)
+                except BaseException as exc:
+                    request = steps.throw(exc)
+                else:
+                    request = steps.send(result)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
