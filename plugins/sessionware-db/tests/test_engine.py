@@ -215,7 +215,8 @@ def test_clear_expired_deletes_in_batches(
     engine = make_engine(batch_size=100)
     past = engine.now() - 60
     raw.executemany(
-        "INSERT INTO sessionware_session (session_key, session_data, expires_at) VALUES (?, x'00', ?)",
+        "INSERT INTO sessionware_session (session_key, session_data, expires_at) "
+        "VALUES (?, x'00', ?)",
         [(new_key(), past - i) for i in range(450)],
     )
     seen: list[int] = []
@@ -244,7 +245,8 @@ def test_clear_expired_keeps_a_row_saved_with_a_later_expiry_meanwhile(
     past = engine.now() - 60
     keys = [new_key() for _ in range(5)]
     raw.executemany(
-        "INSERT INTO sessionware_session (session_key, session_data, expires_at) VALUES (?, x'00', ?)",
+        "INSERT INTO sessionware_session (session_key, session_data, expires_at) "
+        "VALUES (?, x'00', ?)",
         [(key, past) for key in keys],
     )
 
@@ -275,7 +277,8 @@ def test_clear_expired_logs_each_batch_at_debug(
     engine = make_engine(batch_size=3)
     past = engine.now() - 60
     raw.executemany(
-        "INSERT INTO sessionware_session (session_key, session_data, expires_at) VALUES (?, x'00', ?)",
+        "INSERT INTO sessionware_session (session_key, session_data, expires_at) "
+        "VALUES (?, x'00', ?)",
         [(new_key(), past) for _ in range(5)],
     )
     with caplog.at_level(logging.DEBUG, logger="sessionware.db"):
