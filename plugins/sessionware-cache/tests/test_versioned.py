@@ -1,0 +1,297 @@
+"""Versioned saves (issue 12): load_versioned, save_versioned, and a race of two threads."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from sessionware_cache import CacheEngine
+
+import sessionware
+from sessionware.testing import expired, expires_in, run_in_threads
+
+
+def new_key() -> str:
+    return sessionware.new_session_key()
+
+
+@pytest.fixture
+def saved(engine: CacheEngine) -> tuple[str, int]:
+    """A live session created through save_versioned: its key and version."""
+    key = new_key()
+    _, version = engine.save_versioned(key, b"first", expires_in(), None)
+    assert isinstance(version, int)
+    return key, version
+
+
+# -- load_versioned ----------------------------------------------------------------
+
+
+def test_load_versioned_returns_the_bytes_and_the_version_of_the_save(
+    engine: CacheEngine, saved: tuple[str, int]
+) -> None:
+    key, version = saved
+    assert engine.load_versioned(key) == (b"first", version)
+    assert engine.load(key) == b"first"
+
+
+@pytest.mark.parametrize("bad", ["", "../x", "A" * 32, "a" * 31 + "/"])
+def test_load_versioned_of_an_invalid_key_is_none(engine: CacheEngine, bad: str) -> None:
+    assert engine.load_versioned(bad) is None
+
+
+def test_load_versioned_of_a_missing_key_is_none_and_creates_nothing(engine: CacheEngine) -> None:
+    assert engine.load_versioned(new_key()) is None
+    assert engine.size == 0
+
+
+def test_load_versioned_of_an_expired_session_is_none(engine: CacheEngine, clock: Any) -> None:
+    key = new_key()
+    engine.save_versioned(key, b"x", clock.time + 10, None)
+    clock.advance(10)
+    assert engine.load_versioned(key) is None
+
+
+# -- save_versioned: create ----------------------------------------------------------
+
+
+def test_create_returns_the_key_and_a_version(engine: CacheEngine) -> None:
+    key = new_key()
+    returned, version = engine.save_versioned(key, b"x", expires_in(), None)
+    assert returned == key
+    assert engine.load_versioned(key) == (b"x", version)
+
+
+def test_create_refuses_a_live_key_and_writes_nothing(
+    engine: CacheEngine, saved: tuple[str, int]
+) -> None:
+    key, version = saved
+    with pytest.raises(sessionware.CreateError):
+        engine.save_versioned(key, b"second", expires_in(), None)
+    assert engine.load_versioned(key) == (b"first", version)
+
+
+def test_create_over_an_expired_session_succeeds_with_a_new_version(
+    engine: CacheEngine, clock: Any
+) -> None:
+    key = new_key()
+    _, old = engine.save_versioned(key, b"old", clock.time + 1, None)
+    clock.advance(2)
+    _, new = engine.save_versioned(key, b"new", clock.time + 60, None)
+    assert new != old
+    assert engine.load_versioned(key) == (b"new", new)
+
+
+def test_a_key_deleted_and_created_again_never_gets_a_version_handed_out_before(
+    engine: CacheEngine, saved: tuple[str, int]
+) -> None:
+    key, version = saved
+    engine.delete(key)
+    _, again = engine.save_versioned(key, b"again", expires_in(), None)
+    assert again != version
+    with pytest.raises(sessionware.VersionConflict):
+        engine.save_versioned(key, b"stale", expires_in(), version)
+
+
+def test_saving_already_expired_stores_nothing(engine: CacheEngine) -> None:
+    key = new_key()
+    engine.save_versioned(key, b"x", expired(), None)
+    assert engine.load_versioned(key) is None
+
+
+# -- save_versioned: compare-and-set -------------------------------------------------
+
+
+def test_fresh_save_succeeds_and_changes_the_version(
+    engine: CacheEngine, saved: tuple[str, int]
+) -> None:
+    key, version = saved
+    returned, new = engine.save_versioned(key, b"second", expires_in(), version)
+    assert returned == key and new != version
+    assert engine.load_versioned(key) == (b"second", new)
+
+
+def test_stale_save_raises_version_conflict_and_writes_nothing(
+    engine: CacheEngine, saved: tuple[str, int], clock: Any
+) -> None:
+    key, version = saved
+    _, current = engine.save_versioned(key, b"theirs", clock.time + 600, version)
+    with pytest.raises(sessionware.VersionConflict):
+        engine.save_versioned(key, b"mine", clock.time + 60, version)
+    assert engine.load_versioned(key) == (b"theirs", current)
+    clock.advance(300)  # the expiry of the refused save was not written either
+    assert engine.load(key) == b"theirs"
+
+
+def test_rewriting_the_same_bytes_still_changes_the_version(
+    engine: CacheEngine, saved: tuple[str, int]
+) -> None:
+    key, version = saved
+    _, new = engine.save_versioned(key, b"first", expires_in(), version)
+    assert new != version
+    with pytest.raises(sessionware.VersionConflict):
+        engine.save_versioned(key, b"first", expires_in(), version)
+
+
+def test_plain_save_bumps_the_version_so_a_versioned_writer_conflicts(
+    engine: CacheEngine, saved: tuple[str, int]
+) -> None:
+    key, version = saved
+    engine.save(key, b"plain", expires_in())
+    loaded = engine.load_versioned(key)
+    assert loaded is not None and loaded[0] == b"plain" and loaded[1] != version
+    with pytest.raises(sessionware.VersionConflict):
+        engine.save_versioned(key, b"stale", expires_in(), version)
+    assert engine.load(key) == b"plain"
+
+
+def test_versioned_update_of_a_deleted_session_raises_update_error_and_stays_deleted(
+    engine: CacheEngine, saved: tuple[str, int]
+) -> None:
+    key, version = saved
+    engine.delete(key)
+    with pytest.raises(sessionware.UpdateError):
+        engine.save_versioned(key, b"again", expires_in(), version)
+    assert engine.exists(key) is False
+
+
+def test_versioned_update_of_an_expired_session_raises_update_error(
+    engine: CacheEngine, clock: Any
+) -> None:
+    key = new_key()
+    _, version = engine.save_versioned(key, b"x", clock.time + 10, None)
+    clock.advance(11)
+    with pytest.raises(sessionware.UpdateError):
+        engine.save_versioned(key, b"late", clock.time + 60, version)
+    assert engine.exists(key) is False
+
+
+def test_versioned_update_of_an_evicted_session_raises_update_error(
+    make_engine: Callable[..., CacheEngine],
+) -> None:
+    engine = make_engine(maxsize=1)
+    key = new_key()
+    _, version = engine.save_versioned(key, b"x", expires_in(), None)
+    engine.save_versioned(new_key(), b"y", expires_in(), None)
+    with pytest.raises(sessionware.UpdateError):
+        engine.save_versioned(key, b"z", expires_in(), version)
+
+
+@pytest.mark.parametrize("version", [None, 1])
+def test_save_versioned_of_an_invalid_key_raises_invalid_session_key(
+    engine: CacheEngine, version: int | None
+) -> None:
+    with pytest.raises(sessionware.InvalidSessionKey):
+        engine.save_versioned("../../etc/passwd", b"x", expires_in(), version)
+    assert engine.size == 0
+
+
+@pytest.mark.parametrize("version", ["1", b"1", 1.0, True, 0, -1])
+def test_a_version_this_engine_never_gives_is_a_type_error(
+    engine: CacheEngine, saved: tuple[str, int], version: Any
+) -> None:
+    with pytest.raises(TypeError, match="not a version of the cache engine"):
+        engine.save_versioned(saved[0], b"x", expires_in(), version)
+    assert engine.load(saved[0]) == b"first"
+
+
+# -- async twins -------------------------------------------------------------------
+
+
+async def test_async_twins_follow_the_same_rules(engine: CacheEngine) -> None:
+    key = new_key()
+    assert await engine.aload_versioned(key) is None
+    _, v1 = await engine.asave_versioned(key, b"a", expires_in(), None)
+    with pytest.raises(sessionware.CreateError):
+        await engine.asave_versioned(key, b"b", expires_in(), None)
+    assert await engine.aload_versioned(key) == (b"a", v1)
+    _, v2 = await engine.asave_versioned(key, b"b", expires_in(), v1)
+    assert v2 != v1
+    with pytest.raises(sessionware.VersionConflict):
+        await engine.asave_versioned(key, b"stale", expires_in(), v1)
+    engine.save(key, b"plain", expires_in())
+    with pytest.raises(sessionware.VersionConflict):
+        await engine.asave_versioned(key, b"stale", expires_in(), v2)
+    engine.delete(key)
+    with pytest.raises(sessionware.UpdateError):
+        await engine.asave_versioned(key, b"gone", expires_in(), v2)
+
+
+async def test_async_twins_run_inline_on_the_loop_thread(
+    engine: CacheEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[threading.Thread] = []
+    load = engine.load_versioned
+
+    def spy(key: str) -> Any:
+        seen.append(threading.current_thread())
+        return load(key)
+
+    monkeypatch.setattr(engine, "load_versioned", spy)
+    await engine.aload_versioned(new_key())
+    await asyncio.sleep(0)
+    assert seen == [threading.current_thread()]
+
+
+# -- a real race between two threads -------------------------------------------------
+
+
+def race(engine: CacheEngine, mode: str, cycles: int) -> tuple[dict[str, int], int]:
+    """Two threads x ``cycles`` read-modify-write cycles on one session, each its own key."""
+    key = new_key()
+    engine.save(key, json.dumps({"0": 0, "1": 0}).encode(), expires_in(600), must_create=True)
+
+    def cycle(i: int) -> int:
+        mine, conflicts = str(i), 0
+        for _ in range(cycles):
+            if mode == "plain":
+                loaded = engine.load(key)
+                assert loaded is not None
+                data = json.loads(loaded)
+                data[mine] += 1
+                engine.save(key, json.dumps(data).encode(), expires_in(600))
+                continue
+            while True:
+                got = engine.load_versioned(key)
+                assert got is not None
+                data = json.loads(got[0])
+                data[mine] += 1
+                try:
+                    engine.save_versioned(key, json.dumps(data).encode(), expires_in(600), got[1])
+                    break
+                except sessionware.VersionConflict:
+                    conflicts += 1
+        return conflicts
+
+    interval = sys.getswitchinterval()
+    # Switch threads every few bytecodes, so that the cycles really interleave.
+    sys.setswitchinterval(1e-6)
+    try:
+        results, errors = run_in_threads(2, cycle)
+    finally:
+        sys.setswitchinterval(interval)
+    assert errors == []
+    stored = engine.load(key)
+    assert stored is not None
+    return json.loads(stored), sum(r or 0 for r in results)
+
+
+def test_two_threads_racing_versioned_cycles_lose_nothing(
+    engine: CacheEngine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cycles = 2000
+    counts, conflicts = race(engine, "versioned", cycles)
+    assert counts == {"0": cycles, "1": cycles}
+    plain, _ = race(engine, "plain", cycles)
+    lost = 2 * cycles - plain["0"] - plain["1"]
+    with capsys.disabled():
+        print(
+            f"\n  cache, 2 threads x {cycles} cycles on one session, each its own key: "
+            f"versioned 0 lost ({conflicts} conflicts retried); "
+            f"plain load/save {lost} lost ({lost / (2 * cycles):.1%})"
+        )
