@@ -50,7 +50,8 @@ def test_cli_lists_the_plugin() -> None:
 def test_capabilities_are_declared() -> None:
     caps = RedisEngine.capabilities
     assert (caps.server_side, caps.clear_expired, caps.native_async) == (True, False, True)
-    assert (caps.local, caps.shared_across_processes, caps.versioned) == (False, True, False)
+    assert (caps.local, caps.shared_across_processes) == (False, True)
+    assert (caps.versioned, caps.locking) == (True, True)
 
 
 def test_unknown_option_is_a_configuration_error() -> None:

@@ -31,6 +31,7 @@ import redis.sentinel
 from redis.backoff import ExponentialBackoff
 
 from ._options import Settings
+from ._scripts import Scripts
 
 try:  # redis-py names itself to the server (CLIENT SETINFO) from its metadata
     from redis.driver_info import DriverInfo as _DriverInfo
@@ -56,11 +57,13 @@ _BACKOFF_CAP = 0.1
 class SyncClient:
     """A blocking redis-py client and what closing it involves."""
 
-    __slots__ = ("_closers", "client")
+    __slots__ = ("_closers", "client", "scripts")
 
     def __init__(self, client: Any, closers: list[Callable[[], object]]) -> None:
         #: The client commands are sent to (``Redis`` or ``RedisCluster``).
         self.client = client
+        #: The engine's Lua scripts, registered on this client (no I/O until first run).
+        self.scripts = Scripts(client)
         self._closers = closers
 
     def close(self) -> None:
@@ -210,12 +213,14 @@ class LoopClient:
     cleanly.
     """
 
-    __slots__ = ("_preparing", "abandoned", "client", "guard", "ready", "redis")
+    __slots__ = ("_preparing", "abandoned", "client", "guard", "ready", "redis", "scripts")
 
     def __init__(self, client: AsyncClient) -> None:
         self.client = client
         #: The redis-py client itself (the hot path reads this one attribute).
         self.redis: Any = client.client
+        #: The engine's Lua scripts, registered on this loop's client.
+        self.scripts = Scripts(client.client)
         #: False until the client's one-time preparation (cluster discovery) succeeded.
         self.ready = client.prepare is None
         self._preparing: asyncio.Lock | None = None
