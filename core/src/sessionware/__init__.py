@@ -49,7 +49,7 @@ from ._session import (
     build_serializer,
     session_store,
 )
-from .http._messages import Request, Response
+from .http import CookieSpec, Request, Response
 
 __version__ = "0.1.0"
 
@@ -57,6 +57,7 @@ __all__ = [
     "BlockingCallWarning",
     "Capabilities",
     "ConfigurationError",
+    "CookieSpec",
     "CookieTooLarge",
     "CreateError",
     "Engine",

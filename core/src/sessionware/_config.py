@@ -12,20 +12,19 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
 from ._errors import ConfigurationError
 from ._secrets import check_secret
+from .http._cookies import CookieSpec
 
 __all__ = ["SessionConfig"]
 
-_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-_SAMESITE = {"lax": "Lax", "strict": "Strict", "none": "None"}
 _UNAVAILABLE = ("error", "empty")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -78,27 +77,10 @@ class SessionConfig:
     def __post_init__(self) -> None:
         set_ = object.__setattr__
         _check_type(self, "cookie_name", str)
-        if not _TOKEN.fullmatch(self.cookie_name):
-            raise ConfigurationError(
-                f"cookie_name {self.cookie_name!r} is not a valid cookie name "
-                "(letters, digits and !#$%&'*+-.^_`|~ only)",
-                field="cookie_name",
-            )
         set_(self, "cookie_age", _as_int(self, "cookie_age", minimum=1))
-        for name in ("cookie_domain",):
-            value = getattr(self, name)
-            if value is not None:
-                _check_type(self, name, str)
-                if not value or any(c in value for c in ";, \t\r\n"):
-                    raise ConfigurationError(
-                        f"{name} {value!r} is not a valid cookie domain", field=name
-                    )
+        if self.cookie_domain is not None:
+            _check_type(self, "cookie_domain", str)
         _check_type(self, "cookie_path", str)
-        if not self.cookie_path.startswith("/") or any(c in self.cookie_path for c in ";\r\n"):
-            raise ConfigurationError(
-                f"cookie_path {self.cookie_path!r} must start with '/' and contain no ';'",
-                field="cookie_path",
-            )
         for name in (
             "cookie_secure",
             "cookie_httponly",
@@ -110,24 +92,11 @@ class SessionConfig:
             set_(self, name, _as_bool(self, name))
         if self.cookie_samesite is not None:
             _check_type(self, "cookie_samesite", str)
-            canonical = _SAMESITE.get(self.cookie_samesite.lower())
-            if canonical is None:
-                raise ConfigurationError(
-                    f"cookie_samesite {self.cookie_samesite!r} must be 'Lax', 'Strict', "
-                    "'None' or None",
-                    field="cookie_samesite",
-                )
-            set_(self, "cookie_samesite", canonical)
-            if canonical == "None" and not self.cookie_secure:
-                raise ConfigurationError(
-                    "cookie_samesite='None' requires cookie_secure=True: browsers drop "
-                    "SameSite=None cookies without Secure",
-                    field="cookie_samesite",
-                )
-        if self.cookie_partitioned and not self.cookie_secure:
-            raise ConfigurationError(
-                "cookie_partitioned=True requires cookie_secure=True", field="cookie_partitioned"
-            )
+        # The cookie's rules (name, domain, path, SameSite and what needs Secure)
+        # are the spec's; building it validates them, naming the field.
+        spec = CookieSpec.from_config(self)
+        set_(self, "cookie_samesite", spec.samesite)
+        set_(self, "cookie_spec", spec)  # fills the cached_property: built once
         for name in ("engine", "serializer"):
             value = getattr(self, name)
             if not isinstance(value, str) or not value.isidentifier():
@@ -169,6 +138,15 @@ class SessionConfig:
                 f"got {self.on_unavailable!r}",
                 field="on_unavailable",
             )
+
+    @cached_property
+    def cookie_spec(self) -> CookieSpec:
+        """The session cookie's ``CookieSpec``, built (and validated) with the config.
+
+        Every cookie writer uses it: the response rules, the size check of
+        cookie engines, the framework integrations.
+        """
+        return CookieSpec.from_config(self)  # pragma: no cover - set in __post_init__
 
     # -- builders ------------------------------------------------------------
 

@@ -20,16 +20,14 @@ import time
 from typing import Any
 
 from ._engine import Reissue
-from ._errors import CookieTooLarge, CreateError, EngineUnavailable, SuspiciousSession
+from ._errors import CreateError, EngineUnavailable, SuspiciousSession
 from ._keys import new_session_key
 from ._session_drivers import BlockingCallWarning, StepDrivers, Steps, engine_acall, engine_call
 from ._session_expiry import EXPIRY_KEY, parse_expiry
-from .http._messages import cookie_attributes
+from .http._cookies import COOKIE_LIMIT
 
 __all__ = ["COOKIE_LIMIT", "BlockingCallWarning", "SessionIO", "Steps"]
 
-#: Browsers drop a cookie whose name, value and attributes pass this many bytes.
-COOKIE_LIMIT = 4096
 _CREATE_ATTEMPTS = 16
 
 
@@ -280,38 +278,10 @@ class SessionIO(StepDrivers):
         """Bytes of the ``Set-Cookie`` value the middleware would send for ``value``.
 
         Name, value and every attribute, as browsers count them against their
-        4096-byte limit (RFC 6265, section 6.1).
+        4096-byte limit (RFC 6265, section 6.1): ``config.cookie_spec`` measures.
         """
-        cls = type(self)
-        fixed = cls.__dict__.get("_cookie_fixed_size")
-        if fixed is None:  # name, "=" and attributes: computed once per bound class
-            cfg = self.config
-            tail = cookie_attributes(
-                path=cfg.cookie_path,
-                domain=cfg.cookie_domain,
-                secure=cfg.cookie_secure,
-                httponly=cfg.cookie_httponly,
-                samesite=cfg.cookie_samesite,
-                partitioned=cfg.cookie_partitioned,
-            )
-            fixed = len(cfg.cookie_name) + 1 + len(tail)
-            cls._cookie_fixed_size = fixed  # type: ignore[attr-defined]
-        size: int = fixed + len(value.encode())
-        age = self.saved_age()
-        if age is not None:
-            # "; Expires=<29-character IMF-fixdate>; Max-Age=<seconds>"
-            size += len("; Expires=") + 29 + len("; Max-Age=") + len(str(age))
-        return size
+        return self.config.cookie_spec.size(value, self.saved_age())
 
     def _check_cookie_size(self, value: str) -> None:
         """Refuse a cookie engine's value that browsers would silently drop."""
-        size = self.cookie_size(value)
-        if size > COOKIE_LIMIT:
-            raise CookieTooLarge(
-                f"the session cookie would be {size} bytes with its attributes; browsers "
-                f"drop cookies over {COOKIE_LIMIT} bytes. Store less in the session, or move "
-                f"to a server-side engine (engine='db', 'file' or 'redis') whose cookie holds "
-                f"only the key",
-                size=size,
-                limit=COOKIE_LIMIT,
-            )
+        self.config.cookie_spec.check_size(value, self.saved_age())

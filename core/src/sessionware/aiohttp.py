@@ -32,7 +32,7 @@ from ._engine import Engine
 from ._errors import ConfigurationError, EngineUnavailable, SessionInterrupted
 from ._serializer import Serializer
 from ._session import SessionStore
-from .http._messages import get_cookie
+from .http._cookies import get_cookie, merge_vary
 from .http._rules import Outcome, SessionRules
 
 __all__ = ["RULES_KEY", "get_session", "new_session", "setup"]
@@ -125,12 +125,9 @@ def _cookie_header(request: web.Request) -> str | None:
 
 def _apply(outcome: Outcome, headers: Any) -> None:
     if outcome.vary:
-        values = headers.getall(hdrs.VARY, ())
-        fields = {f.strip().lower() for v in values for f in v.split(",")}
-        if not values:
-            headers[hdrs.VARY] = "Cookie"
-        elif "cookie" not in fields and "*" not in fields:
-            headers[hdrs.VARY] = ", ".join([*values, "Cookie"])
+        merged = merge_vary(headers.getall(hdrs.VARY, ()), ("Cookie",))
+        if merged is not None:
+            headers[hdrs.VARY] = merged
     if outcome.set_cookie is not None:
         headers.add(hdrs.SET_COOKIE, outcome.set_cookie)
 

@@ -52,12 +52,12 @@ from django.core.exceptions import (
 from django.core.signals import setting_changed
 
 from ._engine import Engine, Reissue
-from ._errors import CookieTooLarge, CreateError, SessionwareError, SuspiciousSession, UpdateError
+from ._errors import CreateError, SessionwareError, SuspiciousSession, UpdateError
 from ._events import Events
 from ._keys import new_session_key
 from ._plugins import get_engine, get_engine_class, get_serializer, get_serializer_class, host
 from ._serializer import Serializer
-from .http._messages import cookie_attributes
+from .http._cookies import CookieSpec
 
 __all__ = ["SessionStore", "reset"]
 
@@ -88,8 +88,10 @@ DJANGO_NAMES = {
 WATCHED = frozenset({"SESSIONWARE", "SECRET_KEY", "SECRET_KEY_FALLBACKS", "SESSION_SERIALIZER"})
 _CREATE_ATTEMPTS = 16
 _GONE = "the session no longer exists (deleted or expired); it is not recreated"
-#: Browsers drop a cookie whose name, value and attributes pass this many bytes.
-COOKIE_LIMIT = 4096
+_COOKIE_ADVICE = (
+    "Store less in the session, or use a server-side engine "
+    "(SESSIONWARE['engine'] = 'db', 'file' or 'redis')"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -398,24 +400,18 @@ class SessionStore(SessionBase):  # type: ignore[misc]
             self._session_key = value
 
     def _check_cookie_size(self, value: str) -> None:
-        tail = cookie_attributes(
+        """Refuse a cookie engine's value that browsers would drop, measured as Django sends it."""
+        spec = CookieSpec(  # Django's settings may change (override_settings): built per save
+            settings.SESSION_COOKIE_NAME,
             path=settings.SESSION_COOKIE_PATH,
             domain=settings.SESSION_COOKIE_DOMAIN,
             secure=settings.SESSION_COOKIE_SECURE,
             httponly=settings.SESSION_COOKIE_HTTPONLY,
             samesite=settings.SESSION_COOKIE_SAMESITE or None,
-            partitioned=False,
         )
-        # "; expires=<29-character date>; Max-Age=<seconds>", as Django writes them
-        size = len(settings.SESSION_COOKIE_NAME) + 1 + len(value) + len(tail) + 60
-        if size > COOKIE_LIMIT:
-            raise CookieTooLarge(
-                f"the session cookie would be about {size} bytes with its attributes; browsers "
-                f"drop cookies over {COOKIE_LIMIT} bytes. Store less in the session, or use a "
-                "server-side engine (SESSIONWARE['engine'] = 'db', 'file' or 'redis')",
-                size=size,
-                limit=COOKIE_LIMIT,
-            )
+        # Django's SessionMiddleware: no Max-Age for a browser-session cookie.
+        age = None if self.get_expire_at_browser_close() else self.get_expiry_age()
+        spec.check_size(value, age, advice=_COOKIE_ADVICE)
 
     def save(self, must_create: bool = False) -> None:
         """Write the session; ``must_create`` raises Django's ``CreateError`` if the key is taken.

@@ -34,7 +34,7 @@ from ._errors import ConfigurationError, EngineUnavailable, SerializationError
 from ._plugins import get_engine_class, get_serializer_class
 from ._serializer import Serializer
 from ._session import SessionStore
-from .http._messages import get_cookie
+from .http._cookies import get_cookie
 from .http._rules import Outcome, SessionRules
 
 if TYPE_CHECKING:
@@ -170,7 +170,9 @@ class SessionwareInterface(SessionInterface):
         self.rules = rules
         #: The session class handed to each request.
         self.session_class: type[FlaskSession] = type(
-            f"Flask{rules.store_class.__name__}", (FlaskSession, rules.store_class), {"__module__": __name__}
+            f"Flask{rules.store_class.__name__}",
+            (FlaskSession, rules.store_class),
+            {"__module__": __name__},
         )
         #: ``SESSION_REFRESH_EACH_REQUEST``: re-save a permanent session on every request.
         self.refresh_each_request = refresh_each_request

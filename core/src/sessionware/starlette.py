@@ -21,7 +21,6 @@ This module imports only where Starlette is installed
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
@@ -38,7 +37,8 @@ from ._errors import ConfigurationError
 from ._plugins import get_engine_class, get_serializer_class, host
 from ._serializer import Serializer
 from .http import asgi
-from .http._rules import Outcome, SessionRules
+from .http._cookies import canonical_samesite
+from .http._rules import SessionRules
 
 __all__ = ["SessionMiddleware"]
 
@@ -47,7 +47,6 @@ __all__ = ["SessionMiddleware"]
 # would block the loop.
 host.discover()
 
-_SAMESITE = {"lax": "Lax", "strict": "Strict", "none": "None"}
 #: sessionware's field -> Starlette's argument, for error messages in Starlette's words.
 _STARLETTE_NAMES = {
     "cookie_name": "session_cookie",
@@ -60,27 +59,14 @@ _STARLETTE_NAMES = {
 }
 
 
-_ATTRIBUTE_NAMES = re.compile(r"; (Path|Domain|Secure|HttpOnly|SameSite|Partitioned)\b")
-
-
-def _starlette_case(header: str) -> str:
-    """Cookie attribute names as Starlette writes them (``path=``, ``httponly``, ...).
+class _StarletteRules(SessionRules):
+    """The session rules, writing attribute names as Starlette does (``path=``, ``httponly``).
 
     Browsers read attribute names in any case (RFC 6265, section 5.2); code
     and tests written against Starlette's cookie sometimes do not.
     """
-    return _ATTRIBUTE_NAMES.sub(lambda m: "; " + m.group(1).lower(), header)
 
-
-class _StarletteRules(SessionRules):
-    """The session rules, writing cookie attributes in Starlette's case."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._tail = _starlette_case(self._tail)
-        deleted = self._deleted.set_cookie
-        assert deleted is not None
-        self._deleted = Outcome(set_cookie=_starlette_case(deleted), vary=True)
+    lowercase_cookie_attributes = True
 
 
 def _signs(config: SessionConfig | None, values: dict[str, Any]) -> bool:
@@ -142,7 +128,7 @@ class SessionMiddleware(asgi.ASGISessionMiddleware):
     ) -> None:
         # Every argument is spelled out (no **kwargs): type checkers then accept
         # app.add_middleware(SessionMiddleware, ...) and check its arguments.
-        samesite = _SAMESITE.get(str(same_site).lower())
+        samesite = canonical_samesite(str(same_site))
         if samesite is None:
             raise ValueError(
                 f"same_site must be 'lax', 'strict' or 'none' (Starlette's values), "

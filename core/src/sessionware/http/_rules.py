@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import time
 from collections.abc import Mapping
 from typing import Any, ClassVar, Final
 
@@ -23,7 +22,7 @@ from .._errors import EngineUnavailable, UpdateError
 from .._serializer import Serializer
 from .._session import SessionStore, session_store
 from .._session_io import Steps
-from ._messages import cookie_attributes, delete_cookie_header, http_date, patch_vary
+from ._cookies import CookieSpec, patch_vary
 
 __all__ = ["INTERRUPTED_BODY", "UNAVAILABLE_BODY", "Outcome", "SessionRules"]
 
@@ -184,6 +183,9 @@ class SessionRules:
     ``engine_instance``/``serializer_instance`` share pre-built ones.
     """
 
+    #: Write the cookie's attribute names in lower case (Starlette's parity).
+    lowercase_cookie_attributes: ClassVar[bool] = False
+
     def __init__(
         self,
         config: SessionConfig | None = None,
@@ -211,25 +213,13 @@ class SessionRules:
         self.cookie_name: str = cfg.cookie_name
         self._save_every_request = cfg.save_every_request
         self._error_on_unavailable = cfg.on_unavailable == "error"
-        self._tail = cookie_attributes(
-            path=cfg.cookie_path,
-            domain=cfg.cookie_domain,
-            secure=cfg.cookie_secure,
-            httponly=cfg.cookie_httponly,
-            samesite=cfg.cookie_samesite,
-            partitioned=cfg.cookie_partitioned,
-        )
-        self._deleted = Outcome(
-            set_cookie=delete_cookie_header(
-                cfg.cookie_name,
-                path=cfg.cookie_path,
-                domain=cfg.cookie_domain,
-                secure=cfg.cookie_secure,
-                samesite=cfg.cookie_samesite,
-                partitioned=cfg.cookie_partitioned,
-            ),
-            vary=True,
-        )
+        spec = cfg.cookie_spec
+        if self.lowercase_cookie_attributes:
+            spec = spec.replace(lowercase_attributes=True)
+        #: How the session cookie is written (validated once, with the config).
+        self.cookie_spec: CookieSpec = spec
+        #: The outcome when an emptied session's cookie is deleted (computed once).
+        self._deletion_outcome = Outcome(set_cookie=spec.delete_header, vary=True)
         self._vary = Outcome(vary=True)
         self._interrupted = Outcome(status=400, body=INTERRUPTED_BODY)
         self._unavailable = Outcome(status=503, body=UNAVAILABLE_BODY)
@@ -273,19 +263,17 @@ class SessionRules:
         if accessed:
             session.detect_changes()
         if session.is_empty():
-            return self._deleted if had_cookie else (self._vary if accessed else None)
+            return self._deletion_outcome if had_cookie else (self._vary if accessed else None)
         if (session.modified or self._save_every_request) and status < 500:
             return _SAVE
         return self._vary if accessed else None
 
     def saved(self, session: SessionStore) -> Outcome:
         """The outcome after a successful save: the session cookie, and Vary if accessed."""
+        key = session.session_key
+        assert key is not None  # just saved
         age = session.saved_age()  # None: the cookie ends with the browser session
-        expiry = "" if age is None else f"; Expires={http_date(time.time() + age)}; Max-Age={age}"
-        return Outcome(
-            set_cookie=f"{self.cookie_name}={session.session_key}{expiry}{self._tail}",
-            vary=session.accessed,
-        )
+        return Outcome(set_cookie=self.cookie_spec.session_header(key, age), vary=session.accessed)
 
     def save_failed(self, session: SessionStore, exc: Exception) -> Outcome | None:
         """The outcome when saving raised :class:`UpdateError` or :class:`EngineUnavailable`."""

@@ -29,7 +29,8 @@ from .._engine import Engine
 from .._errors import EngineUnavailable, UpdateError
 from .._serializer import Serializer
 from .._session import SessionStore
-from ._messages import Request, get_cookie
+from ._cookies import get_cookie, patch_vary_bytes
+from ._messages import Request
 from ._rules import Outcome, SessionRules
 from .middleware import Handler, MiddlewareFactory, build_chain
 
@@ -50,16 +51,6 @@ def _cookie_header(scope: Scope) -> str | None:
         return None
     raw = found[0] if len(found) == 1 else b"; ".join(found)
     return raw.decode("latin-1")
-
-
-def _patch_vary(headers: list[tuple[bytes, bytes]]) -> None:
-    for index, (name, value) in enumerate(headers):
-        if name.lower() == b"vary":
-            fields = [f.strip().lower() for f in value.split(b",")]
-            if b"cookie" not in fields and b"*" not in fields:
-                headers[index] = (name, value + b", Cookie")
-            return
-    headers.append((b"vary", b"Cookie"))
 
 
 async def _respond(
@@ -247,7 +238,7 @@ class ASGISessionMiddleware:
                         return
                     headers = list(message.get("headers", ()))
                     if outcome.vary:
-                        _patch_vary(headers)
+                        patch_vary_bytes(headers, "Cookie")
                     if outcome.set_cookie is not None:
                         headers.append((b"set-cookie", outcome.set_cookie.encode("latin-1")))
                     message = {**message, "headers": headers}
