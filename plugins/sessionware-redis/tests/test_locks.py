@@ -225,7 +225,7 @@ def test_locks_work_on_a_cluster(make_cluster_engine: Make) -> None:
 def test_two_processes_under_the_lock_lose_no_update_of_a_shared_key(
     engine: RedisEngine, redis_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    cycles = 1000  # the full 2 x 2,000: bench/race_lost_updates.py
+    cycles = 1000  # the full 2 x 2,000: bench/race_file_redis.py
     result = race(
         engine,
         "sessionware_redis:RedisEngine",
