@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from .test_crash import TALLIES
+from ._tally import TALLIES
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

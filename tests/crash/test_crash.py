@@ -26,7 +26,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +33,7 @@ import pytest
 
 import sessionware
 
+from ._tally import TALLIES, Tally
 from ._writers import EXPIRES_IN, VERSIONS
 
 ROUNDS = int(os.environ.get("SESSIONWARE_CRASH_ROUNDS", "8"))
@@ -46,31 +46,6 @@ ENGINES = {
     "db": ("sessionware-db", "sessionware_db:DbEngine"),
     "file": ("sessionware-file", "sessionware_file:FileEngine"),
 }
-
-
-@dataclass
-class Tally:
-    """What one test saw, for the terminal summary and the assertion."""
-
-    engine: str
-    case: str
-    rounds: int = 0
-    kills: int = 0
-    saves: int = 0
-    mixes: list[str] = field(default_factory=list)
-    losses: list[str] = field(default_factory=list)
-    writer_errors: list[str] = field(default_factory=list)
-
-    def line(self) -> str:
-        return (
-            f"{self.engine}/{self.case}: {self.rounds} rounds, {self.kills} kills, "
-            f"{self.saves} acknowledged saves, {len(self.mixes)} mixed, "
-            f"{len(self.losses)} lost"
-        )
-
-
-#: Every tally of this run; ``conftest.py`` prints them at the end.
-TALLIES: list[Tally] = []
 
 
 class Writers:

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from .conftest import ENGINES, SERIALIZERS, require
+from ..first_party import ENGINES, SERIALIZERS, require
 
 
 @functools.cache

@@ -16,8 +16,8 @@ from typing import Any
 import httpx
 import pytest
 
+from ..first_party import ENGINES, SERIALIZERS, require
 from ..servers import flask_app, serve_uvicorn, serve_waitress, starlette_app
-from .conftest import ENGINES, SERIALIZERS, require
 
 pytestmark = pytest.mark.http
 

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -31,8 +31,6 @@ from sessionware import SessionConfig, SessionStore
 from sessionware.aiohttp import RULES_KEY, get_session, new_session, setup
 from sessionware.http._rules import UNAVAILABLE_BODY
 
-from ..e2e.redis_server import redis_url
-
 pytestmark = pytest.mark.http
 
 NAME = "sessionid"
@@ -45,12 +43,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def redis() -> Iterator[str]:
-    with redis_url() as url:
-        yield url
 
 
 @pytest.fixture(params=["db", "redis"])

@@ -34,7 +34,6 @@ from django.conf import settings
 
 from sessionware.testing import MemoryEngine, registered
 
-from ..e2e.redis_server import redis_url
 from ..servers import serve_uvicorn, serve_waitress
 from .django_project import settings as project_settings
 from .django_project import upstream
@@ -113,12 +112,6 @@ def sessionware_setting(conf: dict[str, Any]) -> Iterator[dict[str, Any]]:
 def engine() -> Any:
     """The engine the settings in force built (what SessionStore stores through)."""
     return sessionware.django._backend().engine
-
-
-@pytest.fixture(scope="session")
-def redis() -> Iterator[str]:
-    with redis_url() as url:
-        yield url
 
 
 # -- Django's own SessionTestsMixin, through every server-side engine ----------------------

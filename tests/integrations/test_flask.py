@@ -44,7 +44,7 @@ import sessionware
 from sessionware import ConfigurationError, EngineNotFound, SerializationError, SessionStore
 from sessionware.flask import FlaskTaggedSerializer, Session, SessionwareInterface, cycle_key
 
-from ..e2e.redis_server import free_port, redis_url
+from ..e2e.redis_server import free_port
 from ..servers import serve_waitress
 
 pytestmark = pytest.mark.http
@@ -265,12 +265,6 @@ def is_deletion(header: str | None) -> bool:
 
 
 # -- fixtures ---------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def redis() -> Iterator[str]:
-    with redis_url() as url:
-        yield url
 
 
 def redis_options(url: str, **extra: Any) -> dict[str, Any]:

@@ -18,9 +18,8 @@ from litestar import Litestar, Request, get, post
 
 from sessionware.litestar import session_middleware
 
-from ..e2e.conftest import ENGINES as DISTRIBUTIONS
-from ..e2e.conftest import require
-from ..e2e.redis_server import redis_url
+from ..first_party import ENGINES as DISTRIBUTIONS
+from ..first_party import require
 from ..servers import serve_uvicorn
 from .asgi_helpers import SECRET, SERVER_SIDE, engine_options
 
@@ -84,12 +83,6 @@ def app(engine: str, tmp_path: Path, redis: str | None) -> Litestar:
         route_handlers=[login, profile, add, me, logout, clear_all, ping],
         middleware=[session_middleware(**settings)],
     )
-
-
-@pytest.fixture(scope="module")
-def redis() -> Iterator[str]:
-    with redis_url() as url:
-        yield url
 
 
 @pytest.fixture(params=[*SERVER_SIDE, "signed_cookies"])

@@ -8,7 +8,6 @@ data, ``Vary: Cookie`` follows reads, ``Set-Cookie`` follows changes.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,19 +25,12 @@ from sessionware.fastapi import SessionDep
 from sessionware.fastapi import SessionMiddleware as FastAPISessionMiddleware
 from sessionware.starlette import SessionMiddleware
 
-from ..e2e.conftest import ENGINES as DISTRIBUTIONS
-from ..e2e.conftest import require
-from ..e2e.redis_server import redis_url
+from ..first_party import ENGINES as DISTRIBUTIONS
+from ..first_party import require
 from ..servers import serve_uvicorn
 from .asgi_helpers import ENGINES, SECRET, engine_options
 
 pytestmark = pytest.mark.http
-
-
-@pytest.fixture(scope="module")
-def redis() -> Iterator[str]:
-    with redis_url() as url:
-        yield url
 
 
 async def store(request: Request) -> PlainTextResponse:

@@ -18,7 +18,7 @@ from sessionware.http import asgi, wsgi
 from sessionware.http._rules import UNAVAILABLE_BODY
 from sessionware.testing import MemoryEngine, ReferenceSerializer
 
-from .conftest import call_wsgi
+from .wsgi_calls import call_wsgi
 
 
 class DriverErrorEngine(MemoryEngine):

@@ -11,7 +11,7 @@ import pytest
 import sessionware
 from sessionware.http.wsgi import WSGISessionMiddleware, get_session
 
-from .conftest import call_wsgi, cookie_value
+from .wsgi_calls import call_wsgi, cookie_value
 
 _INSTALLED = {
     name for info in sessionware.list_plugins() for name in (*info.engines, *info.serializers)

@@ -15,7 +15,7 @@ from sessionware.http._messages import Request, Response
 from sessionware.http.middleware import SessionMiddleware, build_chain
 from sessionware.testing import MemoryEngine, ReferenceSerializer, registered
 
-from .conftest import cookie_value
+from .wsgi_calls import cookie_value
 
 View = Callable[[Any], Any]
 

@@ -13,7 +13,7 @@ from sessionware.http.middleware import SessionMiddleware as ProtocolSessionMidd
 from sessionware.http.wsgi import WSGIApp, WSGISessionMiddleware, get_session
 from sessionware.testing import MemoryEngine
 
-from .conftest import call_wsgi, cookie_value
+from .wsgi_calls import call_wsgi, cookie_value
 
 StartResponse = Callable[..., Any]
 

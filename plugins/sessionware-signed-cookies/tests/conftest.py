@@ -11,8 +11,7 @@ from sessionware_signed_cookies import SignedCookiesEngine
 import sessionware
 from sessionware.testing import ReferenceSerializer
 
-SECRET = "current-secret-0123456789abcdefghijklmnopqrstuvwxyz"
-OLD_SECRET = "retired-secret-0123456789abcdefghijklmnopqrstuvwxyz"
+from ._keys import SECRET
 
 
 @pytest.fixture(params=[False, True], ids=["signed", "encrypted"])

@@ -16,7 +16,7 @@ from sessionware.http.asgi import ASGISessionMiddleware
 from sessionware.http.wsgi import WSGISessionMiddleware, get_session
 from sessionware.testing import ReferenceSerializer, run_async
 
-from .conftest import SECRET
+from ._keys import SECRET
 from .wsgi_client import call
 
 StoreFactory = Callable[..., type[sessionware.SessionStore]]

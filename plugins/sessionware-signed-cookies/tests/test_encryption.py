@@ -20,7 +20,7 @@ import sessionware
 from sessionware.signing import b64decode, b64encode, derive_key
 from sessionware.testing import ReferenceSerializer
 
-from .conftest import SECRET
+from ._keys import SECRET
 
 PII = {"email": "ada.lovelace@example.org", "ssn": "078-05-1120", "role": "internal-admin"}
 

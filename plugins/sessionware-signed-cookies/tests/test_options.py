@@ -10,7 +10,7 @@ from sessionware_signed_cookies import DEFAULT_SALT, SignedCookiesEngine
 import sessionware
 from sessionware.testing import ReferenceSerializer, run_async
 
-from .conftest import OLD_SECRET, SECRET
+from ._keys import OLD_SECRET, SECRET
 
 
 def test_get_engine_finds_signed_cookies_through_entry_points() -> None:

@@ -12,7 +12,7 @@ import sessionware
 from sessionware.http.wsgi import WSGISessionMiddleware, get_session
 from sessionware.testing import ReferenceSerializer
 
-from .conftest import OLD_SECRET, SECRET
+from ._keys import OLD_SECRET, SECRET
 from .wsgi_client import call
 
 StoreFactory = Callable[..., type[sessionware.SessionStore]]

@@ -23,7 +23,7 @@ import sessionware
 from sessionware.signing import Signer, b64decode, b64encode, derive_key
 from sessionware.testing import HOSTILE_KEYS, ReferenceSerializer
 
-from .conftest import SECRET
+from ._keys import SECRET
 
 B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 DATA = b'{"user_id":4211,"username":"ada","flags":{"admin":false}}'

@@ -1,15 +1,12 @@
-"""Fixtures for the cross-plugin tests: which first-party plugins are installed, a Redis."""
+"""The first-party plugins, and a guard for tests that need one of them installed."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 
 import pytest
 
 import sessionware
-
-from .redis_server import redis_url
 
 #: Every first-party engine and serializer, and the distribution that provides it.
 ENGINES = {
@@ -39,10 +36,3 @@ def require(name: str, distribution: str) -> None:
     if os.environ.get("CI"):
         pytest.fail(f"{message}; nox -s tests installs every plugin, so CI must have it")
     pytest.skip(message)
-
-
-@pytest.fixture(scope="session")
-def redis() -> Iterator[str]:
-    """The URL of a reachable Redis (the running one, or one started for the session)."""
-    with redis_url() as url:
-        yield url
