@@ -154,18 +154,19 @@ class CacheEngine(EngineBase):
         cache = self._cache
         evicted_before = evicted_after = 0
         with self._lock, cache.timer as now:
-            entry = cache.get(key)
+            # "in" first: it is cheaper than a get, and all a plain save needs.
+            live = key in cache
             if expected is None:
-                if entry is not None:
+                if live:
                     raise CreateError(
                         f"a live session with key {key[:6]}... already exists in the cache"
                     )
-            elif entry is None:
+            elif not live:
                 raise UpdateError(
                     f"session {key[:6]}... is no longer in the cache (deleted, expired, or "
                     "evicted because the cache was full); it is not recreated"
                 )
-            elif expected != _ANY and entry[2] != expected:
+            elif expected != _ANY and cache[key][2] != expected:
                 raise VersionConflict(
                     f"session {key[:6]}... was saved by another request since version "
                     f"{expected} was loaded; nothing was written"
