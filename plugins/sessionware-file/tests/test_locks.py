@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
-import importlib.util
 import os
 import signal
 import subprocess
@@ -22,19 +21,7 @@ from sessionware_file._locks import LEASE
 import sessionware
 from sessionware.testing import expired, expires_in
 
-
-def _load_race() -> Any:
-    # Tests are imported with --import-mode=importlib: their directory is not on sys.path.
-    spec = importlib.util.spec_from_file_location(
-        "_file_race_locks", Path(__file__).with_name("_race.py")
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.race
-
-
-race = _load_race()
+from ._race import race  # processes racing read-modify-write cycles on one session
 
 
 def new_key() -> str:

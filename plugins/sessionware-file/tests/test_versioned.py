@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
 import struct
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sessionware_file import FileEngine
@@ -18,20 +16,7 @@ from sessionware_file._format import HEADER_SIZE, SLOT_SIZE, encode
 import sessionware
 from sessionware.testing import expired, expires_in
 
-
-def _load_race() -> Any:
-    # Tests are imported with --import-mode=importlib: their directory is not on sys.path.
-    spec = importlib.util.spec_from_file_location(
-        "_file_race", Path(__file__).with_name("_race.py")
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.race
-
-
-#: ``_race.race``: processes racing read-modify-write cycles on one session.
-race = _load_race()
+from ._race import race  # processes racing read-modify-write cycles on one session
 
 
 def new_key() -> str:

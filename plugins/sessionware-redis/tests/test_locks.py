@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import os
 import socket
 import time
@@ -18,21 +17,9 @@ from sessionware_redis import RedisEngine
 
 import sessionware
 
+from ._race import race  # processes racing read-modify-write cycles on one session
+
 Make = Callable[..., RedisEngine]
-
-
-def _load_race() -> Any:
-    # Tests are imported with --import-mode=importlib: their directory is not on sys.path.
-    spec = importlib.util.spec_from_file_location(
-        "_redis_race_locks", Path(__file__).with_name("_race.py")
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.race
-
-
-race = _load_race()
 
 
 def new_key() -> str:
