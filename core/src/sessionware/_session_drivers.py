@@ -100,12 +100,21 @@ class StepDrivers(SessionData):
     def _run(self, steps: Steps[_T]) -> _T:
         """Carry out ``steps`` with the engine's blocking methods."""
         engine = self.engine
+        check_loop = not engine.capabilities.inline_async
         try:
             request = next(steps)
             while True:
                 try:
+                    # engine_call, written out: this loop runs on every save.
                     operation, args = request
-                    result = engine_call(engine, operation, *args)
+                    if check_loop and _get_running_loop() is not None:
+                        _warn_on_loop(engine, operation)
+                    try:
+                        result = getattr(engine, operation)(*args)
+                    except SessionwareError:
+                        raise
+                    except Exception as exc:
+                        raise _unavailable(engine, operation, exc) from exc
                 except EngineUnavailable as exc:
                     self.engine_error = exc  # the middleware answers 503, not the app's 500
                     request = steps.throw(exc)
@@ -125,8 +134,13 @@ class StepDrivers(SessionData):
             request = next(steps)
             while True:
                 try:
-                    operation, args = request
-                    result = await engine_acall(engine, operation, *args)
+                    operation, args = request  # engine_acall, written out
+                    try:
+                        result = await getattr(engine, "a" + operation)(*args)
+                    except SessionwareError:
+                        raise
+                    except Exception as exc:
+                        raise _unavailable(engine, operation, exc) from exc
                 except EngineUnavailable as exc:
                     self.engine_error = exc
                     request = steps.throw(exc)

@@ -93,15 +93,26 @@ class SessionIO(StepDrivers):
             return (yield from self._create_steps())
         if must_create:
             self._loaded = True
-        else:
-            if not self._loaded:
-                yield from self._load_steps()
+        elif not self._loaded:
+            yield from self._load_steps()
             if self._vanished():  # it expired or was deleted before we loaded it
                 return (yield from self._create_steps())
+        request = self._write(must_create)
+        self._written((yield request), request)
+
+    def _vanished(self) -> bool:
+        # A method, not an inline test: the steps above may have changed the key.
+        return self._session_key is None
+
+    def _write(self, must_create: bool) -> tuple[str, tuple[Any, ...]]:
+        """The engine call that stores the data in memory under the current key (no I/O)."""
         data = self.serializer.dumps(self._payload())
         age = self._age = self.get_expiry_age()
-        key = self._session_key
-        value = yield ("save", (key, data, time.time() + age, must_create))
+        return ("save", (self._session_key, data, time.time() + age, must_create))
+
+    def _written(self, value: str, request: tuple[str, tuple[Any, ...]]) -> None:
+        """Record what the engine returned for the ``_write`` call ``request``, and report it."""
+        _, (_, data, _, must_create) = request
         if not self.engine.capabilities.server_side:
             self._check_cookie_size(value)
         self._session_key = value
@@ -111,17 +122,15 @@ class SessionIO(StepDrivers):
         if event in events.listening:  # the common case, nobody listening, costs one lookup
             events.emit(event, session=self)
 
-    def _vanished(self) -> bool:
-        # A method, not an inline test: the steps above may have changed the key.
-        return self._session_key is None
-
     def _create_steps(self) -> Steps[None]:
         self._loaded = True
         previous = self._session_key
         for _ in range(_CREATE_ATTEMPTS):
             self._session_key = new_session_key()
             try:
-                yield from self._save_steps(must_create=True)
+                # _save_steps(must_create=True), without a generator of its own.
+                request = self._write(True)
+                self._written((yield request), request)
             except CreateError:
                 continue
             except BaseException:
