@@ -26,7 +26,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import formatdate
@@ -488,24 +488,28 @@ def merge_vary(values: Iterable[str], fields: Iterable[str]) -> str | None:
     ``None`` when there is nothing to add: every field is there already (in
     any case), or one of the values is ``*``.
     """
-    kept = list(values)
-    present = {f.strip().lower() for value in kept for f in value.split(",")}
+    # Plain loops: this runs on every response that read the session.
+    merged: list[str] = []
+    present: set[str] = set()
+    for value in values:
+        if value.strip():
+            merged.append(value)
+            for name in value.split(","):
+                present.add(name.strip().lower())
     if "*" in present:
         return None
-    added = []
+    before = len(merged)
     for name in fields:
         if name.lower() not in present:
-            added.append(name)
+            merged.append(name)
             present.add(name.lower())
-    if not added:
-        return None
-    return ", ".join([v for v in kept if v.strip()] + added)
+    return ", ".join(merged) if len(merged) > before else None
 
 
 _H = TypeVar("_H", str, bytes)
 
 
-def _put_vary(headers: list[tuple[_H, _H]], found: Sequence[int], header: tuple[_H, _H]) -> None:
+def _put_vary(headers: list[tuple[_H, _H]], found: list[int], header: tuple[_H, _H]) -> None:
     """Write the merged ``Vary`` header where the first one was; drop the others."""
     if not found:
         headers.append(header)
@@ -517,15 +521,22 @@ def _put_vary(headers: list[tuple[_H, _H]], found: Sequence[int], header: tuple[
 
 def patch_vary(headers: list[tuple[str, str]], *fields: str) -> None:
     """Merge ``fields`` into the ``Vary`` header of ``headers`` in place, without duplicates."""
-    found = [i for i, (name, _) in enumerate(headers) if name.lower() == "vary"]
-    merged = merge_vary((headers[i][1] for i in found), fields)
+    found = []
+    for index, (name, _) in enumerate(headers):
+        if name.lower() == "vary":
+            found.append(index)
+    merged = merge_vary([headers[i][1] for i in found] if found else (), fields)
     if merged is not None:
         _put_vary(headers, found, ("Vary", merged))
 
 
 def patch_vary_bytes(headers: list[tuple[bytes, bytes]], *fields: str) -> None:
     """``patch_vary`` for ASGI's latin-1 ``bytes`` header pairs."""
-    found = [i for i, (name, _) in enumerate(headers) if name.lower() == b"vary"]
-    merged = merge_vary((headers[i][1].decode("latin-1") for i in found), fields)
+    found = []
+    for index, (name, _) in enumerate(headers):
+        if name.lower() == b"vary":
+            found.append(index)
+    values = [headers[i][1].decode("latin-1") for i in found] if found else ()
+    merged = merge_vary(values, fields)
     if merged is not None:
         _put_vary(headers, found, (b"vary", merged.encode("latin-1")))
