@@ -134,13 +134,8 @@ class StepDrivers(SessionData):
             request = next(steps)
             while True:
                 try:
-                    operation, args = request  # engine_acall, written out
-                    try:
-                        result = await getattr(engine, "a" + operation)(*args)
-                    except SessionwareError:
-                        raise
-                    except Exception as exc:
-                        raise _unavailable(engine, operation, exc) from exc
+                    operation, args = request
+                    result = await engine_acall(engine, operation, *args)
                 except EngineUnavailable as exc:
                     self.engine_error = exc
                     request = steps.throw(exc)
