@@ -1,8 +1,8 @@
 """The conformance kit every sessionware engine and serializer runs.
 
-Plugin authors subclass :class:`EngineConformance` (one fixture: ``engine``,
-an empty engine) or :class:`SerializerConformance` (one fixture:
-``serializer``) in their own test suite. :class:`MemoryEngine` is the
+Plugin authors subclass ``EngineConformance`` (one fixture: ``engine``,
+an empty engine) or ``SerializerConformance`` (one fixture:
+``serializer``) in their own test suite. ``MemoryEngine`` is the
 in-memory engine for any test that needs one (options: other capabilities,
 native async twins, a simulated outage). See docs/plugin-authors.md.
 This module only re-exports (``ReferenceEngine`` is the former name of

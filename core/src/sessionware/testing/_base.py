@@ -34,7 +34,7 @@ class EngineKitBase:
 
     @pytest.fixture
     def kit_serializer(self) -> Serializer:
-        """The serializer for sessions: the kit's stdlib-json :class:`ReferenceSerializer`."""
+        """The serializer for sessions: the kit's stdlib-json ``ReferenceSerializer``."""
         return ReferenceSerializer()
 
     @pytest.fixture

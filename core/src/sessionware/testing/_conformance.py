@@ -32,11 +32,11 @@ class EngineConformance(
                 e.close()
 
     Tests that do not apply skip themselves by the engine's declared
-    :class:`~sessionware.Capabilities` (``server_side``, ``clear_expired``);
+    ``Capabilities`` (``server_side``, ``clear_expired``);
     nothing needs overriding. Define ``unreachable_engine`` (an engine whose
     store cannot be reached) to run the outage tests; without it they skip.
     Sessions are stored with the kit's stdlib-json
-    :class:`ReferenceSerializer`; override ``kit_serializer`` to use another.
+    ``ReferenceSerializer``; override ``kit_serializer`` to use another.
     Every test carries the ``sessionware_kit`` marker.
     """
 

@@ -1,6 +1,6 @@
 """Conformance tests for the engine protocol itself: bytes in, bytes out.
 
-Each test checks one promise of :class:`sessionware.Engine` with the session
+Each test checks one promise of ``sessionware.Engine`` with the session
 layer out of the way. Tests that only make sense when data lives on the
 server (``exists``, delete-then-load, ``must_create`` collisions, updates of
 vanished keys, ``clear_expired`` counting) skip themselves for engines that

@@ -59,7 +59,7 @@ def engine_factory(name: str, cls: type[E], /, **defaults: Any) -> Iterator[Call
 def session_store_for(engine: str, /, **settings: Any) -> Iterator[type[SessionStore]]:
     """Yield ``session_store(engine=engine, **settings)``; its engine is closed on exit.
 
-    Sessions are stored with the kit's :class:`ReferenceSerializer` unless
+    Sessions are stored with the kit's ``ReferenceSerializer`` unless
     ``settings`` name a serializer, so the tests need no serializer plugin.
     """
     if "serializer" not in settings and "serializer_instance" not in settings:

@@ -60,7 +60,7 @@ def expired(seconds_ago: float = 60.0) -> float:
 
 
 def capabilities_of(engine: Engine) -> Capabilities:
-    """The engine's declared :class:`~sessionware.Capabilities` (defaults if it declares none)."""
+    """The engine's declared ``Capabilities`` (defaults if it declares none)."""
     caps = getattr(engine, "capabilities", None)
     return caps if isinstance(caps, Capabilities) else Capabilities()
 

@@ -3,7 +3,7 @@
 The middleware answers an outage by its ``on_unavailable`` policy (a 503 or
 an empty, unsaved session) only when it can tell an outage from a bug, so an
 engine must report every failure to reach its store as
-:class:`~sessionware.EngineUnavailable` — never its driver's own exception.
+``EngineUnavailable`` — never its driver's own exception.
 (The core also turns whatever else escapes into ``EngineUnavailable``, but an
 engine that says so itself gives the user its address and a better message.)
 

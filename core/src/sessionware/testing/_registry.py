@@ -41,7 +41,7 @@ def registered(*classes: type[Any], name: str | None = None) -> Iterator[PluginI
     ``with registered(MyEngine, MySerializer): get_engine("mine")`` — each class
     carries its ``name``; a class with ``dumps``/``loads`` is a serializer, any
     other an engine. Names clash with installed plugins exactly as a real
-    plugin's would (:class:`~sessionware.PluginLoadError`). Everything is
+    plugin's would (``PluginLoadError``). Everything is
     unregistered on exit, even after an error.
     """
     serializers = [c for c in classes if hasattr(c, "dumps") and hasattr(c, "loads")]

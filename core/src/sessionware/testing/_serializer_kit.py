@@ -1,8 +1,8 @@
 """Conformance tests for serializers: session dict to bytes and back, never pickle.
 
 One required fixture, ``serializer``. Decoding failures must raise
-:class:`~sessionware.SerializationError` (a signing serializer may raise
-:class:`~sessionware.SuspiciousSession` instead); non-``str`` keys at any
+``SerializationError`` (a signing serializer may raise
+``SuspiciousSession`` instead); non-``str`` keys at any
 depth are refused by ``dumps`` with ``SerializationError``, so ``0`` never
 comes back as ``"0"``.
 """

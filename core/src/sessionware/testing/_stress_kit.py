@@ -2,7 +2,7 @@
 
 Hostile keys come from cookies and must never reach storage; threads check
 that the engine's create/update are atomic; the async twins must behave like
-the sync calls. Async tests run their coroutine with :func:`asyncio.run`
+the sync calls. Async tests run their coroutine with ``asyncio.run``
 inside a plain test, so a plugin project needs no async pytest plugin.
 """
 

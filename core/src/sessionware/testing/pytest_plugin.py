@@ -2,7 +2,7 @@
 
 Loaded by pytest in every project where sessionware is installed, so it stays
 cheap: it imports nothing beyond pytest and registers one marker. The kit
-itself is imported from :mod:`sessionware.testing` by the tests that use it.
+itself is imported from ``sessionware.testing`` by the tests that use it.
 """
 
 from __future__ import annotations
