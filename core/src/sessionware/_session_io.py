@@ -218,6 +218,8 @@ class SessionIO(StepDrivers):
 
     async def asave(self, must_create: bool = False) -> None:
         """Async twin of :meth:`save`."""
+        if self.engine.capabilities.inline_async:  # nothing to wait for: the same steps, inline
+            return self._run(self._save_steps(must_create))
         await self._arun(self._save_steps(must_create))
 
     def create(self) -> None:
@@ -226,6 +228,8 @@ class SessionIO(StepDrivers):
 
     async def acreate(self) -> None:
         """Async twin of :meth:`create`."""
+        if self.engine.capabilities.inline_async:
+            return self._run(self._create_steps())
         await self._arun(self._create_steps())
 
     def exists(self, session_key: str) -> bool:
