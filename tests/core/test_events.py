@@ -41,6 +41,7 @@ def test_event_names_are_the_hookspecs_marked_as_events() -> None:
         "session_deleted",
         "session_key_cycled",
         "session_rejected",
+        "session_conflict",
     )
     specs = {
         name for name in dir(_hookspecs) if hasattr(getattr(_hookspecs, name), "sessionware_spec")

@@ -26,6 +26,7 @@ from .http._cookies import CookieSpec
 __all__ = ["SessionConfig"]
 
 _UNAVAILABLE = ("error", "empty")
+_ON_CONFLICT = ("last_write_wins", "first_write_wins")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -73,6 +74,12 @@ class SessionConfig:
     #: When the engine is unreachable: ``"error"`` answers 503, ``"empty"`` runs
     #: the request with an empty session that is not saved.
     on_unavailable: Literal["error", "empty"] = "error"
+    #: Two overlapping requests changed the same top-level key of one session
+    #: (versioned engines; other keys always merge): ``"last_write_wins"`` keeps
+    #: the value of the request that saves last, ``"first_write_wins"`` the value
+    #: already stored. Either way the loss is logged and reported as the
+    #: ``session_conflict`` event (see the concurrency guide).
+    on_conflict: Literal["last_write_wins", "first_write_wins"] = "last_write_wins"
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -132,12 +139,8 @@ class SessionConfig:
         for index, key in enumerate(fallback):
             check_secret(key, name=f"fallback_keys[{index}]", field="fallback_keys")
         set_(self, "fallback_keys", tuple(fallback))
-        if self.on_unavailable not in _UNAVAILABLE:
-            raise ConfigurationError(
-                f"on_unavailable must be one of {', '.join(map(repr, _UNAVAILABLE))}, "
-                f"got {self.on_unavailable!r}",
-                field="on_unavailable",
-            )
+        _check_choice(self, "on_unavailable", _UNAVAILABLE)
+        _check_choice(self, "on_conflict", _ON_CONFLICT)
 
     @cached_property
     def cookie_spec(self) -> CookieSpec:
@@ -232,6 +235,14 @@ def _check_type(config: SessionConfig, name: str, kind: type) -> None:
     if not isinstance(value, kind):
         raise ConfigurationError(
             f"{name} must be a {kind.__name__}, got {type(value).__name__} {value!r}", field=name
+        )
+
+
+def _check_choice(config: SessionConfig, name: str, choices: tuple[str, ...]) -> None:
+    value = getattr(config, name)
+    if value not in choices:
+        raise ConfigurationError(
+            f"{name} must be one of {', '.join(map(repr, choices))}, got {value!r}", field=name
         )
 
 

@@ -15,7 +15,9 @@ The hierarchy, by what the caller can do about it::
     ├── CookieTooLarge              the cookie would pass the browser's limit
     ├── CreateError                 save(must_create=True) found the key taken
     ├── UpdateError                 the session vanished before it could be updated
-    │   └── SessionInterrupted      ... while a request was using it (answered 400)
+    │   ├── SessionInterrupted      ... while a request was using it (answered 400)
+    │   └── VersionConflict         another request kept saving it first (answered 400)
+    ├── LockTimeout                 session.lock() could not take the lock in time
     └── EngineUnavailable           the storage cannot be reached right now
 
 Nothing else lives here.
@@ -134,12 +136,15 @@ class SessionInterrupted(UpdateError):
     """The session was deleted while a request was still using it."""
 
 
-class VersionConflict(SessionwareError):
+class VersionConflict(UpdateError):
     """A versioned save found that another request saved the session since it was loaded.
 
     Raised by a versioned engine's ``save_versioned``; nothing was written. The
     session catches it, merges this request's changes onto the newer data and
-    saves again (see the concurrency guide), so applications rarely see it.
+    saves again (see the concurrency guide), so applications see it only when
+    every attempt of one save lost the race. It is an ``UpdateError``: every
+    place that answers one (the middleware's 400 "retry", Django's
+    ``UpdateError``) answers it too.
     """
 
 

@@ -75,5 +75,18 @@ def session_rejected(reason: str, engine: str, detail: str) -> None:
     """
 
 
+@_event
+def session_conflict(session_key: str, keys: list[str], kept: str, engine: str) -> None:
+    """Two overlapping requests changed the same top-level ``keys`` of one session.
+
+    Called when a versioned save merged this request's changes onto data that
+    another request saved meanwhile, and both changed ``keys`` (sorted): only
+    one side's values survive. ``kept`` says which, by the ``on_conflict``
+    policy: ``"last_write"`` (this request's values, the default) or
+    ``"first_write"`` (the values already stored). Changes to different keys
+    merge without loss and are not reported here.
+    """
+
+
 #: The event hooks, in the order defined above: the one list of their names.
 EVENTS: tuple[str, ...] = tuple(_EVENT_NAMES)

@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from ._config import SessionConfig
-from ._engine import Engine
+from ._engine import Engine, Version
 from ._errors import EngineUnavailable
 from ._events import Events
 from ._serializer import Serializer
@@ -59,6 +59,12 @@ class SessionData(dict[str, Any], SessionExpiry):
     accessed: bool = False
     _loaded: bool = False
     _raw: bytes | None = None
+    #: The engine's version of ``_raw`` (versioned engines): what a save compares against.
+    _version: Version | None = None
+    #: ``clear()`` (or a wholesale replacement) since the last write: a merge starts from ``{}``.
+    _cleared: bool = False
+    #: The bound engine declares ``versioned`` (set when a class is bound to it).
+    _versioned: ClassVar[bool] = False
     _expiry: int | datetime | None = None
     _session_key: str | None = None
     #: The last EngineUnavailable any storage call of this session raised.
@@ -73,6 +79,12 @@ class SessionData(dict[str, Any], SessionExpiry):
             )
         if session_key is not None:
             self._set_key(session_key)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        engine = cls.__dict__.get("engine")
+        if engine is not None:  # bound here: one flag read per load and save, not three
+            cls._versioned = bool(getattr(engine.capabilities, "versioned", False))
 
     def _ensure_loaded(self) -> None:
         """Load the stored data once (provided by the persistence half)."""
@@ -178,6 +190,7 @@ class SessionData(dict[str, Any], SessionExpiry):
         dict.clear(self)
         self._loaded = True
         self._expiry = None
+        self._cleared = True  # a concurrent save's keys do not come back (see _session_merge)
         self.accessed = self.modified = True
 
     def mark_accessed(self) -> None:

@@ -2,7 +2,8 @@
 
 :class:`SessionExpiry` is the part of :class:`~sessionware.SessionStore` that
 answers "when does this session end" (``set_expiry``, ``get_expiry_age``,
-``get_expiry_date``, ``get_expire_at_browser_close``), Django's API. A custom
+``get_expiry_date``, ``get_expire_at_browser_close``), Django's API, and so
+what the cookie of a save says (``saved_age``, ``cookie_size``). A custom
 expiry travels with the data under :data:`EXPIRY_KEY` (hidden from the
 mapping); :func:`parse_expiry` judges what a load finds there.
 """
@@ -69,6 +70,7 @@ class SessionExpiry:
     modified: bool
     _loaded: bool
     _expiry: int | datetime | None
+    _age: int | None = None  # the expiry age of the last encode (set by the save)
 
     def _ensure_loaded(self) -> None:
         raise NotImplementedError  # provided by the persistence half
@@ -132,3 +134,28 @@ class SessionExpiry:
         if self._expiry is None:
             return self.config.expire_at_browser_close
         return self._expiry == 0
+
+    # -- the cookie a save produces ------------------------------------------------
+
+    def saved_age(self) -> int | None:
+        """The cookie's Max-Age for the data just saved; ``None`` for a browser-session cookie.
+
+        Uses the age computed when the data was encoded, so the cookie and the
+        stored expiry agree even when the save straddled a second.
+        """
+        if self.get_expire_at_browser_close():
+            return None
+        age = self._age
+        return self.get_expiry_age() if age is None else age
+
+    def cookie_size(self, value: str) -> int:
+        """Bytes of the ``Set-Cookie`` value the middleware would send for ``value``.
+
+        Name, value and every attribute, as browsers count them against their
+        4096-byte limit (RFC 6265, section 6.1): ``config.cookie_spec`` measures.
+        """
+        return self.config.cookie_spec.size(value, self.saved_age())
+
+    def _check_cookie_size(self, value: str) -> None:
+        """Refuse a cookie engine's value that browsers would silently drop."""
+        self.config.cookie_spec.check_size(value, self.saved_age())

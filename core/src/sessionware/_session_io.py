@@ -20,10 +20,11 @@ import time
 from typing import Any
 
 from ._engine import Reissue
-from ._errors import CreateError, EngineUnavailable, SuspiciousSession
+from ._errors import CreateError, EngineUnavailable, SuspiciousSession, VersionConflict
 from ._keys import new_session_key
-from ._session_drivers import BlockingCallWarning, StepDrivers, Steps, engine_acall, engine_call
+from ._session_drivers import BlockingCallWarning, Steps, engine_acall, engine_call
 from ._session_expiry import EXPIRY_KEY, parse_expiry
+from ._session_merge import MergingSteps
 from .http._cookies import COOKIE_LIMIT
 
 __all__ = ["COOKIE_LIMIT", "BlockingCallWarning", "SessionIO", "Steps"]
@@ -31,10 +32,8 @@ __all__ = ["COOKIE_LIMIT", "BlockingCallWarning", "SessionIO", "Steps"]
 _CREATE_ATTEMPTS = 16
 
 
-class SessionIO(StepDrivers):
+class SessionIO(MergingSteps):
     """The persistence half of :class:`~sessionware.SessionStore` (see the module)."""
-
-    _age: int | None = None  # the expiry age of the last encode
 
     # -- the steps ---------------------------------------------------------------
 
@@ -45,12 +44,25 @@ class SessionIO(StepDrivers):
         raw = None
         if key is not None:
             try:
-                raw = yield ("load", (key,))
+                if self._versioned:
+                    raw = yield from self._fetch_steps(key)
+                else:
+                    raw = yield ("load", (key,))
             except SuspiciousSession as exc:  # the engine saw forged input (e.g. a cookie)
                 self._reject("tampered", f"{type(exc).__name__}: {exc}")
             except EngineUnavailable as exc:
                 return self._load_failed(exc)
         self._apply(raw)
+
+    def _fetch_steps(self, key: str) -> Steps[bytes | None]:
+        """The stored bytes under ``key``, keeping their version on a versioned engine."""
+        if not self._versioned:
+            return (yield ("load", (key,)))  # type: ignore[no-any-return]
+        loaded = yield ("load_versioned", (key,))
+        if loaded is None:
+            return None
+        raw, self._version = loaded
+        return raw  # type: ignore[no-any-return]
 
     def _load_failed(self, exc: EngineUnavailable) -> None:
         """The store could not be reached while loading: raise (the middleware's policy may not)."""
@@ -98,7 +110,11 @@ class SessionIO(StepDrivers):
             if self._vanished():  # it expired or was deleted before we loaded it
                 return (yield from self._create_steps())
         request = self._write(must_create)
-        self._written((yield request), request)
+        try:
+            value = yield request
+        except VersionConflict:  # another request saved first: merge onto it (_session_merge)
+            return (yield from self._conflict_steps(request))
+        self._written(value, request)
 
     def _vanished(self) -> bool:
         # A method, not an inline test: the steps above may have changed the key.
@@ -108,11 +124,20 @@ class SessionIO(StepDrivers):
         """The engine call that stores the data in memory under the current key (no I/O)."""
         data = self.serializer.dumps(self._payload())
         age = self._age = self.get_expiry_age()
+        if self._versioned:  # compare-and-set on the version loaded (None: create)
+            version = None if must_create else self._version
+            if version is not None or must_create:
+                return ("save_versioned", (self._session_key, data, time.time() + age, version))
+            # A key but no version (cleared without a load): this is the whole data now.
         return ("save", (self._session_key, data, time.time() + age, must_create))
 
-    def _written(self, value: str, request: tuple[str, tuple[Any, ...]]) -> None:
+    def _written(self, value: Any, request: tuple[str, tuple[Any, ...]]) -> None:
         """Record what the engine returned for the ``_write`` call ``request``, and report it."""
-        _, (_, data, _, must_create) = request
+        operation, (_, data, _, must_create) = request
+        if operation != "save":  # save_versioned: (cookie value, new version), and None creates
+            value, self._version = value
+            must_create = must_create is None
+            self._cleared = False
         if not self.engine.capabilities.server_side:
             self._check_cookie_size(value)
         self._session_key = value
@@ -182,7 +207,12 @@ class SessionIO(StepDrivers):
         raw = None
         if key is not None:
             try:
-                raw = engine_call(self.engine, "load", key)
+                if self._versioned:
+                    loaded = engine_call(self.engine, "load_versioned", key)
+                    if loaded is not None:
+                        raw, self._version = loaded
+                else:
+                    raw = engine_call(self.engine, "load", key)
             except SuspiciousSession as exc:
                 self._reject("tampered", f"{type(exc).__name__}: {exc}")
             except EngineUnavailable as exc:
@@ -273,28 +303,3 @@ class SessionIO(StepDrivers):
     async def aclear_expired(cls) -> int:
         """Async twin of :meth:`clear_expired`."""
         return int(await engine_acall(cls.engine, "clear_expired"))
-
-    # -- the cookie a save produces ------------------------------------------------
-
-    def saved_age(self) -> int | None:
-        """The cookie's Max-Age for the data just saved; ``None`` for a browser-session cookie.
-
-        Uses the age computed when the data was encoded, so the cookie and the
-        stored expiry agree even when the save straddled a second.
-        """
-        if self.get_expire_at_browser_close():
-            return None
-        age = self._age
-        return self.get_expiry_age() if age is None else age
-
-    def cookie_size(self, value: str) -> int:
-        """Bytes of the ``Set-Cookie`` value the middleware would send for ``value``.
-
-        Name, value and every attribute, as browsers count them against their
-        4096-byte limit (RFC 6265, section 6.1): ``config.cookie_spec`` measures.
-        """
-        return self.config.cookie_spec.size(value, self.saved_age())
-
-    def _check_cookie_size(self, value: str) -> None:
-        """Refuse a cookie engine's value that browsers would silently drop."""
-        self.config.cookie_spec.check_size(value, self.saved_age())

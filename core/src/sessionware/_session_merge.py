@@ -1,0 +1,199 @@
+"""Merging concurrent writes to one session, at the level of its top-level keys.
+
+On an engine that declares ``versioned``, a save writes only over the version
+the session last loaded or wrote. When another request saved in between, the
+engine refuses (:class:`~sessionware.VersionConflict`) and the steps here take
+over: reload the newer data, apply onto it what *this* request changed, and
+write again — at most :data:`MERGE_ATTEMPTS` times.
+
+What this request changed is found by comparing, key by key, the data it
+started from (the *base*: the bytes last loaded or written, decoded only now,
+on a conflict) with the data it is writing. A set, a delete and a nested
+mutation all show as a difference of their top-level key. After ``clear()``
+(or a wholesale replacement of the data) the request's data is the whole
+truth: nothing the other request saved comes back. When both requests changed
+the same key, ``config.on_conflict`` decides which value stays, and the loss
+is logged to ``sessionware.concurrency`` and emitted as ``session_conflict``.
+
+A deleted session (a log-out) is never brought back: the reload finds nothing
+and the save raises :class:`~sessionware.UpdateError`.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, NamedTuple
+
+from ._engine import Version
+from ._errors import UpdateError, VersionConflict
+from ._session_drivers import StepDrivers, Steps
+from ._session_expiry import EXPIRY_KEY, parse_expiry
+
+__all__ = ["MERGE_ATTEMPTS", "Merge", "MergingSteps", "merge"]
+
+concurrency_log = logging.getLogger("sessionware.concurrency")
+
+#: How many times one save reloads and merges before it gives up (VersionConflict).
+MERGE_ATTEMPTS = 5
+
+_ABSENT: Any = object()
+
+
+class Merge(NamedTuple):
+    """The result of :func:`merge`."""
+
+    #: The data to write.
+    data: dict[str, Any]
+    #: The keys this request changed (sorted).
+    changed: list[str]
+    #: The keys both requests changed, to different values (sorted): one side lost.
+    conflicts: list[str]
+
+
+def merge(
+    base: dict[str, Any],
+    mine: dict[str, Any],
+    fresh: dict[str, Any],
+    *,
+    values: dict[str, Any] | None = None,
+    cleared: bool = False,
+    keep_mine: bool = True,
+) -> Merge:
+    """Apply the keys that differ between ``base`` and ``mine`` onto ``fresh``.
+
+    ``base`` is what this request started from, ``mine`` what it would write,
+    ``fresh`` what another request stored meanwhile; all three as decoded
+    from the serializer, so they compare like for like. ``values`` are the
+    objects to put in the result for this request's keys (default: ``mine``'s).
+    ``cleared``: the result is this request's data alone. ``keep_mine``: on a
+    key both changed, this request's value wins (``last_write_wins``).
+    """
+    values = mine if values is None else values
+    changed = [
+        key
+        for key in (*mine, *(k for k in base if k not in mine))
+        if base.get(key, _ABSENT) != mine.get(key, _ABSENT)
+    ]
+    if cleared:  # this request's data is the whole truth; report what the other one loses
+        theirs = {k for k in (*fresh, *base) if fresh.get(k, _ABSENT) != base.get(k, _ABSENT)}
+        lost = [k for k in theirs if mine.get(k, _ABSENT) != fresh.get(k, _ABSENT)]
+        return Merge(dict(values), sorted(changed), sorted(lost))
+    result = dict(fresh)
+    conflicts: list[str] = []
+    for key in changed:
+        before, after, now = base.get(key, _ABSENT), mine.get(key, _ABSENT), fresh.get(key, _ABSENT)
+        if now != before and now != after:  # both changed it, differently
+            conflicts.append(key)
+            if not keep_mine:
+                continue
+        if after is _ABSENT:
+            result.pop(key, None)
+        else:
+            result[key] = values[key]
+    return Merge(result, sorted(changed), sorted(conflicts))
+
+
+class MergingSteps(StepDrivers):
+    """The steps that resolve a :class:`~sessionware.VersionConflict` (see the module)."""
+
+    # Provided by the persistence half (_session_io).
+    def _write(self, must_create: bool) -> tuple[str, tuple[Any, ...]]:
+        raise NotImplementedError
+
+    def _written(self, value: Any, request: tuple[str, tuple[Any, ...]]) -> None:
+        raise NotImplementedError
+
+    def _decode(self, raw: bytes) -> dict[str, Any] | None:
+        raise NotImplementedError
+
+    def _conflict_steps(self, request: tuple[str, tuple[Any, ...]]) -> Steps[None]:
+        """The versioned write ``request`` was refused: reload, merge and write again."""
+        for _ in range(MERGE_ATTEMPTS):
+            loaded = yield ("load_versioned", (self._session_key,))
+            if loaded is None:
+                raise UpdateError(
+                    "the session was deleted or expired while this request changed it (for "
+                    "example, a log-out in another tab); it is not recreated"
+                )
+            self._rebase(loaded, request[1][1])
+            request = self._write(False)
+            try:
+                value = yield request
+            except VersionConflict:
+                continue
+            self._written(value, request)
+            return
+        raise VersionConflict(
+            f"another request saved this session first on each of {MERGE_ATTEMPTS} attempts to "
+            f"merge this request's changes on the {self.engine.name!r} engine; nothing was "
+            "written (retry the request, or use session.lock() around this change)"
+        )
+
+    def _rebase(self, loaded: tuple[bytes, Version], mine_raw: bytes | None = None) -> None:
+        """Make the stored ``loaded`` data, with this request's changes applied, the session's.
+
+        ``mine_raw`` is the encoding of the data in memory, if it was just made.
+        """
+        raw, version = loaded
+        if raw != self._raw:  # else the other write left the stored bytes as this one found them
+            payload = self._payload()
+            if mine_raw is None:
+                mine_raw = self.serializer.dumps(payload)
+            mine = self.serializer.loads(mine_raw)
+            base = {} if self._raw is None else self._decode(self._raw) or {}
+            fresh = self._decode(raw)
+            if fresh is None:  # the stored data is broken: this request's data replaces it
+                fresh, self._cleared = {}, True
+            result = merge(
+                base,
+                mine,
+                fresh,
+                values=payload,
+                cleared=self._cleared,
+                keep_mine=self.config.on_conflict == "last_write_wins",
+            )
+            self._install(result.data)
+            self._report(result)
+        self._raw, self._version = raw, version
+
+    def _install(self, data: dict[str, Any]) -> None:
+        expiry = data.pop(EXPIRY_KEY, None)
+        dict.clear(self)
+        dict.update(self, data)
+        self._expiry = None if expiry is None else parse_expiry(expiry)
+        self._loaded = self.modified = True
+
+    def _report(self, result: Merge) -> None:
+        key = f"{(self._session_key or '')[:6]}..."
+        if not result.conflicts:
+            concurrency_log.debug(
+                "session %s on engine %r: merged this request's changes to %r onto a "
+                "concurrent save (no key changed by both)",
+                key,
+                self.engine.name,
+                result.changed,
+            )
+            return
+        kept = (
+            "last_write"
+            if self._cleared or self.config.on_conflict == "last_write_wins"
+            else ("first_write")
+        )
+        concurrency_log.warning(
+            "session %s on engine %r: this request and a concurrent one both changed %r; "
+            "kept the %s (%s), the other value is lost",
+            key,
+            self.engine.name,
+            result.conflicts,
+            "values of this request" if kept == "last_write" else "values already stored",
+            "clear() of this request"
+            if self._cleared
+            else f"on_conflict={self.config.on_conflict!r}",
+        )
+        self.events.emit(
+            "session_conflict",
+            session_key=self._session_key,
+            keys=result.conflicts,
+            kept=kept,
+            engine=self.engine.name,
+        )
