@@ -15,8 +15,11 @@ The class is built in layers, each a module along a seam:
   table of reading methods that load first);
 - ``_session_drivers``: the two drivers that carry out an operation's steps,
   with blocking calls or their async twins (the only place I/O happens);
+- ``_session_merge``: what a versioned save does when another request saved
+  first (reload, merge key by key, report a same-key loss);
 - ``_session_io``: load, save, create, exists, delete, flush, cycle — each
   written once as steps, for sync and async;
+- ``_session_lock``: ``lock()``/``alock()``, a per-session lease;
 - this module: :class:`SessionStore` (adding the async twins of the mapping
   methods) and :func:`session_store`, which binds a class to an engine, a
   serializer, a configuration and the :class:`~sessionware._events.Events`
@@ -36,7 +39,8 @@ from ._events import Events
 from ._plugins import get_engine, get_engine_class, get_serializer, get_serializer_class, host
 from ._serializer import Serializer
 from ._session_expiry import EXPIRY_KEY, _utcnow
-from ._session_io import COOKIE_LIMIT, BlockingCallWarning, SessionIO
+from ._session_io import COOKIE_LIMIT, BlockingCallWarning
+from ._session_lock import SessionLocking
 
 __all__ = [
     "COOKIE_LIMIT",
@@ -50,7 +54,7 @@ __all__ = [
 ]
 
 
-class SessionStore(SessionIO):
+class SessionStore(SessionLocking):
     """A session: a ``dict`` of str keys, plus Django's session API.
 
     Get a class bound to an engine with :func:`session_store`, then
@@ -59,6 +63,9 @@ class SessionStore(SessionIO):
     ``setdefault`` of a new key, ``update``, ``|=``, ``clear``) sets
     :attr:`modified`; every read sets :attr:`accessed`. Storage operations
     have async twins (``aload``, ``asave``, ``acycle_key``, ``aflush``, ...).
+    On an engine that declares ``versioned``, concurrent saves of one session
+    merge key by key instead of overwriting; ``with session.lock():`` (or
+    ``async with session.alock():``) serializes a read-modify-write of one key.
     """
 
     #: Where events go: the plugin host's, unless :func:`session_store` was given others.

@@ -2,9 +2,9 @@
 
 On an engine that declares ``versioned``, a save writes only over the version
 the session last loaded or wrote. When another request saved in between, the
-engine refuses (:class:`~sessionware.VersionConflict`) and the steps here take
+engine refuses (`sessionware.VersionConflict`) and the steps here take
 over: reload the newer data, apply onto it what *this* request changed, and
-write again — at most :data:`MERGE_ATTEMPTS` times.
+write again — at most `MERGE_ATTEMPTS` times.
 
 What this request changed is found by comparing, key by key, the data it
 started from (the *base*: the bytes last loaded or written, decoded only now,
@@ -16,7 +16,7 @@ the same key, ``config.on_conflict`` decides which value stays, and the loss
 is logged to ``sessionware.concurrency`` and emitted as ``session_conflict``.
 
 A deleted session (a log-out) is never brought back: the reload finds nothing
-and the save raises :class:`~sessionware.UpdateError`.
+and the save raises `sessionware.UpdateError`.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ _ABSENT: Any = object()
 
 
 class Merge(NamedTuple):
-    """The result of :func:`merge`."""
+    """The result of `merge`."""
 
     #: The data to write.
     data: dict[str, Any]
@@ -94,7 +94,7 @@ def merge(
 
 
 class MergingSteps(StepDrivers):
-    """The steps that resolve a :class:`~sessionware.VersionConflict` (see the module)."""
+    """The steps that resolve a `sessionware.VersionConflict` (see the module)."""
 
     # Provided by the persistence half (_session_io).
     def _write(self, must_create: bool) -> tuple[str, tuple[Any, ...]]:
@@ -153,6 +153,8 @@ class MergingSteps(StepDrivers):
                 keep_mine=self.config.on_conflict == "last_write_wins",
             )
             self._install(result.data)
+            if result.changed:
+                self.modified = True
             self._report(result)
         self._raw, self._version = raw, version
 
@@ -161,7 +163,7 @@ class MergingSteps(StepDrivers):
         dict.clear(self)
         dict.update(self, data)
         self._expiry = None if expiry is None else parse_expiry(expiry)
-        self._loaded = self.modified = True
+        self._loaded = True
 
     def _report(self, result: Merge) -> None:
         key = f"{(self._session_key or '')[:6]}..."
@@ -174,21 +176,20 @@ class MergingSteps(StepDrivers):
                 result.changed,
             )
             return
-        kept = (
-            "last_write"
-            if self._cleared or self.config.on_conflict == "last_write_wins"
-            else ("first_write")
-        )
+        if self._cleared:
+            kept, outcome = "last_write", "this request cleared the session: the other's values"
+        elif self.config.on_conflict == "last_write_wins":
+            kept, outcome = "last_write", "kept this request's values: the other's"
+        else:
+            kept, outcome = "first_write", "kept the stored values: this request's"
         concurrency_log.warning(
             "session %s on engine %r: this request and a concurrent one both changed %r; "
-            "kept the %s (%s), the other value is lost",
+            "%s are lost (on_conflict=%r)",
             key,
             self.engine.name,
             result.conflicts,
-            "values of this request" if kept == "last_write" else "values already stored",
-            "clear() of this request"
-            if self._cleared
-            else f"on_conflict={self.config.on_conflict!r}",
+            outcome,
+            self.config.on_conflict,
         )
         self.events.emit(
             "session_conflict",

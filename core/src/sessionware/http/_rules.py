@@ -121,7 +121,8 @@ class _GuardedStore(SessionStore):
     def _reload_steps(self) -> Steps[None]:
         """Load the session whose load failed, raising whatever the policy says."""
         key = self._unloaded_key
-        raw = yield ("load", (key,))  # raises while the store is still down
+        assert key is not None  # only a failed load of a cookie's key is reloaded
+        raw = yield from self._fetch_steps(key)  # raises while the store is still down
         self._loaded, self._session_key = False, key
         self._apply(raw)
         self._recovered()
