@@ -18,7 +18,14 @@ import re
 import struct
 from typing import Any, ClassVar
 
-from sessionware import Capabilities, CreateError, EngineBase, SerializationError, UpdateError
+from sessionware import (
+    Capabilities,
+    CreateError,
+    EngineBase,
+    SerializationError,
+    UpdateError,
+    Version,
+)
 from sessionware.testing import MemoryEngine
 
 
@@ -32,6 +39,14 @@ class BrokenResurrectingEngine(MemoryEngine):
                 raise CreateError("taken")
             self.data[key] = (bytes(data), float(expires_at))
         return key
+
+    def save_versioned(
+        self, key: str, data: bytes, expires_at: float, version: Version | None
+    ) -> tuple[str, Version]:
+        if version is not None and not self._live(key, self.now()):
+            self.save(key, data, expires_at)  # writes the missing key back
+            return key, self.load_versioned(key)[1]  # type: ignore[index]
+        return super().save_versioned(key, data, expires_at, version)
 
 
 class BrokenNoExpiryEngine(MemoryEngine):
@@ -64,6 +79,12 @@ class BrokenCreatesOnLoadEngine(MemoryEngine):
             data, expires_at = self.data[key]
             return data if expires_at > self.now() else None
 
+    def load_versioned(self, key: str) -> tuple[bytes, Version] | None:
+        if self.is_valid_key(key) and key not in self.data:
+            self.load(key)
+            return None
+        return super().load_versioned(key)
+
 
 class BrokenOverwritingEngine(MemoryEngine):
     """BROKEN: ``must_create`` overwrites an existing session instead of raising."""
@@ -75,6 +96,42 @@ class BrokenOverwritingEngine(MemoryEngine):
                 raise UpdateError("vanished")
             self.data[key] = (bytes(data), float(expires_at))
         return key
+
+    def save_versioned(
+        self, key: str, data: bytes, expires_at: float, version: Version | None
+    ) -> tuple[str, Version]:
+        if version is None:
+            self.data.pop(key, None)  # so that the create below always succeeds
+        return super().save_versioned(key, data, expires_at, version)
+
+
+class BrokenLastWriterWinsEngine(MemoryEngine):
+    """BROKEN: ``save_versioned`` never compares: a stale version overwrites a newer save."""
+
+    def save_versioned(
+        self, key: str, data: bytes, expires_at: float, version: Version | None
+    ) -> tuple[str, Version]:
+        if version is not None:
+            self.save(key, data, expires_at)
+            return key, self.load_versioned(key)[1]  # type: ignore[index]
+        return super().save_versioned(key, data, expires_at, version)
+
+
+class BrokenReleaseAnyTokenEngine(MemoryEngine):
+    """BROKEN: ``release_lock`` frees the lock whatever token it is given."""
+
+    def release_lock(self, key: str, token: str) -> None:
+        with self._lock:
+            self.leases.pop(key, None)
+
+
+class BrokenDoubleLockEngine(MemoryEngine):
+    """BROKEN: ``acquire_lock`` never refuses: a held lock is handed out again."""
+
+    def acquire_lock(self, key: str, ttl: float) -> str | None:
+        with self._lock:
+            self.leases.pop(key, None)
+        return super().acquire_lock(key, ttl)
 
 
 class StringifyingSerializer:

@@ -131,6 +131,8 @@ def test_kit_catches_resurrection_of_deleted_sessions(tmp_path: Path) -> None:
             "test_update_of_expired_session_raises_update_error",
             "test_async_update_of_missing_key_raises_update_error",
             "test_session_deleted_elsewhere_is_not_resurrected",
+            "test_versioned_update_of_a_deleted_key_raises_update_error",
+            "test_async_create_and_update_errors",
         },
     )
     assert "test_save_then_load_round_trips_bytes" in outcomes.passed
@@ -149,6 +151,8 @@ def test_kit_catches_ignored_expiry(tmp_path: Path) -> None:
             "test_async_expired_session_is_not_loaded",
             "test_async_clear_expired_counts_removed_sessions",
             "test_expired_session_loads_empty",
+            "test_load_versioned_of_missing_expired_or_hostile_keys_is_none",
+            "test_versioned_update_of_an_expired_key_raises_update_error",
         },
     )
 
@@ -161,6 +165,7 @@ def test_kit_catches_load_creating_records(tmp_path: Path) -> None:
         {
             "test_load_of_missing_key_creates_nothing",
             "test_loading_a_missing_key_creates_nothing",
+            "test_load_versioned_of_missing_expired_or_hostile_keys_is_none",
         },
     )
 
@@ -175,8 +180,56 @@ def test_kit_catches_must_create_overwriting(tmp_path: Path) -> None:
             "test_must_create_race_has_exactly_one_winner",
             "test_async_must_create_on_existing_key_raises_create_error",
             "test_save_must_create_on_existing_key_raises_create_error",
+            "test_versioned_create_of_an_existing_key_raises_create_error",
+            "test_async_create_and_update_errors",
         },
     )
+
+
+def test_kit_catches_versioned_saves_that_never_compare(tmp_path: Path) -> None:
+    """A ``save_versioned`` that writes over a stale version (last writer wins) is caught."""
+    outcomes = run_kit(tmp_path / "lastwriter", ENGINE_TEST, "BrokenLastWriterWinsEngine")
+    assert_caught(
+        outcomes,
+        {
+            "test_stale_versioned_save_is_refused_and_writes_nothing",
+            "test_plain_save_bumps_the_version",
+            "test_threads_saving_over_one_version_have_exactly_one_winner",
+            "test_async_stale_save_is_refused_and_a_fresh_one_succeeds",
+        },
+    )
+    assert "test_fresh_versioned_save_succeeds_and_changes_the_version" in outcomes.passed
+
+
+def test_kit_catches_a_release_by_any_token(tmp_path: Path) -> None:
+    """A ``release_lock`` that frees the lock for a wrong or stale token is caught."""
+    outcomes = run_kit(tmp_path / "anytoken", ENGINE_TEST, "BrokenReleaseAnyTokenEngine")
+    assert_caught(
+        outcomes,
+        {
+            "test_release_by_a_wrong_token_does_nothing",
+            "test_after_release_the_lock_can_be_taken_with_a_new_token",
+            "test_an_expired_lease_can_be_taken",
+            "test_async_locks_follow_the_same_rules",
+            "test_async_expired_lease_can_be_taken",
+        },
+    )
+
+
+def test_kit_catches_a_lock_handed_out_twice(tmp_path: Path) -> None:
+    """An ``acquire_lock`` that takes a held lock again is caught."""
+    outcomes = run_kit(tmp_path / "doublelock", ENGINE_TEST, "BrokenDoubleLockEngine")
+    assert_caught(
+        outcomes,
+        {
+            "test_acquire_returns_a_token_and_a_second_acquire_returns_none",
+            "test_release_by_a_wrong_token_does_nothing",
+            "test_acquire_never_waits_for_a_holder",
+            "test_threads_taking_one_free_lock_have_exactly_one_winner",
+            "test_async_locks_follow_the_same_rules",
+        },
+    )
+    assert "test_locks_are_advisory_saves_are_not_blocked" in outcomes.passed
 
 
 def test_kit_catches_serializer_stringifying_int_keys(tmp_path: Path) -> None:

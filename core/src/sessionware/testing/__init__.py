@@ -3,8 +3,10 @@
 Plugin authors subclass ``EngineConformance`` (one fixture: ``engine``,
 an empty engine) or ``SerializerConformance`` (one fixture:
 ``serializer``) in their own test suite. ``MemoryEngine`` is the
-in-memory engine for any test that needs one (options: other capabilities,
-native async twins, a simulated outage). See docs/plugin-authors.md.
+in-memory engine for any test that needs one (versioned and locking; options:
+other capabilities, native async twins, a simulated outage).
+``count_lost_updates`` races read-modify-write cycles on one session and
+counts the lost updates. See docs/plugin-authors.md.
 This module only re-exports (``ReferenceEngine`` is the former name of
 ``MemoryEngine``, kept importable but not listed in ``__all__``).
 """
@@ -15,11 +17,13 @@ import pytest
 # pytest to rewrite their asserts (detailed failure messages) before importing.
 pytest.register_assert_rewrite(
     "sessionware.testing._engine_kit",
+    "sessionware.testing._lock_kit",
     "sessionware.testing._outage_kit",
     "sessionware.testing._serializer_kit",
     "sessionware.testing._session_kit",
     "sessionware.testing._session_storage_kit",
     "sessionware.testing._stress_kit",
+    "sessionware.testing._versioned_kit",
 )
 
 from ._conformance import EngineConformance  # noqa: E402
@@ -32,6 +36,7 @@ from ._helpers import (  # noqa: E402
     run_async,
     run_in_threads,
 )
+from ._lost_updates import LostUpdates, count_lost_updates  # noqa: E402
 from ._reference import MemoryEngine, ReferenceSerializer  # noqa: E402
 from ._reference import ReferenceEngine as ReferenceEngine  # noqa: E402  (the former name)
 from ._registry import registered  # noqa: E402
@@ -41,10 +46,12 @@ __all__ = [
     "BINARY_PAYLOAD",
     "HOSTILE_KEYS",
     "EngineConformance",
+    "LostUpdates",
     "MemoryEngine",
     "ReferenceSerializer",
     "SerializerConformance",
     "assert_identical",
+    "count_lost_updates",
     "engine_factory",
     "expired",
     "expires_in",

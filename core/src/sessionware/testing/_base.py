@@ -8,13 +8,15 @@ derived from it and can be overridden too.
 
 from __future__ import annotations
 
+from typing import cast
+
 import pytest
 
 from .._engine import Capabilities, Engine
 from .._keys import new_session_key
 from .._serializer import Serializer
 from .._session import SessionStore, session_store
-from ._helpers import capabilities_of, expires_in
+from ._helpers import LockingEngine, VersionedEngine, capabilities_of, expires_in
 from ._reference import ReferenceSerializer
 
 __all__ = ["EngineKitBase"]
@@ -30,6 +32,19 @@ class EngineKitBase:
             f"{type(self).__name__} must define an `engine` fixture that returns an empty "
             "engine, e.g.\n\n    @pytest.fixture\n    def engine(self, tmp_path):\n"
             "        e = MyEngine(path=tmp_path)\n        yield e\n        e.close()\n"
+        )
+
+    @pytest.fixture
+    def second_engine(self, engine: Engine) -> Engine:
+        """Override me: another engine on the same store as ``engine`` (close it afterwards).
+
+        It stands for a second process: the versioned and locking tests check
+        that versions and locks are the store's, not one engine object's.
+        Without it those tests skip.
+        """
+        pytest.skip(
+            "define a `second_engine` fixture (another engine instance on the same store as "
+            "`engine`, e.g. the same path or URL and prefix) to run the tests that need two"
         )
 
     @pytest.fixture
@@ -63,6 +78,29 @@ class EngineKitBase:
             pytest.skip(
                 "engine declares clear_expired=False: the store expires sessions on its own"
             )
+
+    @classmethod
+    def require_versioned(cls, engine: Engine) -> VersionedEngine:
+        """Skip unless the engine declares ``versioned=True``; return it, typed as such."""
+        if not cls.caps(engine).versioned:
+            pytest.skip(
+                "engine declares versioned=False: it has no load_versioned/save_versioned "
+                "(sessions then save last-writer-wins)"
+            )
+        return cast(VersionedEngine, engine)
+
+    @classmethod
+    def require_locking(cls, engine: Engine) -> LockingEngine:
+        """Skip unless the engine declares ``locking=True``; return it, typed as such."""
+        if not cls.caps(engine).locking:
+            pytest.skip("engine declares locking=False: it has no acquire_lock/release_lock")
+        return cast(LockingEngine, engine)
+
+    @classmethod
+    def require_shared(cls, engine: Engine, why: str) -> None:
+        """Skip unless sessions are visible to every process that opens the same store."""
+        if not cls.caps(engine).shared_across_processes:
+            pytest.skip(f"engine declares shared_across_processes=False: {why}")
 
     @staticmethod
     def new_key() -> str:

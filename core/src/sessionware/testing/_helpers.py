@@ -12,13 +12,15 @@ import asyncio
 import threading
 import time
 from collections.abc import Callable, Coroutine
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
-from .._engine import Capabilities, Engine
+from .._engine import Capabilities, Engine, Version
 
 __all__ = [
     "BINARY_PAYLOAD",
     "HOSTILE_KEYS",
+    "LockingEngine",
+    "VersionedEngine",
     "capabilities_of",
     "expired",
     "expires_in",
@@ -47,6 +49,34 @@ HOSTILE_KEYS: tuple[str, ...] = (
     "*",
     "a" * 31 + "\n",
 )
+
+
+class VersionedEngine(Engine, Protocol):
+    """An engine declaring ``versioned=True``: the four methods it adds (see ``EngineBase``)."""
+
+    def load_versioned(self, key: str) -> tuple[bytes, Version] | None: ...
+
+    def save_versioned(
+        self, key: str, data: bytes, expires_at: float, version: Version | None
+    ) -> tuple[str, Version]: ...
+
+    async def aload_versioned(self, key: str) -> tuple[bytes, Version] | None: ...
+
+    async def asave_versioned(
+        self, key: str, data: bytes, expires_at: float, version: Version | None
+    ) -> tuple[str, Version]: ...
+
+
+class LockingEngine(Engine, Protocol):
+    """An engine declaring ``locking=True``: the four methods it adds (see ``EngineBase``)."""
+
+    def acquire_lock(self, key: str, ttl: float) -> str | None: ...
+
+    def release_lock(self, key: str, token: str) -> None: ...
+
+    async def aacquire_lock(self, key: str, ttl: float) -> str | None: ...
+
+    async def arelease_lock(self, key: str, token: str) -> None: ...
 
 
 def expires_in(seconds: float = 60.0) -> float:
