@@ -133,23 +133,23 @@ def test_an_object_registered_by_hand_is_reset_too() -> None:
 
 
 def test_only_engines_that_override_the_hook_are_visited() -> None:
-    from sessionware._engine import _AFTER_FORK
+    from sessionware._fork import AFTER_FORK
 
     plain, resetting = _Plain(), _Resetting()
-    assert plain not in _AFTER_FORK
-    assert resetting in _AFTER_FORK
+    assert plain not in AFTER_FORK
+    assert resetting in AFTER_FORK
 
 
 def test_a_dropped_engine_is_forgotten() -> None:
-    from sessionware._engine import _AFTER_FORK
+    from sessionware._fork import AFTER_FORK
 
     gc.collect()  # engines other tests left for the collector
-    before = len(_AFTER_FORK)
+    before = len(AFTER_FORK)
     engine = _Resetting()
-    assert len(_AFTER_FORK) == before + 1
+    assert len(AFTER_FORK) == before + 1
     del engine
     gc.collect()
-    assert len(_AFTER_FORK) == before
+    assert len(AFTER_FORK) == before
 
 
 def test_the_fork_hook_leaves_constructor_signatures_alone() -> None:

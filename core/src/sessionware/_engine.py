@@ -4,71 +4,27 @@ An engine stores opaque bytes under a key and knows nothing of Python objects;
 serialization, expiry policy and change tracking live in the session.
 :class:`Engine` is the protocol, :class:`EngineBase` an optional base class
 with the shared helpers (key validation, async twins run off the event loop,
-the fork hook). The one ``os.register_at_fork`` of sessionware is here:
-``register_after_fork`` and ``after_fork_in_child``.
+the fork hook). The fork hook itself (``register_after_fork``, the one
+``os.register_at_fork`` of sessionware) lives in ``_fork``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import inspect
 import logging
-import os
 import time
-import weakref
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, ClassVar, Protocol, Self, runtime_checkable
 
 from ._errors import InvalidSessionKey
+from ._fork import AFTER_FORK, register_after_fork
 from ._keys import is_valid_key
 
 __all__ = ["Capabilities", "Engine", "EngineBase", "Reissue", "register_after_fork"]
 
 logger = logging.getLogger("sessionware.engine")
-
-
-class _ForkAware(Protocol):
-    def after_fork_in_child(self) -> None: ...
-
-
-#: The live objects whose ``after_fork_in_child`` a forked child calls. Weak, so
-#: an engine that is dropped is forgotten without anyone having to say so.
-_AFTER_FORK: weakref.WeakSet[_ForkAware] = weakref.WeakSet()
-
-
-def register_after_fork(engine: _ForkAware) -> None:
-    """Have ``engine.after_fork_in_child()`` called in every child forked while it lives.
-
-    ``EngineBase`` subclasses that override
-    ``after_fork_in_child`` are registered when they are
-    built; call this only from an engine that implements the protocol without
-    the base class. Registering twice is harmless, and nothing keeps the
-    engine alive: once it is garbage, it is forgotten.
-    """
-    _AFTER_FORK.add(engine)
-
-
-def _after_fork_in_child() -> None:
-    # The child has one thread and every object the parent had: nothing else
-    # can be using these engines while this runs.
-    for engine in list(_AFTER_FORK):
-        try:
-            engine.after_fork_in_child()
-        except Exception:
-            # One engine's failure must not keep the others on the parent's
-            # connections; this engine will fail again when it is used. (An
-            # engine whose __init__ raised is registered too, half built: name
-            # it by its class, and never let the log call end the loop.)
-            with contextlib.suppress(Exception):
-                logger.exception(
-                    "a %s engine failed to reset itself in a forked child", type(engine).__name__
-                )
-
-
-if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork
-    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 #: What a versioned engine returns with a load and takes back at a save; opaque to the core.
@@ -242,7 +198,7 @@ class EngineBase:
             raise TypeError(f"{cls.__name__}() takes no options")
         engine = super().__new__(cls)
         if cls.after_fork_in_child is not EngineBase.after_fork_in_child:
-            _AFTER_FORK.add(engine)
+            AFTER_FORK.add(engine)
         return engine
 
     # inspect.signature() of a subclass without an __init__ of its own would
