@@ -18,12 +18,8 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from sessionware import Request
-from sessionware.http._messages import (
-    MAX_COOKIE_HEADER,
-    format_set_cookie,
-    get_cookie,
-    parse_cookies,
-)
+from sessionware.http._cookie_parsing import MAX_COOKIE_HEADER, get_cookie, parse_cookies
+from sessionware.http._cookies import format_set_cookie
 
 from ._settings import fuzz
 from ._strategies import hostile_text

@@ -38,7 +38,7 @@ from sessionware import (
 )
 from sessionware.http import asgi as sw_asgi
 from sessionware.http import wsgi as sw_wsgi
-from sessionware.http._messages import parse_cookies
+from sessionware.http._cookie_parsing import parse_cookies
 from sessionware.testing import assert_identical
 
 from ..e2e.redis_server import ping

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from sessionware import ConfigurationError, CookieSpec, CookieTooLarge, SessionConfig
-from sessionware.http._cookies import patch_vary, patch_vary_bytes
+from sessionware.http._vary import patch_vary, patch_vary_bytes
 
 EPOCH = "Expires=Thu, 01 Jan 1970 00:00:00 GMT"
 IMF_FIXDATE = r"[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT"

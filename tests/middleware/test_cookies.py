@@ -8,16 +8,9 @@ from email.utils import parsedate_to_datetime
 
 import pytest
 
-from sessionware.http._messages import (
-    MAX_COOKIE_HEADER,
-    Request,
-    Response,
-    delete_cookie_header,
-    format_set_cookie,
-    get_cookie,
-    http_date,
-    parse_cookies,
-)
+from sessionware.http._cookie_parsing import MAX_COOKIE_HEADER, get_cookie, parse_cookies
+from sessionware.http._cookies import delete_cookie_header, format_set_cookie, http_date
+from sessionware.http._messages import Request, Response
 
 SAMPLES = [
     "sessionid=abc",

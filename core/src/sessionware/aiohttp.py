@@ -32,8 +32,9 @@ from ._engine import Engine
 from ._errors import ConfigurationError, EngineUnavailable, SessionInterrupted
 from ._serializer import Serializer
 from ._session import SessionStore
-from .http._cookies import get_cookie, merge_vary
+from .http._cookie_parsing import get_cookie
 from .http._rules import Outcome, SessionRules
+from .http._vary import merge_vary
 
 __all__ = ["RULES_KEY", "get_session", "new_session", "setup"]
 

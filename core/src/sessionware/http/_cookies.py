@@ -1,24 +1,12 @@
-"""Cookies: parsing the ``Cookie`` header, and ``CookieSpec``, the one place they are written.
-
-Parsing is forgiving: a malformed pair is skipped without taking the others
-down, the first of duplicate names wins, quoted values are unquoted, UTF-8
-smuggled through the latin-1 of WSGI/ASGI is decoded when it can be, and a
-``Cookie`` header longer than ``MAX_COOKIE_HEADER`` is ignored (no server
-sends one by default; parsing it would only cost CPU). ``get_cookie``
-finds one cookie without building a dict: it is the session middleware's hot
-path.
+"""``CookieSpec``, the one place cookies are written (reading is ``_cookie_parsing``).
 
 Writing is ``CookieSpec``'s job: it validates a cookie's name and
 attributes once, precomputes the attribute tail and the deletion header, and
 measures a cookie against the browsers' 4096-byte limit. ``SessionConfig``
 builds the session cookie's spec when it is built (``config.cookie_spec``);
 the response rules, the size check of cookie engines, the Django integration
-and ``Response.set_cookie`` all write through a spec. The ``Vary: Cookie``
-merging every adapter needs lives here too.
-
-The module runs past the ~400-line guideline on purpose: it answers every
-question about the session cookie (how it is read, written, sized, and what
-it adds to ``Vary``) in three marked sections, about half of it docstrings.
+and ``Response.set_cookie`` all write through a spec. (``Vary: Cookie`` is
+``_vary``'s.)
 """
 
 from __future__ import annotations
@@ -26,45 +14,32 @@ from __future__ import annotations
 import dataclasses
 import re
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import formatdate
-from typing import TYPE_CHECKING, Any, TypedDict, TypeVar, Unpack
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from .._errors import ConfigurationError, CookieTooLarge
+from ._cookie_parsing import COOKIE_VALUE
 
 if TYPE_CHECKING:
     from .._config import SessionConfig
 
 __all__ = [
     "COOKIE_LIMIT",
-    "MAX_COOKIE_HEADER",
     "CookieAttributes",
     "CookieSpec",
     "canonical_samesite",
     "delete_cookie_header",
     "format_set_cookie",
-    "get_cookie",
     "http_date",
-    "merge_vary",
-    "parse_cookies",
-    "patch_vary",
-    "patch_vary_bytes",
 ]
 
-#: A ``Cookie`` header longer than this (in characters) is ignored entirely.
-MAX_COOKIE_HEADER = 16 * 1024
 #: Browsers drop a cookie whose name, value and attributes pass this many bytes
 #: (RFC 6265, section 6.1).
 COOKIE_LIMIT = 4096
 
-_WS = " \t"
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-# RFC 6265 cookie-octet: printable ASCII except space, DQUOTE, comma, semicolon, backslash.
-_OCTETS = r"[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]*"
-_COOKIE_VALUE = re.compile(f'{_OCTETS}|"{_OCTETS}"')
-_ESCAPE = re.compile(r"\\(?:([0-3][0-7][0-7])|(.))")
 _SAMESITE = {"lax": "Lax", "strict": "Strict", "none": "None"}
 _FORBIDDEN_IN_DOMAIN = ";, \t\r\n"
 _FORBIDDEN_IN_PATH = ";\r\n"
@@ -75,80 +50,6 @@ _SESSION_ADVICE = (
     "Store less in the session, or move to a server-side engine (engine='db', 'file' or "
     "'redis') whose cookie holds only the key"
 )
-
-
-# -- parsing -------------------------------------------------------------------
-
-
-def _decode(text: str) -> str:
-    """Re-decode latin-1 text as UTF-8 when it is UTF-8; otherwise leave it."""
-    if text.isascii():
-        return text
-    try:
-        return text.encode("latin-1").decode("utf-8")
-    except (UnicodeEncodeError, UnicodeDecodeError):
-        return text
-
-
-def _unescape(match: re.Match[str]) -> str:
-    octal, char = match.groups()
-    return chr(int(octal, 8)) if octal else char
-
-
-def _value(raw: str) -> str:
-    value = raw.strip(_WS)
-    if len(value) >= 2 and value[0] == '"' and value[-1] == '"':
-        value = value[1:-1]
-        if "\\" in value:
-            value = _ESCAPE.sub(_unescape, value)
-    return _decode(value)
-
-
-def parse_cookies(header: str | None) -> dict[str, str]:
-    """Every cookie in a ``Cookie`` header, name to value; never raises.
-
-    Pairs without ``=`` or with an empty name are skipped, the first of
-    duplicate names wins, quoted values are unquoted. A header over
-    ``MAX_COOKIE_HEADER`` characters yields ``{}``.
-    """
-    cookies: dict[str, str] = {}
-    if not header or len(header) > MAX_COOKIE_HEADER:
-        return cookies
-    for chunk in header.split(";"):
-        name, sep, raw = chunk.partition("=")
-        if not sep:
-            continue
-        name = _decode(name.strip(_WS))
-        if name and name not in cookies:
-            cookies[name] = _value(raw)
-    return cookies
-
-
-def get_cookie(header: str | None, name: str) -> str | None:
-    """The value of cookie ``name`` in a ``Cookie`` header, or ``None``.
-
-    Gives the same answer as ``parse_cookies(header).get(name)`` for any
-    ASCII ``name``, without splitting the header or building a dict.
-    """
-    if not header or len(header) > MAX_COOKIE_HEADER:
-        return None
-    find = header.find
-    size = len(header)
-    length = len(name)
-    i = find(name)
-    while i >= 0:
-        j = i
-        while j > 0 and header[j - 1] in _WS:
-            j -= 1
-        if j == 0 or header[j - 1] == ";":
-            k = i + length
-            while k < size and header[k] in _WS:
-                k += 1
-            if k < size and header[k] == "=":
-                end = find(";", k)
-                return _value(header[k + 1 :] if end < 0 else header[k + 1 : end])
-        i = find(name, i + 1)
-    return None
 
 
 # -- dates -----------------------------------------------------------------------
@@ -384,7 +285,7 @@ class CookieSpec:
         with the browser session. Raises ``ValueError`` for a value that
         is not RFC 6265 cookie-octets (encode it first, e.g. base64url).
         """
-        if not _COOKIE_VALUE.fullmatch(value):
+        if not COOKIE_VALUE.fullmatch(value):
             raise ValueError(
                 f"cookie {self.name!r} has a value with a space, quote, comma, semicolon, "
                 "backslash or non-ASCII character; encode it (for example base64url) before "
@@ -477,66 +378,3 @@ def delete_cookie_header(name: str, **attributes: Unpack[CookieAttributes]) -> s
     or the browser keeps the original (``httponly`` makes no difference).
     """
     return CookieSpec(name, **attributes).delete_header
-
-
-# -- Vary --------------------------------------------------------------------------
-
-
-def merge_vary(values: Iterable[str], fields: Iterable[str]) -> str | None:
-    """The one ``Vary`` value adding ``fields`` to a response's ``Vary`` values, in order.
-
-    ``None`` when there is nothing to add: every field is there already (in
-    any case), or one of the values is ``*``.
-    """
-    # Plain loops: this runs on every response that read the session.
-    merged: list[str] = []
-    present: set[str] = set()
-    for value in values:
-        if value.strip():
-            merged.append(value)
-            for name in value.split(","):
-                present.add(name.strip().lower())
-    if "*" in present:
-        return None
-    before = len(merged)
-    for name in fields:
-        if name.lower() not in present:
-            merged.append(name)
-            present.add(name.lower())
-    return ", ".join(merged) if len(merged) > before else None
-
-
-_H = TypeVar("_H", str, bytes)
-
-
-def _put_vary(headers: list[tuple[_H, _H]], found: list[int], header: tuple[_H, _H]) -> None:
-    """Write the merged ``Vary`` header where the first one was; drop the others."""
-    if not found:
-        headers.append(header)
-        return
-    headers[found[0]] = (headers[found[0]][0], header[1])  # the name keeps its case
-    for index in reversed(found[1:]):
-        del headers[index]
-
-
-def patch_vary(headers: list[tuple[str, str]], *fields: str) -> None:
-    """Merge ``fields`` into the ``Vary`` header of ``headers`` in place, without duplicates."""
-    found = []
-    for index, (name, _) in enumerate(headers):
-        if name.lower() == "vary":
-            found.append(index)
-    merged = merge_vary([headers[i][1] for i in found] if found else (), fields)
-    if merged is not None:
-        _put_vary(headers, found, ("Vary", merged))
-
-
-def patch_vary_bytes(headers: list[tuple[bytes, bytes]], *fields: str) -> None:
-    """``patch_vary`` for ASGI's latin-1 ``bytes`` header pairs."""
-    found = []
-    for index, (name, _) in enumerate(headers):
-        if name.lower() == b"vary":
-            found.append(index)
-    values = [headers[i][1].decode("latin-1") for i in found] if found else ()
-    merged = merge_vary(values, fields)
-    if merged is not None:
-        _put_vary(headers, found, (b"vary", merged.encode("latin-1")))

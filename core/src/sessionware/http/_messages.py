@@ -12,31 +12,11 @@ from datetime import datetime
 from http import HTTPStatus
 from typing import Any, Unpack
 
-# The cookie helpers lived here before ``_cookies``; they are re-exported for
-# code that still imports them from this module.
-from ._cookies import (
-    MAX_COOKIE_HEADER,
-    CookieAttributes,
-    delete_cookie_header,
-    format_set_cookie,
-    get_cookie,
-    http_date,
-    parse_cookies,
-    patch_vary,
-)
+from ._cookie_parsing import get_cookie, parse_cookies
+from ._cookies import CookieAttributes, delete_cookie_header, format_set_cookie
+from ._vary import patch_vary
 
-__all__ = [
-    "MAX_BODY",
-    "MAX_COOKIE_HEADER",
-    "Request",
-    "Response",
-    "delete_cookie_header",
-    "format_set_cookie",
-    "get_cookie",
-    "http_date",
-    "parse_cookies",
-    "patch_vary",
-]
+__all__ = ["MAX_BODY", "Request", "Response"]
 
 # -- Request / Response --------------------------------------------------------
 
