@@ -145,8 +145,7 @@ CONTENDERS = [
         "uvicorn",
         "apps.starlette_ours:app",
         "signed_cookies",
-        "Starlette wrapped in `ASGISessionMiddleware(engine='signed_cookies', "
-        "secret_key=...)`",
+        "Starlette wrapped in `ASGISessionMiddleware(engine='signed_cookies', secret_key=...)`",
         ours=True,
     ),
     Server(
