@@ -26,10 +26,11 @@ from typing import Any, NamedTuple
 
 from ._engine import Version
 from ._errors import UpdateError, VersionConflict
+from ._events import Events
 from ._session_drivers import StepDrivers, Steps
 from ._session_expiry import EXPIRY_KEY, parse_expiry
 
-__all__ = ["MERGE_ATTEMPTS", "Merge", "MergingSteps", "merge"]
+__all__ = ["MERGE_ATTEMPTS", "Merge", "MergingSteps", "merge", "report"]
 
 concurrency_log = logging.getLogger("sessionware.concurrency")
 
@@ -166,35 +167,51 @@ class MergingSteps(StepDrivers):
         self._loaded = True
 
     def _report(self, result: Merge) -> None:
-        key = f"{(self._session_key or '')[:6]}..."
-        if not result.conflicts:
-            concurrency_log.debug(
-                "session %s on engine %r: merged this request's changes to %r onto a "
-                "concurrent save (no key changed by both)",
-                key,
-                self.engine.name,
-                result.changed,
-            )
-            return
-        if self._cleared:
-            kept, outcome = "last_write", "this request cleared the session: the other's values"
-        elif self.config.on_conflict == "last_write_wins":
-            kept, outcome = "last_write", "kept this request's values: the other's"
-        else:
-            kept, outcome = "first_write", "kept the stored values: this request's"
-        concurrency_log.warning(
-            "session %s on engine %r: this request and a concurrent one both changed %r; "
-            "%s are lost (on_conflict=%r)",
-            key,
-            self.engine.name,
-            result.conflicts,
-            outcome,
-            self.config.on_conflict,
-        )
-        self.events.emit(
-            "session_conflict",
+        report(
+            result,
             session_key=self._session_key,
-            keys=result.conflicts,
-            kept=kept,
             engine=self.engine.name,
+            events=self.events,
+            on_conflict=self.config.on_conflict,
+            cleared=self._cleared,
         )
+
+
+def report(
+    result: Merge,
+    *,
+    session_key: str | None,
+    engine: str,
+    events: Events,
+    on_conflict: str,
+    cleared: bool,
+) -> None:
+    """Log a merge (DEBUG), or a same-key loss (WARNING and the ``session_conflict`` event)."""
+    shown = f"{(session_key or '')[:6]}..."
+    if not result.conflicts:
+        concurrency_log.debug(
+            "session %s on engine %r: merged this request's changes to %r onto a "
+            "concurrent save (no key changed by both)",
+            shown,
+            engine,
+            result.changed,
+        )
+        return
+    if cleared:
+        kept, outcome = "last_write", "this request cleared the session: the other's values"
+    elif on_conflict == "last_write_wins":
+        kept, outcome = "last_write", "kept this request's values: the other's"
+    else:
+        kept, outcome = "first_write", "kept the stored values: this request's"
+    concurrency_log.warning(
+        "session %s on engine %r: this request and a concurrent one both changed %r; "
+        "%s are lost (on_conflict=%r)",
+        shown,
+        engine,
+        result.conflicts,
+        outcome,
+        on_conflict,
+    )
+    events.emit(
+        "session_conflict", session_key=session_key, keys=result.conflicts, kept=kept, engine=engine
+    )

@@ -31,9 +31,9 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Generator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib.sessions.backends.base import (
@@ -51,12 +51,13 @@ from django.core.exceptions import (
 )
 from django.core.signals import setting_changed
 
-from ._engine import Engine, Reissue
-from ._errors import CreateError, SessionwareError, SuspiciousSession, UpdateError
+from ._engine import Engine, Reissue, Version
+from ._errors import CreateError, SessionwareError, SuspiciousSession, UpdateError, VersionConflict
 from ._events import Events
 from ._keys import new_session_key
 from ._plugins import get_engine, get_engine_class, get_serializer, get_serializer_class, host
 from ._serializer import Serializer
+from ._session_merge import MERGE_ATTEMPTS, merge, report
 from .http._cookies import CookieSpec
 
 __all__ = ["SessionStore", "reset"]
@@ -67,7 +68,9 @@ security_log = logging.getLogger("django.security.SuspiciousSession")
 #: Django's default ``SESSION_SERIALIZER``; any other value is refused (see ``_build``).
 DJANGO_JSON_SERIALIZER = "django.contrib.sessions.serializers.JSONSerializer"
 #: The keys the ``SESSIONWARE`` setting may hold.
-SESSIONWARE_KEYS = ("engine", "options", "serializer", "serializer_options")
+SESSIONWARE_KEYS = ("engine", "options", "serializer", "serializer_options", "on_conflict")
+#: ``SESSIONWARE["on_conflict"]``: which value stays when two requests change one key.
+ON_CONFLICT = ("last_write_wins", "first_write_wins")
 #: SessionConfig fields that Django already has a setting for: naming them in
 #: SESSIONWARE would configure the same thing twice.
 DJANGO_NAMES = {
@@ -100,6 +103,8 @@ class _Backend:
     serializer: Serializer
     #: Where events go (the plugin host's, taken when the backend is built).
     events: Events
+    #: ``SESSIONWARE["on_conflict"]`` (versioned engines).
+    on_conflict: str = "last_write_wins"
 
 
 _lock = threading.Lock()
@@ -194,6 +199,11 @@ def _build() -> _Backend:
             "the serializer in SESSIONWARE['serializer'] ('json', 'msgpack', 'signed' or a "
             "serializer plugin of your own)"
         )
+    on_conflict = conf.get("on_conflict", "last_write_wins")
+    if on_conflict not in ON_CONFLICT:
+        raise _improper(
+            f"on_conflict must be one of {', '.join(map(repr, ON_CONFLICT))}, got {on_conflict!r}"
+        )
     engine_name = conf.get("engine", "db")
     serializer_name = conf.get("serializer", "json")
     engine_options = _options(conf, "options")
@@ -212,7 +222,7 @@ def _build() -> _Backend:
         )
     except SessionwareError as exc:
         raise _improper(str(exc)) from exc
-    return _Backend(engine, serializer, host.events)
+    return _Backend(engine, serializer, host.events, on_conflict)
 
 
 def _io_engine(operation: str) -> Engine:
@@ -242,6 +252,41 @@ def _emit(hook: str, **kwargs: Any) -> None:
     _backend().events.emit(hook, **kwargs)
 
 
+_Steps = Generator[tuple[str, tuple[Any, ...]], Any, str]
+
+
+def _drive(engine: Engine, steps: _Steps) -> str:
+    """Carry out ``steps`` (engine calls as ``(method, args)``) with the blocking methods."""
+    try:
+        request = next(steps)
+        while True:
+            operation, args = request
+            try:
+                result = getattr(engine, operation)(*args)
+            except Exception as exc:
+                request = steps.throw(exc)
+            else:
+                request = steps.send(result)
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+
+
+async def _adrive(engine: Engine, steps: _Steps) -> str:
+    """Async twin of ``_drive``, with the engine's ``a<method>`` twins."""
+    try:
+        request = next(steps)
+        while True:
+            operation, args = request
+            try:
+                result = await getattr(engine, "a" + operation)(*args)
+            except Exception as exc:
+                request = steps.throw(exc)
+            else:
+                request = steps.send(result)
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+
+
 class SessionStore(SessionBase):  # type: ignore[misc]
     """Django's session API, stored through the sessionware engine in ``SESSIONWARE``.
 
@@ -260,6 +305,17 @@ class SessionStore(SessionBase):  # type: ignore[misc]
         self._session_key = session_key
         self.accessed = False
         self.modified = False
+
+    #: Versioned engines: the bytes last loaded or written (a merge's base) and their version.
+    _sw_raw: bytes | None = None
+    _sw_version: Version | None = None
+    #: ``clear()`` since the last write: a merge keeps this request's data alone.
+    _sw_cleared = False
+
+    def clear(self) -> None:
+        """Remove every key (``flush()`` also deletes the stored session)."""
+        super().clear()
+        self._sw_cleared = True
 
     # -- data <-> bytes ---------------------------------------------------------------
 
@@ -327,8 +383,12 @@ class SessionStore(SessionBase):  # type: ignore[misc]
         key = self._usable_key(_backend().engine)
         if key is None:
             return {}
+        engine = _io_engine("load")
         try:
-            raw = _io_engine("load").load(key)
+            if engine.capabilities.versioned:
+                raw = self._keep(cast(Any, engine).load_versioned(key))
+            else:
+                raw = engine.load(key)
         except SuspiciousSession as exc:  # the engine saw forged input (a cookie engine)
             self._reject("tampered", f"{type(exc).__name__}: {exc}")
             raw = None
@@ -341,11 +401,21 @@ class SessionStore(SessionBase):  # type: ignore[misc]
         if key is None:
             return {}
         try:
-            raw = await engine.aload(key)
+            if engine.capabilities.versioned:
+                raw = self._keep(await cast(Any, engine).aload_versioned(key))
+            else:
+                raw = await engine.aload(key)
         except SuspiciousSession as exc:
             self._reject("tampered", f"{type(exc).__name__}: {exc}")
             raw = None
         return self._loaded(raw)
+
+    def _keep(self, loaded: tuple[bytes, Version] | None) -> bytes | None:
+        """The bytes of a versioned load, keeping them and their version as a merge's base."""
+        if loaded is None:
+            return None
+        self._sw_raw, self._sw_version = loaded
+        return self._sw_raw
 
     async def _asession(self, no_load: bool = False) -> dict[str, Any]:
         # SessionBase._aget_session (Django 5), kept here so 4.2 works the same.
@@ -426,9 +496,13 @@ class SessionStore(SessionBase):  # type: ignore[misc]
         key = self.session_key
         if key is None:  # the load this save made found it gone
             raise DjangoUpdateError(_GONE)
-        raw, expires_at = self._payload(data)
+        engine = _io_engine("save")
         try:
-            value = _io_engine("save").save(key, raw, expires_at, must_create)
+            if self._versioned_write(engine, must_create):
+                value = _drive(engine, self._versioned_save_steps(key, data, must_create))
+            else:
+                raw, expires_at = self._payload(data)
+                value = engine.save(key, raw, expires_at, must_create)
         except CreateError as exc:
             raise DjangoCreateError(str(exc)) from exc
         except UpdateError as exc:
@@ -443,14 +517,71 @@ class SessionStore(SessionBase):  # type: ignore[misc]
         key = self.session_key
         if key is None:
             raise DjangoUpdateError(_GONE)
-        raw, expires_at = self._payload(data)
+        engine = _backend().engine
         try:
-            value = await _backend().engine.asave(key, raw, expires_at, must_create)
+            if self._versioned_write(engine, must_create):
+                value = await _adrive(engine, self._versioned_save_steps(key, data, must_create))
+            else:
+                raw, expires_at = self._payload(data)
+                value = await engine.asave(key, raw, expires_at, must_create)
         except CreateError as exc:
             raise DjangoCreateError(str(exc)) from exc
         except UpdateError as exc:
             raise DjangoUpdateError(str(exc)) from exc
         self._stored(value)
+
+    # -- versioned engines: compare-and-set, and a merge when another request saved first --
+
+    def _versioned_write(self, engine: Engine, must_create: bool) -> bool:
+        return bool(engine.capabilities.versioned) and (must_create or self._sw_version is not None)
+
+    def _versioned_save_steps(
+        self, key: str, data: dict[str, Any], must_create: bool
+    ) -> Generator[tuple[str, tuple[Any, ...]], Any, str]:
+        """Write ``data`` over the version loaded; on a conflict reload, merge, write again."""
+        version = None if must_create else self._sw_version
+        for _ in range(MERGE_ATTEMPTS):
+            raw, expires_at = self._payload(data)
+            try:
+                value, self._sw_version = yield ("save_versioned", (key, raw, expires_at, version))
+            except VersionConflict:
+                loaded = yield ("load_versioned", (key,))
+                if loaded is None:
+                    raise UpdateError(_GONE) from None
+                data, version = self._merged(raw, loaded), loaded[1]
+                continue
+            self._sw_raw, self._sw_cleared = raw, False
+            return str(value)
+        raise VersionConflict(
+            f"another request saved this session first on each of {MERGE_ATTEMPTS} attempts "
+            "to merge this request's changes; nothing was written"
+        )
+
+    def _merged(self, mine_raw: bytes, loaded: tuple[bytes, Version]) -> dict[str, Any]:
+        """This request's changes (``mine_raw`` against the base) applied onto ``loaded``."""
+        backend = _backend()
+        base = {} if self._sw_raw is None else self._decode(self._sw_raw) or {}
+        fresh = self._decode(loaded[0])
+        cleared = self._sw_cleared or fresh is None
+        result = merge(
+            base,
+            backend.serializer.loads(mine_raw),
+            fresh or {},
+            values=self._session_cache,
+            cleared=cleared,
+            keep_mine=backend.on_conflict == "last_write_wins",
+        )
+        report(
+            result,
+            session_key=self.session_key,
+            engine=backend.engine.name,
+            events=backend.events,
+            on_conflict=backend.on_conflict,
+            cleared=cleared,
+        )
+        self._sw_raw = loaded[0]
+        self._session_cache = result.data
+        return result.data
 
     def create(self) -> None:
         """Store the current data under a new random key (retrying on a collision)."""
