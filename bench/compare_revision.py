@@ -14,6 +14,8 @@ the median µs per call of each side, the ratio, and flags every path slower by 
     python bench/compare_revision.py --against HEAD~3  # any revision
     python bench/compare_revision.py --quick           # few rounds: a smoke test
     python bench/compare_revision.py --this HEAD       # a commit, not the working tree
+    python bench/compare_revision.py --plugins-from 71ac3d2   # the core alone: both sides
+                                                              # run that revision's plugins
 
 Exits 0 whatever it finds: a benchmark reports, the reader judges (the flags say where).
 """
@@ -39,9 +41,10 @@ WORKER = Path(__file__).resolve().parent / "scenarios" / "revision_worker.py"
 class Side:
     """One checkout's worker process."""
 
-    def __init__(self, label: str, checkout: Path, warm: int) -> None:
+    def __init__(self, label: str, checkout: Path, warm: int, plugins: Path | None = None) -> None:
         self.label = label
-        paths = [checkout / "core" / "src", *sorted((checkout / "plugins").glob("*/src"))]
+        plugin_root = (plugins or checkout) / "plugins"
+        paths = [checkout / "core" / "src", *sorted(plugin_root.glob("*/src"))]
         paths.append(WORKER.parent.parent)  # bench/, for the harness
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(map(str, paths))}
         self.process = subprocess.Popen(
@@ -82,6 +85,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--against", default=BASELINE, help=f"revision (default {BASELINE})")
     parser.add_argument("--this", help="measure this revision instead of the working tree")
+    parser.add_argument(
+        "--plugins-from", help="both sides import this revision's plugins (compare the core alone)"
+    )
     parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--sample", type=float, default=0.15, help="seconds per sample")
     parser.add_argument("--tolerance", type=float, default=0.05)
@@ -90,11 +96,15 @@ def main() -> None:
     rounds, sample = (3, 0.05) if args.quick else (args.rounds, args.sample)
     with tempfile.TemporaryDirectory(prefix="bench-revision-") as tmp:
         checkouts = [_worktree(args.against, Path(tmp))]
-        if args.this:
-            checkouts.append(_worktree(args.this, Path(tmp)))
+        this = _worktree(args.this, Path(tmp)) if args.this else ROOT
+        plugins = None
+        if args.plugins_from:
+            same = args.plugins_from == args.against
+            plugins = checkouts[0] if same else _worktree(args.plugins_from, Path(tmp))
+        checkouts += [c for c in (this, plugins) if c not in (None, ROOT, checkouts[0])]
         try:
-            here = Side(args.this or "this checkout", checkouts[-1] if args.this else ROOT, 200)
-            there = Side(args.against, checkouts[0], warm=200)
+            here = Side(args.this or "this checkout", this, 200, plugins)
+            there = Side(args.against, checkouts[0], 200, plugins)
             try:
                 report(here, there, rounds, sample, args.tolerance)
             finally:
