@@ -20,6 +20,13 @@ class TestDbEngineConformance(EngineConformance):
         engine.close()
 
     @pytest.fixture
+    def second_engine(self, engine: DbEngine) -> Iterator[DbEngine]:
+        # Another engine on the same database file: a second process's engine.
+        other = DbEngine(path=engine.path)
+        yield other
+        other.close()
+
+    @pytest.fixture
     def unreachable_engine(self, tmp_path: Path) -> Iterator[DbEngine]:
         # The database's directory disappears after start-up (an unmounted volume):
         # every new connection fails to open the file.

@@ -20,6 +20,13 @@ class TestFileEngineConformance(EngineConformance):
         engine.close()
 
     @pytest.fixture
+    def second_engine(self, engine: FileEngine) -> Iterator[FileEngine]:
+        # Another engine on the same directory: a second process's engine.
+        other = FileEngine(path=engine.path)
+        yield other
+        other.close()
+
+    @pytest.fixture
     def unreachable_engine(self, tmp_path: Path) -> Iterator[FileEngine]:
         # The session directory disappears after start-up (an unmounted volume).
         (tmp_path / "volume").mkdir()
@@ -35,3 +42,9 @@ class TestFileEngineWithFsyncConformance(EngineConformance):
         engine = FileEngine(path=tmp_path, fsync=True)
         yield engine
         engine.close()
+
+    @pytest.fixture
+    def second_engine(self, engine: FileEngine) -> Iterator[FileEngine]:
+        other = FileEngine(path=engine.path, fsync=True)
+        yield other
+        other.close()

@@ -43,6 +43,13 @@ class TestRedisSingleNode(NativeAsync, EngineConformance):
         return make_engine()
 
     @pytest.fixture
+    def second_engine(
+        self, make_engine: Callable[..., RedisEngine], engine: RedisEngine
+    ) -> RedisEngine:
+        # Another client on the same server and prefix: a second process's engine.
+        return make_engine(prefix=engine.prefix)
+
+    @pytest.fixture
     def unreachable_engine(self, make_engine: Callable[..., RedisEngine]) -> RedisEngine:
         # Port 1 on loopback: nothing listens, so every connection is refused at once.
         return make_engine(url="redis://127.0.0.1:1/0", socket_connect_timeout=0.2)

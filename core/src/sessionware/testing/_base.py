@@ -42,6 +42,7 @@ class EngineKitBase:
         that versions and locks are the store's, not one engine object's.
         Without it those tests skip.
         """
+        self.require_shared(engine, "a second engine would not share the first one's store")
         pytest.skip(
             "define a `second_engine` fixture (another engine instance on the same store as "
             "`engine`, e.g. the same path or URL and prefix) to run the tests that need two"
