@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
-import sys
 import time
 import warnings
 from typing import Any
@@ -14,7 +12,7 @@ import pytest
 from sessionware_cache import CacheEngine
 
 import sessionware
-from sessionware.testing import expires_in, run_in_threads
+from sessionware.testing import count_lost_updates
 
 
 def new_key() -> str:
@@ -182,35 +180,9 @@ def test_two_threads_incrementing_one_key_under_the_lock_lose_nothing(
     engine: CacheEngine, capsys: pytest.CaptureFixture[str]
 ) -> None:
     cycles = 2000
-    key = new_key()
-    engine.save(key, json.dumps({"n": 0}).encode(), expires_in(600), must_create=True)
-
-    def cycle(i: int) -> int:
-        busy = 0
-        for _ in range(cycles):
-            while (token := engine.acquire_lock(key, 10)) is None:
-                busy += 1
-                time.sleep(0)
-            try:
-                loaded = engine.load(key)
-                assert loaded is not None
-                data = json.loads(loaded)
-                data["n"] += 1
-                engine.save(key, json.dumps(data).encode(), expires_in(600))
-            finally:
-                engine.release_lock(key, token)
-        return busy
-
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    try:
-        results, errors = run_in_threads(2, cycle)
-    finally:
-        sys.setswitchinterval(interval)
-    assert errors == []
-    assert engine.load(key) == json.dumps({"n": 2 * cycles}).encode()
+    result = count_lost_updates(
+        engine, mode="locked", cycles=cycles, processes=False, same_key=True
+    )
+    assert result.final == {"n": 2 * cycles}
     with capsys.disabled():
-        print(
-            f"\n  cache, 2 threads x {cycles} locked cycles on one key: 0 lost "
-            f"({sum(r or 0 for r in results)} tries found the lock taken)"
-        )
+        print(f"\n  cache, {result}")

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
-import sys
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -13,7 +11,7 @@ import pytest
 from sessionware_cache import CacheEngine
 
 import sessionware
-from sessionware.testing import expired, expires_in, run_in_threads
+from sessionware.testing import count_lost_updates, expired, expires_in
 
 
 def new_key() -> str:
@@ -241,57 +239,12 @@ async def test_async_twins_run_inline_on_the_loop_thread(
 # -- a real race between two threads -------------------------------------------------
 
 
-def race(engine: CacheEngine, mode: str, cycles: int) -> tuple[dict[str, int], int]:
-    """Two threads x ``cycles`` read-modify-write cycles on one session, each its own key."""
-    key = new_key()
-    engine.save(key, json.dumps({"0": 0, "1": 0}).encode(), expires_in(600), must_create=True)
-
-    def cycle(i: int) -> int:
-        mine, conflicts = str(i), 0
-        for _ in range(cycles):
-            if mode == "plain":
-                loaded = engine.load(key)
-                assert loaded is not None
-                data = json.loads(loaded)
-                data[mine] += 1
-                engine.save(key, json.dumps(data).encode(), expires_in(600))
-                continue
-            while True:
-                got = engine.load_versioned(key)
-                assert got is not None
-                data = json.loads(got[0])
-                data[mine] += 1
-                try:
-                    engine.save_versioned(key, json.dumps(data).encode(), expires_in(600), got[1])
-                    break
-                except sessionware.VersionConflict:
-                    conflicts += 1
-        return conflicts
-
-    interval = sys.getswitchinterval()
-    # Switch threads every few bytecodes, so that the cycles really interleave.
-    sys.setswitchinterval(1e-6)
-    try:
-        results, errors = run_in_threads(2, cycle)
-    finally:
-        sys.setswitchinterval(interval)
-    assert errors == []
-    stored = engine.load(key)
-    assert stored is not None
-    return json.loads(stored), sum(r or 0 for r in results)
-
-
 def test_two_threads_racing_versioned_cycles_lose_nothing(
     engine: CacheEngine, capsys: pytest.CaptureFixture[str]
 ) -> None:
     cycles = 2000
-    counts, conflicts = race(engine, "versioned", cycles)
-    assert counts == {"0": cycles, "1": cycles}
-    plain, _ = race(engine, "plain", cycles)
-    lost = 2 * cycles - plain["0"] - plain["1"]
+    result = count_lost_updates(engine, mode="versioned", cycles=cycles, processes=False)
+    assert result.final == {"w0": cycles, "w1": cycles}
+    plain = count_lost_updates(engine, mode="plain", cycles=cycles, processes=False)
     with capsys.disabled():
-        print(
-            f"\n  cache, 2 threads x {cycles} cycles on one session, each its own key: "
-            f"versioned 0 lost ({conflicts} conflicts retried); "
-            f"plain load/save {lost} lost ({lost / (2 * cycles):.1%})"
-        )
+        print(f"\n  cache, {result}\n  cache, {plain}")

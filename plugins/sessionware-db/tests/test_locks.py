@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import sqlite3
 import subprocess
@@ -16,7 +15,7 @@ import pytest
 from sessionware_db import DbEngine
 
 import sessionware
-from sessionware.testing import expires_in
+from sessionware.testing import count_lost_updates, expires_in
 
 
 def new_key() -> str:
@@ -271,66 +270,14 @@ def test_a_lock_is_shared_by_every_process_and_outlives_a_dead_holder_only_until
     assert take_in_another_process(engine, key, 30) == "None"
 
 
-# argv = path, key, cycles: print "ready", wait for a line on stdin, then add one to
-# the session's counter "n" cycles times, each under the session lock (polled); print
-# how many tries found the lock taken.
-LOCKED_RACER = r"""
-import json, sys, time
-from sessionware_db import DbEngine
-engine = DbEngine(path=sys.argv[1])
-key, cycles = sys.argv[2], int(sys.argv[3])
-later = engine.now() + 600
-print("ready", flush=True)
-sys.stdin.readline()
-busy = 0
-for _ in range(cycles):
-    while (token := engine.acquire_lock(key, 10)) is None:
-        busy += 1
-        time.sleep(0.0002)
-    try:
-        data = json.loads(engine.load(key))
-        data["n"] += 1
-        engine.save(key, json.dumps(data).encode(), later)
-    finally:
-        engine.release_lock(key, token)
-engine.close()
-print(busy)
-"""
-
-
 def test_two_processes_incrementing_one_key_under_the_lock_lose_nothing(
     engine: DbEngine, capsys: pytest.CaptureFixture[str]
 ) -> None:
     cycles = 2000
-    key = new_key()
-    engine.save(key, json.dumps({"n": 0}).encode(), expires_in(600), must_create=True)
-    racers = [
-        subprocess.Popen(
-            [sys.executable, "-c", LOCKED_RACER, engine.path, key, str(cycles)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(2)
-    ]
-    busy = 0
-    try:
-        for racer in racers:
-            assert racer.stdout is not None and racer.stdout.readline() == "ready\n"
-        for racer in racers:
-            assert racer.stdin is not None
-            racer.stdin.write("go\n")
-            racer.stdin.flush()
-    finally:
-        for racer in racers:
-            out, err = racer.communicate(timeout=60)
-            assert racer.returncode == 0, err
-            busy += int(out)
-    stored = engine.load(key)
-    assert stored is not None and json.loads(stored) == {"n": 2 * cycles}
+    result = count_lost_updates(
+        DbEngine, {"path": engine.path}, mode="locked", cycles=cycles, same_key=True
+    )
+    assert result.overlapped
+    assert result.final == {"n": 2 * cycles}
     with capsys.disabled():
-        print(
-            f"\n  db, 2 processes x {cycles} locked cycles on one key: 0 lost "
-            f"({busy} tries found the lock taken)"
-        )
+        print(f"\n  db, {result}")

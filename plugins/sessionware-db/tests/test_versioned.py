@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,7 +11,7 @@ import pytest
 from sessionware_db import SCHEMA_VERSION, DbEngine
 
 import sessionware
-from sessionware.testing import expired, expires_in
+from sessionware.testing import count_lost_updates, expired, expires_in
 
 
 def new_key() -> str:
@@ -310,90 +307,15 @@ def test_the_upgrade_keeps_a_version_column_a_table_already_has(
 
 # -- a real race between two processes ---------------------------------------------
 
-# Runs in a fresh interpreter: argv = path, role, cycles, then (mode, key, go-file) for
-# each race. Prints "ready" once started; for each race, waits for its go-file, then
-# each cycle reads the session, adds one to this process's own counter and writes it
-# back ("versioned" retries on VersionConflict, "plain" overwrites), and prints the
-# conflicts. The engine class is used directly: plugin discovery would only slow the start.
-RACER = r"""
-import json, os, sys
-import sessionware
-from sessionware_db import DbEngine
-path, role, cycles = sys.argv[1], sys.argv[2], int(sys.argv[3])
-races = [sys.argv[i : i + 3] for i in range(4, len(sys.argv), 3)]
-engine = DbEngine(path=path)
-later = engine.now() + 600
-print("ready", flush=True)
-for mode, key, go in races:
-    while not os.path.exists(go):
-        pass
-    conflicts = 0
-    for _ in range(cycles):
-        if mode == "plain":
-            data = json.loads(engine.load(key))
-            data[role] += 1
-            engine.save(key, json.dumps(data).encode(), later)
-            continue
-        while True:
-            raw, version = engine.load_versioned(key)
-            data = json.loads(raw)
-            data[role] += 1
-            try:
-                engine.save_versioned(key, json.dumps(data).encode(), later, version)
-                break
-            except sessionware.VersionConflict:
-                conflicts += 1
-    print(conflicts, flush=True)
-engine.close()
-"""
-
-
-def race(
-    engine: DbEngine, tmp_path: Path, modes: list[str], cycles: int
-) -> list[tuple[dict[str, int], int]]:
-    """Two processes x ``cycles`` on one session per mode: the final counters, the conflicts."""
-    args: list[str] = []
-    for mode in modes:
-        key = new_key()
-        engine.save(key, json.dumps({"a": 0, "b": 0}).encode(), expires_in(600), must_create=True)
-        args += [mode, key, str(tmp_path / f"go-{mode}")]
-    racers = [
-        subprocess.Popen(
-            [sys.executable, "-c", RACER, engine.path, role, str(cycles), *args],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for role in ("a", "b")
-    ]
-    results = []
-    try:
-        for racer in racers:  # both interpreters up, so that their cycles overlap
-            assert racer.stdout is not None and racer.stdout.readline() == "ready\n"
-        for mode, key, go in zip(args[::3], args[1::3], args[2::3], strict=True):
-            Path(go).touch()
-            conflicts = sum(int(r.stdout.readline()) for r in racers if r.stdout is not None)
-            stored = engine.load(key)
-            assert stored is not None, mode
-            results.append((json.loads(stored), conflicts))
-    finally:
-        for racer in racers:
-            _, err = racer.communicate(timeout=60)
-            assert racer.returncode == 0, err
-    return results
-
 
 def test_two_processes_racing_versioned_cycles_lose_nothing(
-    engine: DbEngine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    engine: DbEngine, capsys: pytest.CaptureFixture[str]
 ) -> None:
     cycles = 2000
-    (counts, conflicts), (plain, _) = race(engine, tmp_path, ["versioned", "plain"], cycles)
-    assert counts == {"a": cycles, "b": cycles}
-    lost = 2 * cycles - plain["a"] - plain["b"]
+    options = {"path": engine.path}
+    result = count_lost_updates(DbEngine, options, mode="versioned", cycles=cycles)
+    assert result.overlapped
+    assert result.final == {"w0": cycles, "w1": cycles}
+    plain = count_lost_updates(DbEngine, options, mode="plain", cycles=cycles)
     with capsys.disabled():
-        print(
-            f"\n  db, 2 processes x {cycles} cycles on one session, each its own key: "
-            f"versioned 0 lost ({conflicts} conflicts retried); "
-            f"plain load/save {lost} lost ({lost / (2 * cycles):.1%})"
-        )
+        print(f"\n  db, {result}\n  db, {plain}")

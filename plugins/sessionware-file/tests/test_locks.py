@@ -19,9 +19,7 @@ from sessionware_file import FileEngine, _locks
 from sessionware_file._locks import LEASE
 
 import sessionware
-from sessionware.testing import expired, expires_in
-
-from ._race import race  # processes racing read-modify-write cycles on one session
+from sessionware.testing import count_lost_updates, expired, expires_in
 
 
 def new_key() -> str:
@@ -304,25 +302,17 @@ def test_the_parent_releases_even_while_a_forked_child_lives(
 
 
 def test_two_processes_under_the_lock_lose_no_update_of_a_shared_key(
-    engine: FileEngine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    engine: FileEngine, capsys: pytest.CaptureFixture[str]
 ) -> None:
     cycles = 2000
-    result = race(
-        engine,
-        "sessionware_file:FileEngine",
-        {"path": engine.path},
-        new_key(),
-        "locked",
-        cycles,
-        tmp_path / "go",
+    result = count_lost_updates(
+        FileEngine, {"path": engine.path}, mode="locked", cycles=cycles, same_key=True
     )
     with capsys.disabled():
-        print(
-            f"\nfile engine, 2 x {cycles} locked cycles on one key: lost {result['lost_shared']} "
-            f"({result['seconds']:.2f} s, overlap {result['overlap']:.2f} s)"
-        )
-    assert result["overlap"] > 0
-    assert (result["lost"], result["lost_shared"]) == (0, 0), result
+        print(f"\nfile engine, {result}")
+    assert result.overlapped
+    assert result.lost == 0, result
+    assert result.final == {"n": 2 * cycles}
 
 
 # -- the purge ------------------------------------------------------------------------------

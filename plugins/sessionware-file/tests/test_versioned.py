@@ -14,9 +14,7 @@ from sessionware_file import FileEngine
 from sessionware_file._format import HEADER_SIZE, SLOT_SIZE, encode
 
 import sessionware
-from sessionware.testing import expired, expires_in
-
-from ._race import race  # processes racing read-modify-write cycles on one session
+from sessionware.testing import count_lost_updates, expired, expires_in
 
 
 def new_key() -> str:
@@ -299,19 +297,14 @@ CYCLES = 2000
 
 
 def test_two_processes_of_versioned_cycles_lose_no_update(
-    engine: FileEngine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    engine: FileEngine, capsys: pytest.CaptureFixture[str]
 ) -> None:
     options = {"path": engine.path}
-    spec = "sessionware_file:FileEngine"
-    result = race(engine, spec, options, new_key(), "versioned", CYCLES, tmp_path / "go")
-    assert result["overlap"] > 0  # the workers really ran at the same time
-    assert result["lost"] == 0, result
-    assert result["final"] == {"w0": CYCLES, "w1": CYCLES}
-    plain = race(engine, spec, options, new_key(), "plain", CYCLES, tmp_path / "go")
+    result = count_lost_updates(FileEngine, options, mode="versioned", cycles=CYCLES)
+    assert result.overlapped  # the workers really ran at the same time
+    assert result.lost == 0, result
+    assert result.final == {"w0": CYCLES, "w1": CYCLES}
+    plain = count_lost_updates(FileEngine, options, mode="plain", cycles=CYCLES)
     with capsys.disabled():
-        print(
-            f"\nfile engine, 2 x {CYCLES} cycles: versioned lost {result['lost']} "
-            f"({result['conflicts']} conflicts retried, {result['seconds']:.2f} s); "
-            f"plain load/save lost {plain['lost']} ({plain['lost'] / (2 * CYCLES):.1%})"
-        )
-    assert json.dumps(plain["final"])  # plain mode ran to the end; its losses are reported only
+        print(f"\nfile engine, {result}\nfile engine, {plain}")
+    assert json.dumps(plain.final)  # plain mode ran to the end; its losses are reported only

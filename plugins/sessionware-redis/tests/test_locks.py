@@ -7,7 +7,6 @@ import os
 import socket
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,8 +15,7 @@ import redis.cluster
 from sessionware_redis import RedisEngine
 
 import sessionware
-
-from ._race import race  # processes racing read-modify-write cycles on one session
+from sessionware.testing import count_lost_updates
 
 Make = Callable[..., RedisEngine]
 
@@ -210,23 +208,18 @@ def test_locks_work_on_a_cluster(make_cluster_engine: Make) -> None:
 
 
 def test_two_processes_under_the_lock_lose_no_update_of_a_shared_key(
-    engine: RedisEngine, redis_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    engine: RedisEngine, redis_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     cycles = 1000  # the full 2 x 2,000: bench/race_file_redis.py
-    result = race(
-        engine,
-        "sessionware_redis:RedisEngine",
+    result = count_lost_updates(
+        RedisEngine,
         {"url": redis_url, "prefix": engine.prefix},
-        new_key(),
-        "locked",
-        cycles,
-        tmp_path / "go",
+        mode="locked",
+        cycles=cycles,
+        same_key=True,
     )
     with capsys.disabled():
-        print(
-            f"\nredis engine, 2 x {cycles} locked cycles on one key: lost "
-            f"{result['lost_shared']} ({result['seconds']:.2f} s, overlap "
-            f"{result['overlap']:.2f} s)"
-        )
-    assert result["overlap"] > 0
-    assert (result["lost"], result["lost_shared"]) == (0, 0), result
+        print(f"\nredis engine, {result}")
+    assert result.overlapped
+    assert result.lost == 0, result
+    assert result.final == {"n": 2 * cycles}

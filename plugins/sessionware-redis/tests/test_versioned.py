@@ -7,7 +7,6 @@ import hashlib
 import socket
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,9 +15,7 @@ import redis.cluster
 from sessionware_redis import RedisEngine
 
 import sessionware
-from sessionware.testing import expired, expires_in
-
-from ._race import race  # processes racing read-modify-write cycles on one session
+from sessionware.testing import count_lost_updates, expired, expires_in
 
 Make = Callable[..., RedisEngine]
 
@@ -308,19 +305,13 @@ CYCLES = 1000
 
 
 def test_two_processes_of_versioned_cycles_lose_no_update(
-    engine: RedisEngine, redis_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    engine: RedisEngine, redis_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     options = {"url": redis_url, "prefix": engine.prefix}
-    spec = "sessionware_redis:RedisEngine"
-    result = race(engine, spec, options, new_key(), "versioned", CYCLES, tmp_path / "go")
-    plain = race(engine, spec, options, new_key(), "plain", CYCLES, tmp_path / "go")
+    result = count_lost_updates(RedisEngine, options, mode="versioned", cycles=CYCLES)
+    plain = count_lost_updates(RedisEngine, options, mode="plain", cycles=CYCLES)
     with capsys.disabled():
-        print(
-            f"\nredis engine, 2 x {CYCLES} cycles: versioned lost {result['lost']} "
-            f"({result['conflicts']} conflicts retried, {result['seconds']:.2f} s, overlap "
-            f"{result['overlap']:.2f} s); plain load/save lost {plain['lost']} "
-            f"({plain['lost'] / (2 * CYCLES):.1%})"
-        )
-    assert result["overlap"] > 0
-    assert result["lost"] == 0, result
-    assert result["final"] == {"w0": CYCLES, "w1": CYCLES}
+        print(f"\nredis engine, {result}\nredis engine, {plain}")
+    assert result.overlapped
+    assert result.lost == 0, result
+    assert result.final == {"w0": CYCLES, "w1": CYCLES}
