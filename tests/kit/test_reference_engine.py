@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 import sessionware.testing
-from sessionware import Capabilities, Engine, EngineUnavailable, Serializer
+from sessionware import Capabilities, Engine, EngineUnavailable, Serializer, VersionConflict
 from sessionware.testing import (
     EngineConformance,
     MemoryEngine,
@@ -52,7 +52,20 @@ class TestNativeAsyncMemoryEngine(EngineConformance):
     @pytest.fixture
     def engine(self) -> Iterator[Engine]:
         """An empty engine whose async twins are its own coroutines."""
-        engine = MemoryEngine(capabilities=Capabilities(native_async=True))
+        engine = MemoryEngine(
+            capabilities=Capabilities(native_async=True, versioned=True, locking=True)
+        )
+        yield engine
+        engine.close()
+
+
+class TestUnversionedMemoryEngine(EngineConformance):
+    """The engine kit against ``MemoryEngine`` declaring neither versioned nor locking."""
+
+    @pytest.fixture
+    def engine(self) -> Iterator[Engine]:
+        """An empty engine that the session treats as last-writer-wins."""
+        engine = MemoryEngine(capabilities=Capabilities(local=True, inline_async=True))
         yield engine
         engine.close()
 
@@ -144,3 +157,57 @@ def test_memory_engine_refuses_an_unknown_operation() -> None:
     """A misspelt ``down`` entry is an error, not an outage that never happens."""
     with pytest.raises(TypeError, match="'lod'"):
         MemoryEngine(down={"lod"})
+
+
+def test_memory_engine_versions_follow_the_stored_entry() -> None:
+    """Every new entry in ``data`` has a new version, however it got there; delete forgets it."""
+    engine = MemoryEngine()
+    key = sessionware.new_session_key()
+    _, first = engine.save_versioned(key, b"one", expires_in(), None)
+    assert engine.load_versioned(key) == (b"one", first)
+    engine.data[key] = (b"planted", expires_in())  # a test corrupting the entry
+    loaded = engine.load_versioned(key)
+    assert loaded is not None and loaded[0] == b"planted" and loaded[1] != first
+    with pytest.raises(VersionConflict):
+        engine.save_versioned(key, b"stale", expires_in(), first)
+    _, again = engine.save_versioned(key, b"fresh", expires_in(), loaded[1])
+    engine.delete(key)
+    engine.save(key, b"recreated", expires_in(), must_create=True)
+    recreated = engine.load_versioned(key)
+    assert recreated is not None and recreated[1] not in (first, loaded[1], again)
+
+
+def test_memory_engine_records_versioned_and_lock_calls_and_can_fail_them() -> None:
+    """``calls`` names the versioned and lock operations; ``down`` can fail each of them."""
+    engine = MemoryEngine()
+    key = sessionware.new_session_key()
+    _, version = engine.save_versioned(key, b"x", expires_in(), None)
+    engine.load_versioned(key)
+    token = engine.acquire_lock(key, 30)
+    assert token is not None and engine.leases[key][0] == token
+    engine.release_lock(key, token)
+    assert engine.calls == ["save_versioned", "load_versioned", "acquire_lock", "release_lock"]
+    assert engine.leases == {}
+    engine.down = {"save_versioned", "acquire_lock"}
+    with pytest.raises(EngineUnavailable):
+        engine.save_versioned(key, b"y", expires_in(), version)
+    with pytest.raises(EngineUnavailable):
+        engine.acquire_lock(key, 30)
+    assert engine.load_versioned(key) == (b"x", version)
+    native = MemoryEngine(capabilities=Capabilities(native_async=True))
+    run_async(native.asave_versioned(key, b"x", expires_in(), None))
+    assert run_async(native.aacquire_lock(key, 30)) is not None
+    assert native.calls == ["asave_versioned", "save_versioned", "aacquire_lock", "acquire_lock"]
+
+
+def test_memory_engine_clear_expired_drops_run_out_leases_and_close_all() -> None:
+    """Run-out leases go with ``clear_expired`` (not counted); ``close`` drops every lease."""
+    engine = MemoryEngine()
+    held, run_out = sessionware.new_session_key(), sessionware.new_session_key()
+    assert engine.acquire_lock(held, 30) is not None
+    assert engine.acquire_lock(run_out, 30) is not None
+    engine.leases[run_out] = (engine.leases[run_out][0], engine.now() - 1)
+    assert engine.clear_expired() == 0
+    assert list(engine.leases) == [held]
+    engine.close()
+    assert engine.leases == {}
