@@ -11,19 +11,24 @@ never wait). Both apply the same two rules to every call:
   :class:`~sessionware.EngineUnavailable` (and is remembered as the
   session's ``engine_error``, so the middleware answers 503, not the app's 500);
 - a blocking call made while an event loop runs in the thread warns
-  (:class:`BlockingCallWarning`).
+  (:class:`BlockingCallWarning`);
+- a ``VersionConflict`` (another request saved first) is handed back after a
+  short random pause that grows with each conflict of the operation, so two
+  writers that collide in lockstep fall out of step (``_session_merge``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import random
 import sys
+import time
 import warnings
 from collections.abc import Generator
 from typing import Any, TypeVar
 
 from ._engine import Engine
-from ._errors import EngineUnavailable, SessionwareError
+from ._errors import EngineUnavailable, SessionwareError, VersionConflict
 from ._session_data import SessionData
 
 __all__ = ["BlockingCallWarning", "StepDrivers", "Steps", "engine_acall", "engine_call"]
@@ -57,6 +62,11 @@ def _warn_on_loop(engine: Engine, operation: str) -> None:
         BlockingCallWarning,
         stacklevel=level,
     )
+
+
+def _pause(conflicts: int) -> float:
+    """Seconds to wait after the ``conflicts``-th VersionConflict of one operation."""
+    return random.uniform(0, min(0.0001 * 2**conflicts, 0.005))
 
 
 def _unavailable(engine: Engine, operation: str, exc: Exception) -> EngineUnavailable:
@@ -101,6 +111,7 @@ class StepDrivers(SessionData):
         """Carry out ``steps`` with the engine's blocking methods."""
         engine = self.engine
         check_loop = not engine.capabilities.inline_async
+        conflicts = 0
         try:
             request = next(steps)
             while True:
@@ -118,6 +129,10 @@ class StepDrivers(SessionData):
                 except EngineUnavailable as exc:
                     self.engine_error = exc  # the middleware answers 503, not the app's 500
                     request = steps.throw(exc)
+                except VersionConflict as exc:
+                    conflicts += 1
+                    time.sleep(_pause(conflicts))
+                    request = steps.throw(exc)
                 except BaseException as exc:
                     request = steps.throw(exc)
                 else:
@@ -130,6 +145,7 @@ class StepDrivers(SessionData):
         engine = self.engine
         if engine.capabilities.inline_async:
             return self._run(steps)  # nothing to wait for: the sync driver, inline
+        conflicts = 0
         try:
             request = next(steps)
             while True:
@@ -138,6 +154,10 @@ class StepDrivers(SessionData):
                     result = await engine_acall(engine, operation, *args)
                 except EngineUnavailable as exc:
                     self.engine_error = exc
+                    request = steps.throw(exc)
+                except VersionConflict as exc:
+                    conflicts += 1
+                    await asyncio.sleep(_pause(conflicts))
                     request = steps.throw(exc)
                 except BaseException as exc:
                     request = steps.throw(exc)

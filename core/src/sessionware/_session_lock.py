@@ -47,9 +47,10 @@ _MAX_DELAY = 0.1
 class _Backoff:
     """The waits between lock attempts: 2 ms doubling to 100 ms, jittered, until the deadline."""
 
-    __slots__ = ("deadline", "delay")
+    __slots__ = ("deadline", "delay", "timeout")
 
     def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
         self.deadline = time.monotonic() + timeout
         self.delay = _FIRST_DELAY
 
@@ -177,27 +178,25 @@ class SessionLocking(SessionIO):
     # -- the I/O, sync and async ------------------------------------------------------
 
     def _take(self, key: str, ttl: float, wait: _Backoff) -> str:
-        timeout = wait.deadline - time.monotonic()
         while True:
             token = self._engine_call("acquire_lock", key, ttl)
             if token is not None:
                 return str(token)
             delay = wait.next()
             if delay is None:
-                raise self._timed_out(key, timeout)
+                raise self._timed_out(key, wait.timeout)
             if _get_running_loop() is not None:
                 _warn_on_loop(self.engine, "lock wait")
             time.sleep(delay)
 
     async def _atake(self, key: str, ttl: float, wait: _Backoff) -> str:
-        timeout = wait.deadline - time.monotonic()
         while True:
             token = await self._engine_acall("acquire_lock", key, ttl)
             if token is not None:
                 return str(token)
             delay = wait.next()
             if delay is None:
-                raise self._timed_out(key, timeout)
+                raise self._timed_out(key, wait.timeout)
             await asyncio.sleep(delay)
 
     def _release(self, key: str, token: str) -> None:

@@ -35,7 +35,7 @@ __all__ = ["MERGE_ATTEMPTS", "Merge", "MergingSteps", "merge", "report"]
 concurrency_log = logging.getLogger("sessionware.concurrency")
 
 #: How many times one save reloads and merges before it gives up (VersionConflict).
-MERGE_ATTEMPTS = 5
+MERGE_ATTEMPTS = 50
 
 _ABSENT: Any = object()
 
