@@ -1,62 +1,56 @@
-"""The postgres engine through sessionware's conformance kit.
+"""The postgres engine through sessionware's conformance kit, on a real server.
 
-The kit is about 90 tests of the promises sessions rely on (load never
-creates, create/update atomic under threads, expiry, hostile keys, the async
-twins, Django's session behaviours). Never override one of its tests to make
-it pass: a failure means the engine breaks a promise. Tests that do not apply
-skip themselves by the engine's declared capabilities.
+Every kit test gets an engine on a table of its own (so it starts empty);
+`second_engine` is another engine on the same table (a second process's),
+`unreachable_engine` one pointed at a port nothing listens on. The async
+tests run with `asyncio.to_thread` forbidden and, in the kit's `test_async_*`
+tests, without the blocking pool: the async twins are native.
 """
 
 from __future__ import annotations
 
-import errno
-from collections.abc import Callable, Iterator
-from typing import NoReturn
+import asyncio
+from collections.abc import Callable
+from typing import Any, NoReturn
 
 import pytest
-from sessionware.testing import EngineConformance
-
 from sessionware_postgres import PostgresEngine
 
+from sessionware.testing import EngineConformance
 
-class _NothingListens:
-    """A client whose store is down: every call fails as a driver's would."""
-
-    def __getattr__(self, operation: str) -> Callable[..., NoReturn]:
-        def refuse(*args: object) -> NoReturn:
-            raise ConnectionRefusedError(errno.ECONNREFUSED, f"connection refused ({operation})")
-
-        return refuse
-
-    def close(self) -> None:
-        """Closing succeeds: nothing is open."""
+Make = Callable[..., PostgresEngine]
 
 
-class TestPostgresEngineConformance(EngineConformance):
-    @pytest.fixture
-    def engine(self) -> Iterator[PostgresEngine]:
-        """An EMPTY engine per test, closed afterwards.
+async def _no_threads(*args: Any, **kwargs: Any) -> NoReturn:
+    raise AssertionError("an async call of the postgres engine ran in a thread")
 
-        For a real store, give each test its own empty place: a directory
-        under ``tmp_path``, a fresh database, a unique key prefix.
-        """
-        engine = PostgresEngine()
-        yield engine
-        engine.close()
 
-    @pytest.fixture
-    def unreachable_engine(
+def _no_blocking_pool() -> NoReturn:
+    raise AssertionError("an async call of the postgres engine used the blocking pool")
+
+
+class TestPostgresConformance(EngineConformance):
+    @pytest.fixture(autouse=True)
+    def _async_stays_native(
         self,
+        request: pytest.FixtureRequest,
+        engine: PostgresEngine,
         monkeypatch: pytest.MonkeyPatch,
-    ) -> Iterator[PostgresEngine]:
-        """The engine with its store down: runs the kit's outage tests.
+    ) -> None:
+        monkeypatch.setattr(asyncio, "to_thread", _no_threads)
+        if request.node.name.startswith("test_async"):
+            monkeypatch.setattr(engine, "_pool", _no_blocking_pool)
 
-        Every call, sync and async, must raise EngineUnavailable naming the
-        store. For a real store, drop ``_NothingListens`` and point the engine
-        at an address nothing listens on, with a short timeout, e.g.
-        ``PostgresEngine(url="yourstore://127.0.0.1:1", timeout=0.5)``.
-        """
-        engine = PostgresEngine()
-        monkeypatch.setattr(engine, "_client", _NothingListens())
-        yield engine
-        engine.close()
+    @pytest.fixture
+    def engine(self, make_engine: Make) -> PostgresEngine:
+        return make_engine()
+
+    @pytest.fixture
+    def second_engine(self, make_engine: Make, engine: PostgresEngine) -> PostgresEngine:
+        # Another engine (its own pools) on the same table: a second process's engine.
+        return make_engine(table=engine.table)
+
+    @pytest.fixture
+    def unreachable_engine(self, make_engine: Make) -> PostgresEngine:
+        # Port 1 on loopback: nothing listens, so every connection is refused at once.
+        return make_engine(url="postgresql://postgres:hunter2@127.0.0.1:1/test")

@@ -128,12 +128,12 @@ def _secrets_in(url: str) -> list[str]:
 
 
 def _port(value: object, option: str) -> str:
-    """One port or a comma-separated list (one per host), each 1-65535."""
+    """One port, or a comma-separated list (one per host; an empty entry: the default)."""
     text = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
     if isinstance(text, str) and text:
-        parts = text.split(",")
-        if all(p.strip().isdigit() and 0 < int(p) < 65536 for p in parts):
-            return ",".join(p.strip() for p in parts)
+        parts = [p.strip() for p in text.split(",")]
+        if all((p.isdigit() and 0 < int(p) < 65536) or (not p and len(parts) > 1) for p in parts):
+            return ",".join(parts)
     raise options.error(
         option, f"expected a port number 1-65535 (or a list, one per host), got {value!r}"
     )
@@ -167,7 +167,7 @@ def _address(params: dict[str, str]) -> str:
     ports = (params.get("port") or os.environ.get("PGPORT", "5432")).split(",")
     shown = []
     for index, host in enumerate(hosts):
-        port = ports[index] if index < len(ports) else ports[-1]
+        port = (ports[index] if index < len(ports) else ports[-1]) or "5432"
         if not host:
             host = "(default socket)"
         elif host.startswith("/") or ":" in host:
@@ -231,10 +231,10 @@ def build_settings(given: dict[str, Any]) -> Settings:
         connect_timeout = DEFAULT_CONNECT_TIMEOUT
     # libpq counts whole seconds and treats anything under 2 as 2.
     params["connect_timeout"] = str(max(2, math.ceil(connect_timeout)))
-    if given["application_name"] is not None or "application_name" not in params:
-        params["application_name"] = options.text(
-            "application_name", given["application_name"] or DEFAULT_APPLICATION_NAME
-        )
+    if given["application_name"] is not None:
+        params["application_name"] = options.text("application_name", given["application_name"])
+    else:
+        params.setdefault("application_name", DEFAULT_APPLICATION_NAME)
     statement_timeout = _timeout_ms("statement_timeout", given["statement_timeout"])
     startup = _statement_options(params.pop("options", None), statement_timeout)
     if startup is not None:
