@@ -211,3 +211,17 @@ def test_memory_engine_clear_expired_drops_run_out_leases_and_close_all() -> Non
     assert list(engine.leases) == [held]
     engine.close()
     assert engine.leases == {}
+
+
+def test_memory_engine_down_load_or_save_fails_the_versioned_forms_too() -> None:
+    """A test written before versioning (``down={"load"}``) still fails every load."""
+    engine = MemoryEngine()
+    key = sessionware.new_session_key()
+    _, version = engine.save_versioned(key, b"x", expires_in(), None)
+    engine.down = {"load", "save"}
+    with pytest.raises(EngineUnavailable):
+        engine.load_versioned(key)
+    with pytest.raises(EngineUnavailable):
+        engine.save_versioned(key, b"y", expires_in(), version)
+    engine.down = {"load_versioned"}
+    assert engine.load(key) == b"x"

@@ -93,6 +93,9 @@ OPERATIONS = frozenset(
     }
 )
 
+#: ``down={"load"}`` fails every load, versioned or not (and ``"save"`` every save).
+_KIND = {"load_versioned": "load", "save_versioned": "save"}
+
 
 class MemoryEngine(EngineBase):
     """Sessions in a dict guarded by a lock, in this process only: the engine for tests.
@@ -115,7 +118,9 @@ class MemoryEngine(EngineBase):
       request did no I/O, or which path it took;
     - ``down`` is the set of operations (names from ``OPERATIONS``) that raise
       ``EngineUnavailable`` (address ``memory://test``), to
-      simulate an outage; change it at any time.
+      simulate an outage; change it at any time. ``"load"`` and ``"save"``
+      fail the versioned forms too (a store whose loads fail fails both);
+      ``"load_versioned"`` or ``"save_versioned"`` fail only those.
 
     Options (keyword only; also accepted through ``get_engine`` once the class
     is registered, e.g. with ``registered``):
@@ -174,7 +179,7 @@ class MemoryEngine(EngineBase):
     def _call(self, operation: str) -> None:
         """Record ``operation``; raise EngineUnavailable when it is ``down``."""
         self.calls.append(operation)
-        if operation in self.down:
+        if operation in self.down or _KIND.get(operation) in self.down:
             raise EngineUnavailable("memory store unreachable", address=self.address)
 
     def _live(self, key: str, now: float) -> bool:
