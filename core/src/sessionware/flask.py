@@ -34,7 +34,7 @@ from ._errors import ConfigurationError, EngineUnavailable, SerializationError
 from ._plugins import get_engine_class, get_serializer_class
 from ._serializer import Serializer
 from ._session import SessionStore
-from .http._cookies import get_cookie
+from .http._cookie_parsing import get_cookie
 from .http._rules import Outcome, SessionRules
 
 if TYPE_CHECKING:

@@ -22,7 +22,8 @@ from .._errors import EngineUnavailable, UpdateError
 from .._serializer import Serializer
 from .._session import SessionStore, session_store
 from .._session_io import Steps
-from ._cookies import CookieSpec, patch_vary
+from ._cookies import CookieSpec
+from ._vary import patch_vary
 
 __all__ = ["INTERRUPTED_BODY", "UNAVAILABLE_BODY", "Outcome", "SessionRules"]
 

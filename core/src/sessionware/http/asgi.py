@@ -29,9 +29,10 @@ from .._engine import Engine
 from .._errors import EngineUnavailable, UpdateError
 from .._serializer import Serializer
 from .._session import SessionStore
-from ._cookies import get_cookie, patch_vary_bytes
+from ._cookie_parsing import get_cookie
 from ._messages import Request
 from ._rules import Outcome, SessionRules
+from ._vary import patch_vary_bytes
 from .middleware import Handler, MiddlewareFactory, build_chain
 
 __all__ = ["ASGIApp", "ASGISessionMiddleware"]

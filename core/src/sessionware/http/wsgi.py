@@ -21,7 +21,8 @@ from .._engine import Engine
 from .._errors import EngineUnavailable
 from .._serializer import Serializer
 from .._session import SessionStore
-from ._messages import Request, Response, get_cookie
+from ._cookie_parsing import get_cookie
+from ._messages import Request, Response
 from ._rules import Outcome, SessionRules
 from .middleware import Handler, MiddlewareFactory, build_chain
 
