@@ -15,27 +15,23 @@ from __future__ import annotations
 
 try:
     import flask
-    from flask.json.tag import TaggedJSONSerializer
     from flask.sessions import SessionInterface, SessionMixin
 except ImportError as exc:  # pragma: no cover - exercised in a subprocess
     raise ImportError(
         'sessionware.flask needs Flask; install it with: pip install "sessionware[flask]"'
     ) from exc
 
-import json
-import re
-from collections.abc import Mapping
-from datetime import timedelta
-from typing import TYPE_CHECKING, Any, ClassVar, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from ._config import SessionConfig
-from ._engine import Engine
-from ._errors import ConfigurationError, EngineUnavailable, SerializationError
-from ._plugins import get_engine_class, get_serializer_class
-from ._serializer import Serializer
-from ._session import SessionStore
-from .http._cookie_parsing import get_cookie
-from .http._rules import Outcome, SessionRules
+from .._engine import Engine
+from .._errors import ConfigurationError, EngineUnavailable
+from .._plugins import get_engine_class, get_serializer_class
+from .._serializer import Serializer
+from .._session import SessionStore
+from ..http._cookie_parsing import get_cookie
+from ..http._rules import Outcome, SessionRules
+from ._config import config_from_flask
+from ._tagged import TAGGED, FlaskTaggedSerializer
 
 if TYPE_CHECKING:
     from flask.wrappers import Request, Response
@@ -51,79 +47,8 @@ __all__ = [
 
 #: ``app.extensions`` key under which the installed interface is kept.
 EXTENSION_KEY: Final = "sessionware"
-#: The serializer used unless ``SESSIONWARE_SERIALIZER`` names another.
-TAGGED: Final = "flask_tagged"
-#: Every tag key starts with a space (``{" t": ...}``); data without one needs no untagging.
-_TAG_OPENING: Final = re.compile(rb'\{\s*" ')
 #: Where ``open_session`` leaves an engine outage for the ``"error"`` policy's check.
 _DOWN_KEY: Final = "sessionware.unavailable"
-
-#: SessionConfig fields that Flask names; ``SESSIONWARE_<FIELD>`` for them is refused.
-FLASK_NAMES: Final = {
-    "secret_key": "SECRET_KEY",
-    "fallback_keys": "SECRET_KEY_FALLBACKS",
-    "cookie_name": "SESSION_COOKIE_NAME",
-    "cookie_domain": "SESSION_COOKIE_DOMAIN",
-    "cookie_path": "SESSION_COOKIE_PATH",
-    "cookie_httponly": "SESSION_COOKIE_HTTPONLY",
-    "cookie_secure": "SESSION_COOKIE_SECURE",
-    "cookie_samesite": "SESSION_COOKIE_SAMESITE",
-    "cookie_partitioned": "SESSION_COOKIE_PARTITIONED",
-    "cookie_age": "PERMANENT_SESSION_LIFETIME",
-    "expire_at_browser_close": "session.permanent",
-}
-#: SessionConfig fields read from ``app.config["SESSIONWARE_<FIELD>"]``.
-SESSIONWARE_FIELDS: Final = tuple(
-    name for name in SessionConfig.field_names() if name not in FLASK_NAMES
-)
-
-
-class FlaskTaggedSerializer:
-    """Flask's tagged JSON as a sessionware serializer: tuples, bytes, datetimes survive.
-
-    ``flash()`` stores tuples, and Flask's own session round-trips ``bytes``,
-    ``datetime``, ``UUID`` and ``Markup`` by tagging them in plain JSON
-    (``{" t": [...]}`` for a tuple). This is that format — JSON, never
-    pickle — with sessionware's protocol: bytes in and out, and
-    :class:`~sessionware.SerializationError` for what it cannot encode or
-    decode. Inside a request it encodes with the app's JSON provider, as
-    Flask's cookie session does.
-    """
-
-    name: ClassVar[str] = TAGGED
-
-    def __init__(self) -> None:
-        self._tagged = TaggedJSONSerializer()
-
-    def dumps(self, data: dict[str, Any]) -> bytes:
-        """Encode ``data`` as tagged JSON (UTF-8)."""
-        try:
-            text: str = self._tagged.dumps(data)
-        except (TypeError, ValueError) as exc:
-            raise SerializationError(
-                f"the Flask session cannot be stored as tagged JSON: {exc}. Store str, int, "
-                "float, bool, None, list, dict, tuple, bytes, datetime, UUID or Markup values"
-            ) from exc
-        return text.encode("utf-8")
-
-    def loads(self, raw: bytes) -> dict[str, Any]:
-        """Decode tagged JSON produced by :meth:`dumps` (or by plain JSON)."""
-        try:
-            if _TAG_OPENING.search(raw) is None:  # no object starts with a tag: plain JSON
-                data = json.loads(raw)
-            else:
-                # Untagging in the decoder's object hook (innermost objects first, as
-                # Flask's own scan does) costs half of Flask's walk over the whole tree.
-                data = json.loads(raw, object_hook=self._tagged.untag)
-        except Exception as exc:  # any decoder or tag failure: the data is not a session
-            raise SerializationError(
-                f"stored session data is not valid tagged JSON ({type(exc).__name__}: {exc})"
-            ) from exc
-        if not isinstance(data, dict):
-            raise SerializationError(
-                f"stored session data decoded to a {type(data).__name__}, not a dict"
-            )
-        return data
 
 
 class FlaskSession(SessionStore, SessionMixin):
@@ -286,82 +211,6 @@ def _answer(response: Response, outcome: Outcome) -> Response:
     response.direct_passthrough = False
     response.set_data(outcome.body)
     return response
-
-
-def config_from_flask(app_config: Mapping[str, Any], *, secret: bool = False) -> SessionConfig:
-    """The :class:`~sessionware.SessionConfig` that ``app.config`` describes.
-
-    Flask's names where it has them; ``SESSIONWARE_<FIELD>`` for the rest
-    (``SESSIONWARE_ENGINE``, ``SESSIONWARE_ENGINE_OPTIONS``,
-    ``SESSIONWARE_SERIALIZER``, ``SESSIONWARE_ON_UNAVAILABLE``...). An
-    unknown ``SESSIONWARE_*`` key, or one Flask already names, is an error.
-    ``SECRET_KEY`` and ``SECRET_KEY_FALLBACKS`` are included only with
-    ``secret=True``: :class:`Session` asks for them only when the engine or
-    the serializer signs, so a development ``SECRET_KEY`` that is too short
-    to sign sessions does not stop an app whose sessions are not signed.
-    """
-    values: dict[str, Any] = {
-        "engine": "db",
-        "serializer": TAGGED,
-        # Flask's meaning: a session is not permanent until session.permanent = True;
-        # FlaskSession decides per session, this states the default.
-        "expire_at_browser_close": True,
-    }
-    for key, value in app_config.items():
-        if not key.startswith("SESSIONWARE_"):
-            continue
-        name = key[len("SESSIONWARE_") :].lower()
-        if name in FLASK_NAMES:
-            raise ConfigurationError(
-                f"{key} is not read by sessionware.flask: Flask names this setting; set "
-                f"{FLASK_NAMES[name]} instead",
-                field=name,
-            )
-        if name not in SESSIONWARE_FIELDS:
-            valid = ", ".join(f"SESSIONWARE_{n.upper()}" for n in SESSIONWARE_FIELDS)
-            raise ConfigurationError(
-                f"unknown setting {key} in app.config; sessionware.flask reads {valid}",
-                field=name,
-            )
-        values[name] = value
-    if secret:
-        secret_key = app_config.get("SECRET_KEY")
-        if secret_key:
-            values["secret_key"] = _text(secret_key)
-        values["fallback_keys"] = tuple(
-            _text(k) for k in app_config.get("SECRET_KEY_FALLBACKS") or ()
-        )
-    values["cookie_name"] = app_config.get("SESSION_COOKIE_NAME", "session")
-    values["cookie_domain"] = app_config.get("SESSION_COOKIE_DOMAIN") or None
-    values["cookie_path"] = (
-        app_config.get("SESSION_COOKIE_PATH") or app_config.get("APPLICATION_ROOT") or "/"
-    )
-    values["cookie_httponly"] = app_config.get("SESSION_COOKIE_HTTPONLY", True)
-    values["cookie_secure"] = app_config.get("SESSION_COOKIE_SECURE", False)
-    values["cookie_samesite"] = app_config.get("SESSION_COOKIE_SAMESITE")
-    values["cookie_partitioned"] = app_config.get("SESSION_COOKIE_PARTITIONED", False)
-    lifetime = app_config.get("PERMANENT_SESSION_LIFETIME", timedelta(days=31))
-    if isinstance(lifetime, timedelta):
-        lifetime = int(lifetime.total_seconds())
-    values["cookie_age"] = lifetime
-    try:
-        return SessionConfig.from_mapping(values)
-    except ConfigurationError as exc:
-        raise _flask_named(exc) from exc
-
-
-def _text(secret: str | bytes) -> str:
-    # Flask accepts bytes secrets (os.urandom); latin-1 maps each byte to one character.
-    return secret.decode("latin-1") if isinstance(secret, bytes) else secret
-
-
-def _flask_named(exc: ConfigurationError) -> ConfigurationError:
-    """``exc`` with the Flask setting (or ``SESSIONWARE_*`` key) it is about named first."""
-    field = exc.field
-    if field is None:
-        return exc
-    setting = FLASK_NAMES.get(field, f"SESSIONWARE_{field.upper()}")
-    return ConfigurationError(f"{setting}: {exc}", field=field)
 
 
 class Session:
