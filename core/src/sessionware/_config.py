@@ -4,7 +4,7 @@ Names and defaults follow Django's ``SESSION_*`` settings. A config can be
 built from keyword arguments, a mapping, a TOML file (a ``[sessionware]``
 table or ``[tool.sessionware]`` in pyproject.toml) or ``SESSIONWARE_*``
 environment variables; an invalid value raises
-:class:`~sessionware.ConfigurationError` naming the field.
+``ConfigurationError`` naming the field.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ _FALSE = {"0", "false", "no", "off", ""}
 
 @dataclass(frozen=True, kw_only=True)
 class SessionConfig:
-    """All session settings. Immutable; derive variants with :meth:`replace`."""
+    """All session settings. Immutable; derive variants with ``replace``."""
 
     #: Name of the session cookie.
     cookie_name: str = "sessionid"
@@ -64,7 +64,7 @@ class SessionConfig:
     #: Keyword options for the serializer.
     serializer_options: Mapping[str, Any] = field(default_factory=dict)
     #: Secret for engines and serializers that sign (signed_cookies, signed). When
-    #: set, it must pass :func:`sessionware.signing.check_secret` (at least 50
+    #: set, it must pass ``sessionware.signing.check_secret`` (at least 50
     #: characters, at least 5 distinct), as must every fallback key.
     secret_key: str | None = field(default=None, repr=False)
     #: Retired secrets still accepted when verifying (key rotation).

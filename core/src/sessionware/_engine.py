@@ -2,7 +2,7 @@
 
 An engine stores opaque bytes under a key and knows nothing of Python objects;
 serialization, expiry policy and change tracking live in the session.
-:class:`Engine` is the protocol, :class:`EngineBase` an optional base class
+``Engine`` is the protocol, ``EngineBase`` an optional base class
 with the shared helpers (key validation, async twins run off the event loop,
 the fork hook). The fork hook itself (``register_after_fork``, the one
 ``os.register_at_fork`` of sessionware) lives in ``_fork``.
@@ -89,18 +89,18 @@ class Engine(Protocol):
     """A session storage engine.
 
     Keys passed in are strings; an engine must treat a key that fails
-    :meth:`is_valid_key` as absent (``load`` returns ``None``, ``exists``
+    ``is_valid_key`` as absent (``load`` returns ``None``, ``exists``
     ``False``, ``delete`` does nothing) and refuse to ``save`` it with
-    :class:`~sessionware.InvalidSessionKey`. ``expires_at`` is a POSIX
+    ``InvalidSessionKey``. ``expires_at`` is a POSIX
     timestamp; an entry past it is never returned by ``load``. When the store
     cannot be reached or used, every method raises
-    :class:`~sessionware.EngineUnavailable` (naming the address), never the
+    ``EngineUnavailable`` (naming the address), never the
     driver's own error.
 
     Optional methods, looked up with ``getattr`` so an engine without them
-    still satisfies this protocol (:class:`EngineBase` provides defaults):
+    still satisfies this protocol (``EngineBase`` provides defaults):
     ``health() -> None`` and ``async ahealth() -> None`` (``sessionware
-    check`` calls them: raise :class:`~sessionware.EngineUnavailable` when the
+    check`` calls them: raise ``EngineUnavailable`` when the
     store cannot be used right now), ``count_expired() -> int | None`` (how
     many sessions ``clear_expired`` would remove, when the engine can count
     them cheaply; ``None`` otherwise) and a ``progress`` keyword argument of
@@ -119,7 +119,7 @@ class Engine(Protocol):
         """The bytes saved under ``key``; ``None`` if missing or expired. Never creates.
 
         An engine that verifies what it loads (a cookie engine) may raise
-        :class:`~sessionware.SuspiciousSession` for forged input: the session
+        ``SuspiciousSession`` for forged input: the session
         logs it and continues empty.
         """
         ...
@@ -127,8 +127,8 @@ class Engine(Protocol):
     def save(self, key: str, data: bytes, expires_at: float, must_create: bool = False) -> str:
         """Store ``data`` under ``key``; return the value the cookie carries.
 
-        ``must_create``: raise :class:`~sessionware.CreateError` if ``key``
-        exists. Otherwise raise :class:`~sessionware.UpdateError` if ``key``
+        ``must_create``: raise ``CreateError`` if ``key``
+        exists. Otherwise raise ``UpdateError`` if ``key``
         does not exist (it was deleted or expired meanwhile): never resurrect.
         """
         ...
@@ -150,25 +150,25 @@ class Engine(Protocol):
         ...
 
     async def aload(self, key: str) -> bytes | None:
-        """Async twin of :meth:`load`."""
+        """Async twin of ``load``."""
         ...
 
     async def asave(
         self, key: str, data: bytes, expires_at: float, must_create: bool = False
     ) -> str:
-        """Async twin of :meth:`save`."""
+        """Async twin of ``save``."""
         ...
 
     async def aexists(self, key: str) -> bool:
-        """Async twin of :meth:`exists`."""
+        """Async twin of ``exists``."""
         ...
 
     async def adelete(self, key: str) -> None:
-        """Async twin of :meth:`delete`."""
+        """Async twin of ``delete``."""
         ...
 
     async def aclear_expired(self) -> int:
-        """Async twin of :meth:`clear_expired`."""
+        """Async twin of ``clear_expired``."""
         ...
 
 
@@ -176,10 +176,10 @@ class EngineBase:
     """Optional base class for engines: key validation, async twins, the fork hook.
 
     Subclasses set ``name`` and implement the five sync methods; the async
-    twins run them with :func:`asyncio.to_thread` unless overridden (an engine
+    twins run them with ``asyncio.to_thread`` unless overridden (an engine
     that talks to a network service should override them natively and declare
     ``native_async=True``). Constructor keyword arguments are the engine's
-    options: :func:`sessionware.get_engine` rejects any other name. An engine
+    options: ``sessionware.get_engine`` rejects any other name. An engine
     that holds connections, sockets or locks overrides
     ``after_fork_in_child``. Engines are context managers: ``with``
     calls ``close`` at the end.
@@ -187,7 +187,7 @@ class EngineBase:
 
     name: ClassVar[str] = ""
     capabilities: ClassVar[Capabilities] = Capabilities()
-    #: When true, :func:`sessionware.get_engine` passes the configured
+    #: When true, ``sessionware.get_engine`` passes the configured
     #: ``secret_key`` and ``fallback_keys`` to the constructor.
     uses_secret: ClassVar[bool] = False
 
@@ -246,7 +246,7 @@ class EngineBase:
         return False
 
     def check_key(self, key: str) -> str:
-        """Return ``key`` or raise :class:`~sessionware.InvalidSessionKey`."""
+        """Return ``key`` or raise ``InvalidSessionKey``."""
         if not self.is_valid_key(key):
             shown = repr(key) if len(str(key)) <= 40 else repr(str(key)[:40]) + "..."
             raise InvalidSessionKey(
@@ -274,7 +274,7 @@ class EngineBase:
         return None
 
     def health(self) -> None:
-        """Check that the store can be used now; :class:`~sessionware.EngineUnavailable` if not.
+        """Check that the store can be used now; ``EngineUnavailable`` if not.
 
         ``sessionware check`` calls it, so that a store nothing listens on is
         reported before the first request. It reads or changes no session. A
@@ -286,11 +286,11 @@ class EngineBase:
         return None
 
     async def ahealth(self) -> None:
-        """Async twin of :meth:`health` (by default, :meth:`health` in a thread)."""
+        """Async twin of ``health`` (by default, ``health`` in a thread)."""
         await asyncio.to_thread(self.health)
 
     def count_expired(self) -> int | None:
-        """How many sessions :meth:`clear_expired` would remove now, or ``None``.
+        """How many sessions ``clear_expired`` would remove now, or ``None``.
 
         Implement it only when counting is cheap next to the purge itself
         (an index, a directory listing): ``sessionware clear-expired`` shows

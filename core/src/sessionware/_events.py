@@ -1,7 +1,7 @@
 """Events: how what happens to a session reaches the plugins that listen.
 
-A bound session class gets its :class:`Events` when it is built
-(:func:`sessionware.session_store` passes the plugin host's), and emits
+A bound session class gets its ``Events`` when it is built
+(``sessionware.session_store`` passes the plugin host's), and emits
 through it; nothing in the session reaches for a global. The host keeps its
 ``Events`` current: every registration, unregistration and discovery
 recomputes which events have listeners, so a class built before a plugin
@@ -43,7 +43,7 @@ class Events:
         self.refresh()
 
     def refresh(self) -> None:
-        """Recompute :attr:`listening` (the host calls this whenever its plugins change)."""
+        """Recompute ``listening`` (the host calls this whenever its plugins change)."""
         hook = self._hook
         if hook is None:
             return

@@ -6,8 +6,8 @@ hooks are called once, when plugins are discovered. Event hooks are called
 synchronously after the event; an exception in one is logged and swallowed,
 so an observer can never break a request.
 
-This module is where the event names are defined: :data:`EVENTS` lists the
-specs marked ``@_event`` below, and :class:`~sessionware._events.Events` (what
+This module is where the event names are defined: ``EVENTS`` lists the
+specs marked ``@_event`` below, and ``Events`` (what
 a session class emits through) takes its names from it. It imports nothing
 of sessionware, so any module may import it.
 """
@@ -29,7 +29,7 @@ _EVENT_NAMES: list[str] = []
 
 
 def _event(spec: _F) -> _F:
-    """A hookspec that is an event: emitted by sessions, listed in :data:`EVENTS`."""
+    """A hookspec that is an event: emitted by sessions, listed in ``EVENTS``."""
     _EVENT_NAMES.append(spec.__name__)
     return hookspec(spec)
 
@@ -48,7 +48,7 @@ def register_serializers(register: Callable[[type[Any]], None]) -> None:
 def session_created(session: MutableMapping[str, Any]) -> None:
     """A new session was stored for the first time (its key is ``session.session_key``).
 
-    ``session`` is the :class:`~sessionware.SessionStore` that was saved.
+    ``session`` is the ``SessionStore`` that was saved.
     """
 
 

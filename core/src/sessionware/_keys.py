@@ -1,7 +1,7 @@
 """Session key generation and validation.
 
 A session key is 32 characters of lowercase base32 (160 bits from
-:mod:`secrets`). Lowercase keeps keys distinct on case-insensitive file
+``secrets``). Lowercase keeps keys distinct on case-insensitive file
 systems; the alphabet keeps them safe in paths, SQL and Redis key names.
 """
 

@@ -107,7 +107,7 @@ def _describe(plugin: PluginInfo) -> str:
 
 
 class PluginHost:
-    """The pluggy manager plus the name registries. One per process: :data:`host`."""
+    """The pluggy manager plus the name registries. One per process: ``host``."""
 
     def __init__(self) -> None:
         self.pm = pluggy.PluginManager("sessionware")
@@ -154,7 +154,7 @@ class PluginHost:
     def register(self, plugin: ModuleType | object, name: str | None = None) -> PluginInfo:
         """Register a plugin object in code (apps and tests); returns its record.
 
-        Raises :class:`~sessionware.PluginLoadError` if it fails or provides a
+        Raises ``PluginLoadError`` if it fails or provides a
         name that is already taken.
         """
         self.discover()
@@ -339,20 +339,20 @@ def _instantiate(kind: str, cls: type[Any], options: dict[str, Any]) -> Any:
 
 
 def get_engine_class(name: str) -> type[Any]:
-    """The engine class registered under ``name`` (raises :class:`EngineNotFound`)."""
+    """The engine class registered under ``name`` (raises ``EngineNotFound``)."""
     return host._lookup("engine", name)
 
 
 def get_serializer_class(name: str) -> type[Any]:
-    """The serializer class registered under ``name`` (raises :class:`SerializerNotFound`)."""
+    """The serializer class registered under ``name`` (raises ``SerializerNotFound``)."""
     return host._lookup("serializer", name)
 
 
 def get_engine(name: str, **options: Any) -> Any:
     """A new engine instance by name, e.g. ``get_engine("db", path="sessions.db")``.
 
-    Unknown names raise :class:`~sessionware.EngineNotFound` (listing what is
-    installed); unknown options raise :class:`~sessionware.ConfigurationError`.
+    Unknown names raise ``EngineNotFound`` (listing what is
+    installed); unknown options raise ``ConfigurationError``.
     """
     return _instantiate("engine", get_engine_class(name), options)
 

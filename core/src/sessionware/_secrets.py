@@ -1,8 +1,8 @@
 """The one rule a signing secret must meet, applied wherever a secret enters.
 
-:class:`~sessionware.SessionConfig`, :class:`sessionware.signing.Signer`, the
+``SessionConfig``, ``sessionware.signing.Signer``, the
 signed_cookies engine, the signed serializer and ``sessionware check`` all
-call :func:`check_secret`; none has a rule of its own. Nothing here signs:
+call ``check_secret``; none has a rule of its own. Nothing here signs:
 this module imports nothing heavier than the errors, so validating a
 configuration never loads the cryptography library.
 """
@@ -29,11 +29,11 @@ def check_secret(
 ) -> str | bytes:
     """Return ``secret`` if it is strong enough to sign sessions with; raise otherwise.
 
-    The rule: a ``str`` or ``bytes`` of at least :data:`MIN_LENGTH`
-    characters, at least :data:`MIN_DISTINCT` of them distinct, and not
+    The rule: a ``str`` or ``bytes`` of at least ``MIN_LENGTH``
+    characters, at least ``MIN_DISTINCT`` of them distinct, and not
     Django's ``django-insecure-`` development placeholder. ``name`` is how
     the message calls the secret (``"fallback_keys[1]"``); ``field`` is the
-    :class:`~sessionware.ConfigurationError`'s ``field`` (default: ``name``).
+    ``ConfigurationError``'s ``field`` (default: ``name``).
     The message never contains the secret itself.
     """
     field = name if field is None else field

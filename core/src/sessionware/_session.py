@@ -2,11 +2,11 @@
 
 Semantics follow Django's ``SessionBase``: data is loaded lazily on first
 access; ``accessed`` flips on any read, ``modified`` on any top-level change;
-keys come from :mod:`secrets`; an invalid key is treated as absent before any
+keys come from ``secrets``; an invalid key is treated as absent before any
 storage access; undecodable or tampered data loads as an empty session and is
 logged to ``sessionware.security``. Django's traps are closed: a non-``str``
-key raises :class:`TypeError` when set, nested mutations are detected (see
-:meth:`SessionStore.detect_changes`), and expiry is enforced by every engine.
+key raises ``TypeError`` when set, nested mutations are detected (see
+``SessionStore.detect_changes``), and expiry is enforced by every engine.
 
 The class is built in layers, each a module along a seam:
 
@@ -20,9 +20,9 @@ The class is built in layers, each a module along a seam:
 - ``_session_io``: load, save, create, exists, delete, flush, cycle — each
   written once as steps, for sync and async;
 - ``_session_lock``: ``lock()``/``alock()``, a per-session lease;
-- this module: :class:`SessionStore` (adding the async twins of the mapping
-  methods) and :func:`session_store`, which binds a class to an engine, a
-  serializer, a configuration and the :class:`~sessionware._events.Events`
+- this module: ``SessionStore`` (adding the async twins of the mapping
+  methods) and ``session_store``, which binds a class to an engine, a
+  serializer, a configuration and the ``Events``
   its events go through (the plugin host's unless given).
 
 The HTTP side (cookies, response rules) lives in ``sessionware.http``.
@@ -57,18 +57,18 @@ __all__ = [
 class SessionStore(SessionLocking):
     """A session: a ``dict`` of str keys, plus Django's session API.
 
-    Get a class bound to an engine with :func:`session_store`, then
+    Get a class bound to an engine with ``session_store``, then
     ``SessionStore()`` for a new session or ``SessionStore(key)`` for an
     existing one. Every mutating call (``[]=``, ``del``, ``pop``, ``popitem``,
     ``setdefault`` of a new key, ``update``, ``|=``, ``clear``) sets
-    :attr:`modified`; every read sets :attr:`accessed`. Storage operations
+    ``modified``; every read sets ``accessed``. Storage operations
     have async twins (``aload``, ``asave``, ``acycle_key``, ``aflush``, ...).
     On an engine that declares ``versioned``, concurrent saves of one session
     merge key by key instead of overwriting; ``with session.lock():`` (or
     ``async with session.alock():``) serializes a read-modify-write of one key.
     """
 
-    #: Where events go: the plugin host's, unless :func:`session_store` was given others.
+    #: Where events go: the plugin host's, unless ``session_store`` was given others.
     events = host.events
 
     # -- async mapping helpers (load without blocking, then act) ---------------------
@@ -174,10 +174,10 @@ def session_store(
     events: Events | None = None,
     **settings: Any,
 ) -> type[SessionStore]:
-    """A :class:`SessionStore` class bound to an engine — Django's "outside a view" in one line.
+    """A ``SessionStore`` class bound to an engine — Django's "outside a view" in one line.
 
     ``session_store(engine="db", path="sessions.db")``: keyword arguments that
-    are :class:`SessionConfig` fields configure the session; the others are
+    are ``SessionConfig`` fields configure the session; the others are
     options of the engine. Pass ``engine_instance``/``serializer_instance`` to
     share already-built ones (the engine holds the connection pool). The
     class emits its events through ``events``: by default the plugin host's,

@@ -1,13 +1,13 @@
 """The session's state: the mapping and change detection — no I/O here.
 
-:class:`SessionData` is the ``dict`` half of :class:`~sessionware.SessionStore`.
+``SessionData`` is the ``dict`` half of ``SessionStore``.
 It loads lazily through one hook, ``_ensure_loaded`` (the persistence half,
 ``_session_io``, provides it), called from one place: the table of reading
 methods below and the few writing methods that need the stored data first.
 What it holds beyond the ``dict``: the key, ``accessed``/``modified``, the
 custom expiry (its API in ``_session_expiry``), and the bytes last loaded or
 saved (to detect nested changes). What it reports, a rejected input, goes
-through the class's :class:`~sessionware._events.Events`.
+through the class's ``Events``.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def _key_error(key: object) -> TypeError:
 class SessionData(dict[str, Any], SessionExpiry):
     """A ``dict`` of str keys that loads itself on first use and tracks reads and changes."""
 
-    #: The engine this class stores into (set by :func:`sessionware.session_store`).
+    #: The engine this class stores into (set by ``sessionware.session_store``).
     engine: ClassVar[Engine]
     #: The serializer that turns the data into bytes.
     serializer: ClassVar[Serializer]
@@ -222,7 +222,7 @@ class SessionData(dict[str, Any], SessionExpiry):
         return data
 
     def detect_changes(self) -> bool:
-        """Set :attr:`modified` if nested data changed since load; return :attr:`modified`.
+        """Set ``modified`` if nested data changed since load; return ``modified``.
 
         ``s["cart"]["n"] = 1`` changes the session without calling a method of
         it. With ``detect_nested_changes`` (the default) the middleware calls

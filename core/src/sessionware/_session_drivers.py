@@ -1,17 +1,17 @@
 """The drivers that carry out a session operation's steps: the only place I/O happens.
 
-An operation of :class:`~sessionware.SessionStore` is written once, as a
+An operation of ``SessionStore`` is written once, as a
 generator of *steps* (``_session_io``): it yields each engine call it needs as
 ``(operation, args)`` and gets back the result, or has the error thrown in.
-:meth:`StepDrivers._run` makes the calls with the engine's blocking methods,
-:meth:`StepDrivers._arun` with its async twins (or inline for engines that
+``StepDrivers._run`` makes the calls with the engine's blocking methods,
+``StepDrivers._arun`` with its async twins (or inline for engines that
 never wait). Both apply the same two rules to every call:
 
 - an error an engine lets escape that is not a sessionware error becomes
-  :class:`~sessionware.EngineUnavailable` (and is remembered as the
+  ``EngineUnavailable`` (and is remembered as the
   session's ``engine_error``, so the middleware answers 503, not the app's 500);
 - a blocking call made while an event loop runs in the thread warns
-  (:class:`BlockingCallWarning`);
+  (``BlockingCallWarning``);
 - a ``VersionConflict`` (another request saved first) is handed back after a
   short random pause that grows with each conflict of the operation, so two
   writers that collide in lockstep fall out of step (``_session_merge``).
@@ -93,7 +93,7 @@ def engine_call(engine: Engine, operation: str, *args: Any) -> Any:
 
 
 async def engine_acall(engine: Engine, operation: str, *args: Any) -> Any:
-    """Async twin of :func:`engine_call`: the engine's ``a<operation>``, or inline."""
+    """Async twin of ``engine_call``: the engine's ``a<operation>``, or inline."""
     if engine.capabilities.inline_async:
         return engine_call(engine, operation, *args)
     try:

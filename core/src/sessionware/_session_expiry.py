@@ -1,11 +1,11 @@
 """The session's expiry: how a custom expiry is stored, checked and reported.
 
-:class:`SessionExpiry` is the part of :class:`~sessionware.SessionStore` that
+``SessionExpiry`` is the part of ``SessionStore`` that
 answers "when does this session end" (``set_expiry``, ``get_expiry_age``,
 ``get_expiry_date``, ``get_expire_at_browser_close``), Django's API, and so
 what the cookie of a save says (``saved_age``, ``cookie_size``). A custom
-expiry travels with the data under :data:`EXPIRY_KEY` (hidden from the
-mapping); :func:`parse_expiry` judges what a load finds there.
+expiry travels with the data under ``EXPIRY_KEY`` (hidden from the
+mapping); ``parse_expiry`` judges what a load finds there.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def _utcnow() -> datetime:
 def parse_expiry(value: object) -> int | datetime | None:
     """A stored expiry as the session keeps it, or ``None`` when it is unusable.
 
-    Only what :meth:`SessionExpiry.set_expiry` writes is accepted: an age in
+    Only what ``SessionExpiry.set_expiry`` writes is accepted: an age in
     whole seconds within bounds, or an ISO date with a UTC offset. Anything
     else (a naive date, an age too large for a date, a float, a bool) would
     make the next save or cookie fail, so the entry is judged broken instead.
@@ -54,14 +54,14 @@ def parse_expiry(value: object) -> int | datetime | None:
 
 
 def stored_expiry(expiry: int | datetime) -> int | str:
-    """How ``expiry`` is written under :data:`EXPIRY_KEY` (what :func:`parse_expiry` reads)."""
+    """How ``expiry`` is written under ``EXPIRY_KEY`` (what ``parse_expiry`` reads)."""
     return expiry.isoformat() if isinstance(expiry, datetime) else expiry
 
 
 class SessionExpiry:
     """Django's expiry API over ``_expiry`` (``None``: the configured policy).
 
-    A mixin of :class:`~sessionware._session_data.SessionData`, which provides
+    A mixin of ``SessionData``, which provides
     the state it reads and the loading it waits for.
     """
 

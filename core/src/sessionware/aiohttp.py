@@ -2,15 +2,15 @@
 
 ``setup(app, engine="redis", url=...)`` installs a middleware and an
 ``on_response_prepare`` hook; in a handler, ``session = await get_session(request)``
-returns the request's :class:`~sessionware.SessionStore`, already loaded with
+returns the request's ``SessionStore``, already loaded with
 ``aload`` so that reading it never does I/O on the event loop. The response
-rules are the core's (:class:`~sessionware.http._rules.SessionRules`):
+rules are the core's (``SessionRules``):
 they run in the middleware for responses returned or raised
 (``web.HTTPException``, so a redirect after log-in carries the cookie), and in
 the hook for responses the handler prepares itself (streams, WebSockets), just
 before their headers are written. An engine outage answers 503, never 500.
 
-Importing this module without aiohttp raises :class:`ImportError` with the
+Importing this module without aiohttp raises ``ImportError`` with the
 install command; nothing else in sessionware imports it.
 """
 
@@ -42,7 +42,7 @@ logger = logging.getLogger("sessionware.middleware")
 
 _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-#: Where :func:`setup` keeps the app's :class:`SessionRules` (``app[RULES_KEY]``).
+#: Where ``setup`` keeps the app's ``SessionRules`` (``app[RULES_KEY]``).
 RULES_KEY = web.AppKey("sessionware.rules", SessionRules)
 
 
@@ -91,7 +91,7 @@ async def get_session(request: web.Request) -> SessionStore:
 
     Calling it counts as reading the session: the response gets ``Vary: Cookie``.
 
-    Raises :class:`~sessionware.EngineUnavailable` when the store is down and
+    Raises ``EngineUnavailable`` when the store is down and
     ``on_unavailable="error"`` (the middleware answers 503); with ``"empty"``
     the session is empty and nothing is saved.
     """
@@ -235,13 +235,13 @@ def setup(
     """Give every request of ``app`` (and of its sub-applications) a session.
 
     ``config`` and keyword ``settings`` are those of
-    :func:`sessionware.session_store`: :class:`~sessionware.SessionConfig`
+    ``sessionware.session_store``: ``SessionConfig``
     fields (``engine="redis"``, ``cookie_age=3600``...) and the engine's
     options (``url=...``, ``path=...``). The engine is built here, so an
     unknown engine or option fails now, and closed when the app cleans up
     (unless you passed ``engine_instance``). The session middleware goes
     first in ``app.middlewares``, so every other middleware can use
-    :func:`get_session`. Returns the bound session class, for work outside a
+    ``get_session``. Returns the bound session class, for work outside a
     request (``await Store.aclear_expired()``).
     """
     if RULES_KEY in app:

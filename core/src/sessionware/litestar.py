@@ -12,7 +12,7 @@
 {...})`` replaces its data (saved under the same key) and
 ``request.clear_session()`` deletes the stored session and the cookie, as with
 Litestar's own session middleware. Keyword arguments are those of
-:func:`sessionware.session_store`: :class:`~sessionware.SessionConfig` fields,
+``sessionware.session_store``: ``SessionConfig`` fields,
 the rest engine options.
 
 Litestar's ``request.session`` gives the session no sign that it was read,

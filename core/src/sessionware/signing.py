@@ -9,7 +9,7 @@ so an attacker cannot flip it. Each salt derives its own HMAC key from the
 secret, so a token signed for one purpose never verifies for another. Signing
 uses the first key; verification tries it and then every fallback key, so keys
 can be rotated without logging everyone out. Every key must pass
-:func:`check_secret`, the one rule for secrets (it lives in ``_secrets`` so that
+``check_secret``, the one rule for secrets (it lives in ``_secrets`` so that
 validating a configuration does not import the cryptography library).
 
 What does not live here: encryption (the signed_cookies engine adds AES-GCM).
@@ -96,9 +96,9 @@ def b64encode(data: bytes) -> bytes:
 
 
 def b64decode(data: bytes) -> bytes:
-    """Inverse of :func:`b64encode`; raises :class:`BadSignature` on bad input.
+    """Inverse of ``b64encode``; raises ``BadSignature`` on bad input.
 
-    Strict: only the one spelling :func:`b64encode` produces is accepted. Plain
+    Strict: only the one spelling ``b64encode`` produces is accepted. Plain
     base64 decoding skips stray characters and ignores the spare low bits of
     the last character, so one token could otherwise be written several ways.
     """
@@ -118,8 +118,8 @@ def b64decode(data: bytes) -> bytes:
 def derive_key(secret_key: str | bytes, salt: str) -> bytes:
     """The 32-byte key for one purpose (``salt``) derived from a secret.
 
-    Raises :class:`~sessionware.ConfigurationError` for a secret that fails
-    :func:`check_secret`.
+    Raises ``ConfigurationError`` for a secret that fails
+    ``check_secret``.
     """
     secret = check_secret(secret_key)
     raw = secret.encode("utf-8") if isinstance(secret, str) else bytes(secret)
@@ -132,7 +132,7 @@ class Signer:
     """Signs and verifies byte strings for one purpose (``salt``).
 
     ``secret_key`` signs; ``fallback_keys`` are also accepted when verifying.
-    Each must pass :func:`check_secret`, or :class:`~sessionware.ConfigurationError`
+    Each must pass ``check_secret``, or ``ConfigurationError``
     names the one that does not. ``clock`` returns the current POSIX time
     (inject one in tests).
     """
@@ -180,7 +180,7 @@ class Signer:
         return self.verify(token, max_age=max_age).data
 
     def verify(self, token: bytes | str, *, max_age: float | None = None) -> Unsigned:
-        """Like :meth:`unsign`, also telling when the token was signed and by which key."""
+        """Like ``unsign``, also telling when the token was signed and by which key."""
         if isinstance(token, str):
             try:
                 token = token.encode("ascii")

@@ -89,7 +89,7 @@ class SessionMiddleware(asgi.ASGISessionMiddleware):
     session, and the stored session lives the default two weeks), ``path``,
     ``same_site``, ``https_only``, ``domain`` and ``partitioned`` shape the
     cookie. ``engine`` picks the engine by name, ``engine_options`` are its
-    options; the other keywords are the :class:`~sessionware.SessionConfig`
+    options; the other keywords are the ``SessionConfig``
     fields of the same names (``config`` gives the rest).
 
     ``secret_key`` is used only when the engine or the serializer signs (as

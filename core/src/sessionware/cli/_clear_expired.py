@@ -23,7 +23,7 @@ class _Progress:
 
     It is also the ``progress`` hook handed to the engine, so it always knows
     the last count the engine reported, terminal or not, and the place where a
-    Ctrl-C takes effect (see :meth:`interrupt`): the engines call it after
+    Ctrl-C takes effect (see ``interrupt``): the engines call it after
     each batch they commit, so the count it holds then is exactly what was
     removed.
     """

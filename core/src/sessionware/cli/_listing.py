@@ -61,7 +61,7 @@ def cmd_plugins(args: argparse.Namespace, out: TextIO) -> int:
     return _broken(plugins)
 
 
-#: A Sphinx cross-reference role: ``:class:`~sessionware.CreateError```, ``:meth:`save```.
+#: A Sphinx cross-reference role: ````CreateError````, ````save````.
 _ROLE = re.compile(r":(?:py:)?(meth|class|func|data|mod|attr|exc|obj|const|type):`([^`]+)`")
 #: Inline code, ````str```` or ```str```: the backticks go, the text stays.
 _CODE = re.compile(r"``(.+?)``|`([^`]+)`")

@@ -5,7 +5,7 @@ the wheel as package data): ``common/`` for every kind, ``engine/`` and
 ``serializer/`` for one each. A template is the file as generated, with
 ``{{placeholder}}`` for what depends on the name; nothing else is templated,
 so each reads as the code it becomes. The command-line side (arguments,
-messages, exit codes) lives in :mod:`sessionware.cli`.
+messages, exit codes) lives in ``sessionware.cli``.
 """
 
 from __future__ import annotations

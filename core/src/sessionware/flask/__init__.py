@@ -7,7 +7,7 @@ read once, from ``app.config`` under Flask's own names (``SESSION_COOKIE_*``,
 ``PERMANENT_SESSION_LIFETIME``, ``SECRET_KEY``...) plus ``SESSIONWARE_*``
 for what Flask has no name for; the engine is built then, so a bad setting
 fails at start-up. The response rules are the core's
-(:class:`~sessionware.http._rules.SessionRules`); this module only
+(``SessionRules``); this module only
 maps Flask's meanings onto them. Importable only where Flask is installed.
 """
 
@@ -71,7 +71,7 @@ class FlaskSession(SessionStore, SessionMixin):
     def get_expire_at_browser_close(self) -> bool:
         """Flask's rule: the cookie ends with the browser unless ``session.permanent``.
 
-        An explicit :meth:`set_expiry` still wins.
+        An explicit ``set_expiry`` still wins.
         """
         self._ensure_loaded()
         if self._expiry is None:
@@ -80,7 +80,7 @@ class FlaskSession(SessionStore, SessionMixin):
 
 
 class SessionwareInterface(SessionInterface):
-    """Flask's ``SessionInterface`` backed by a sessionware engine; built by :class:`Session`.
+    """Flask's ``SessionInterface`` backed by a sessionware engine; built by ``Session``.
 
     ``open_session`` loads the session at once when the request carries its
     cookie (Flask's own session decodes on every request too, and code that
@@ -163,7 +163,7 @@ class SessionwareInterface(SessionInterface):
             raise exc
 
     def unavailable_response(self, exc: EngineUnavailable) -> Response:
-        """Error handler for :class:`~sessionware.EngineUnavailable`: a plain 503."""
+        """Error handler for ``EngineUnavailable``: a plain 503."""
         return _answer(flask.current_app.response_class(), self.rules.unavailable(exc))
 
     def save_session(self, app: flask.Flask, session: SessionMixin, response: Response) -> None:
@@ -217,7 +217,7 @@ class Session:
     """The Flask extension: ``Session(app)`` or ``Session().init_app(app)``.
 
     Keyword ``settings`` override ``app.config``; they are
-    :func:`sessionware.session_store`'s (``SessionConfig`` field names, the
+    ``sessionware.session_store``'s (``SessionConfig`` field names, the
     rest engine options), e.g. ``Session(app, engine="redis",
     url="redis://localhost:6379/0")``. ``engine_instance`` and
     ``serializer_instance`` share already-built ones.

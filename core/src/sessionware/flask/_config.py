@@ -33,14 +33,14 @@ SESSIONWARE_FIELDS: Final = tuple(
 
 
 def config_from_flask(app_config: Mapping[str, Any], *, secret: bool = False) -> SessionConfig:
-    """The :class:`~sessionware.SessionConfig` that ``app.config`` describes.
+    """The ``SessionConfig`` that ``app.config`` describes.
 
     Flask's names where it has them; ``SESSIONWARE_<FIELD>`` for the rest
     (``SESSIONWARE_ENGINE``, ``SESSIONWARE_ENGINE_OPTIONS``,
     ``SESSIONWARE_SERIALIZER``, ``SESSIONWARE_ON_UNAVAILABLE``...). An
     unknown ``SESSIONWARE_*`` key, or one Flask already names, is an error.
     ``SECRET_KEY`` and ``SECRET_KEY_FALLBACKS`` are included only with
-    ``secret=True``: :class:`Session` asks for them only when the engine or
+    ``secret=True``: ``Session`` asks for them only when the engine or
     the serializer signs, so a development ``SECRET_KEY`` that is too short
     to sign sessions does not stop an app whose sessions are not signed.
     """

@@ -25,7 +25,7 @@ class FlaskTaggedSerializer:
     ``datetime``, ``UUID`` and ``Markup`` by tagging them in plain JSON
     (``{" t": [...]}`` for a tuple). This is that format — JSON, never
     pickle — with sessionware's protocol: bytes in and out, and
-    :class:`~sessionware.SerializationError` for what it cannot encode or
+    ``SerializationError`` for what it cannot encode or
     decode. Inside a request it encodes with the app's JSON provider, as
     Flask's cookie session does.
     """
@@ -47,7 +47,7 @@ class FlaskTaggedSerializer:
         return text.encode("utf-8")
 
     def loads(self, raw: bytes) -> dict[str, Any]:
-        """Decode tagged JSON produced by :meth:`dumps` (or by plain JSON)."""
+        """Decode tagged JSON produced by ``dumps`` (or by plain JSON)."""
         try:
             if _TAG_OPENING.search(raw) is None:  # no object starts with a tag: plain JSON
                 data = json.loads(raw)

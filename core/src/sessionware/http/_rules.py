@@ -1,6 +1,6 @@
 """The session response rules, shared by every form of SessionMiddleware.
 
-:class:`SessionRules` is built once per middleware: it builds the session
+``SessionRules`` is built once per middleware: it builds the session
 class (and so the engine and its connections) once, precomputes the cookie
 attributes, and for each response decides, Django's way, whether to save
 the session, set or delete the cookie, add ``Vary: Cookie``, or replace the
@@ -86,7 +86,7 @@ class _GuardedStore(SessionStore):
     never saved. A log-out must not look as though it worked when it did not,
     so ``flush`` and ``cycle_key`` of such a session still act on the stored
     session the cookie named: they succeed if the store is back, and raise
-    :class:`EngineUnavailable` (a 503) if it is not.
+    ``EngineUnavailable`` (a 503) if it is not.
     """
 
     #: Policy copied from the config: ``True`` for ``"empty"``.
@@ -180,8 +180,8 @@ class SessionRules:
     """Django's session response rules for one middleware instance.
 
     ``config`` and keyword ``settings`` are combined as
-    :func:`sessionware.session_store` does (settings that are not
-    :class:`~sessionware.SessionConfig` fields are engine options);
+    ``sessionware.session_store`` does (settings that are not
+    ``SessionConfig`` fields are engine options);
     ``engine_instance``/``serializer_instance`` share pre-built ones.
     """
 
@@ -253,7 +253,7 @@ class SessionRules:
         return self._unavailable
 
     def plan(self, session: SessionStore, had_cookie: bool, status: int) -> Any:
-        """Decide without I/O: an :class:`Outcome`, ``None`` (nothing to do) or save-first."""
+        """Decide without I/O: an ``Outcome``, ``None`` (nothing to do) or save-first."""
         failed = session.engine_error
         if failed is not None and status >= 500:
             # The app failed after a storage call raised: say what happened (503,
@@ -278,7 +278,7 @@ class SessionRules:
         return Outcome(set_cookie=self.cookie_spec.session_header(key, age), vary=session.accessed)
 
     def save_failed(self, session: SessionStore, exc: Exception) -> Outcome | None:
-        """The outcome when saving raised :class:`UpdateError` or :class:`EngineUnavailable`."""
+        """The outcome when saving raised ``UpdateError`` or ``EngineUnavailable``."""
         if isinstance(exc, UpdateError):
             logger.warning(
                 "session deleted by another request before this one could save it; "
@@ -304,7 +304,7 @@ class SessionRules:
         return self.saved(session)
 
     async def afinish(self, session: SessionStore, had_cookie: bool, status: int) -> Outcome | None:
-        """Async twin of :meth:`finish` (saves with ``asave``)."""
+        """Async twin of ``finish`` (saves with ``asave``)."""
         step = self.plan(session, had_cookie, status)
         if step is not _SAVE:
             return step  # type: ignore[no-any-return]

@@ -99,7 +99,7 @@ class ASGISessionMiddleware:
     ``app = ASGISessionMiddleware(app, engine="db", path="s.db")``.
 
     ``config`` and keyword ``settings`` are those of
-    :func:`sessionware.session_store`; the engine is built once, here — or,
+    ``sessionware.session_store``; the engine is built once, here — or,
     when the middleware is made while an event loop runs (Starlette and
     Litestar build their middleware stack inside the first call, usually the
     lifespan startup), once in a worker thread before the first connection is

@@ -2,13 +2,13 @@
 
 A middleware is a factory called once with ``get_response`` that returns the
 per-request callable: a function returning a function, or a class with
-``__init__(get_response)`` and ``__call__(request)``. :func:`build_chain`
+``__init__(get_response)`` and ``__call__(request)``. ``build_chain``
 builds a chain around a handler (``handler(request) -> Response``), checks
 ``provides``/``requires`` declarations, leaves out factories that raise
-:class:`~sessionware.MiddlewareNotUsed`, and adapts sync and async parts by
-the rules in ``docs/middleware.md``. :class:`SessionMiddleware` is the
+``MiddlewareNotUsed``, and adapts sync and async parts by
+the rules in ``docs/middleware.md``. ``SessionMiddleware`` is the
 session middleware in this protocol's form; the WSGI and ASGI adapters are
-in :mod:`sessionware.http.wsgi` and :mod:`sessionware.http.asgi`.
+in ``sessionware.http.wsgi`` and ``sessionware.http.asgi``.
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ def _declared(factory: object, attribute: str) -> tuple[str, ...]:
 
 
 def check_order(middleware: Sequence[object]) -> None:
-    """Raise :class:`~sessionware.MiddlewareOrderError` if a requirement is unmet or misplaced."""
+    """Raise ``MiddlewareOrderError`` if a requirement is unmet or misplaced."""
     for index, factory in enumerate(middleware):
         for need in _declared(factory, "requires"):
             if any(need in _declared(f, "provides") for f in middleware[:index]):
@@ -134,10 +134,10 @@ def build_chain(
 
     Each factory is called exactly once, innermost first. ``mode="sync"``
     returns a plain callable and refuses async handlers and async-only
-    middleware with :class:`~sessionware.ConfigurationError`; ``mode="async"``
+    middleware with ``ConfigurationError``; ``mode="async"``
     returns an ``async`` callable, running sync handlers and sync-only
     middleware in worker threads. Order mistakes raise
-    :class:`~sessionware.MiddlewareOrderError` before any factory is called.
+    ``MiddlewareOrderError`` before any factory is called.
     """
     if mode not in ("sync", "async"):
         raise ConfigurationError(f"mode must be 'sync' or 'async', got {mode!r}", field="mode")
@@ -203,8 +203,8 @@ class SessionMiddleware:
     [SessionMiddleware(engine="db", path="s.db"), ...])``. The instance is
     the factory: called once per chain, it builds the session class once,
     then sets ``request.session`` on each request and applies the session
-    response rules to the returned :class:`Response`. Works in sync and async
-    chains. Arguments are those of :func:`sessionware.session_store`.
+    response rules to the returned ``Response``. Works in sync and async
+    chains. Arguments are those of ``sessionware.session_store``.
     """
 
     provides = ("session",)

@@ -1,7 +1,7 @@
 """WSGI: a session middleware for any WSGI app, and an app built from a protocol handler.
 
 ``WSGISessionMiddleware(app, **settings)`` puts the session at
-``environ["sessionware.session"]`` (or use :func:`get_session`) and applies
+``environ["sessionware.session"]`` (or use ``get_session``) and applies
 the session response rules when the app calls ``start_response``: the
 session is saved before the real ``start_response`` is called, and the app's
 iterable is closed as PEP 3333 requires. ``WSGIApp(handler, middleware)`` serves
@@ -28,14 +28,14 @@ from .middleware import Handler, MiddlewareFactory, build_chain
 
 __all__ = ["ENVIRON_KEY", "WSGIApp", "WSGISessionMiddleware", "get_session"]
 
-#: Where :class:`WSGISessionMiddleware` puts the session in the environ.
+#: Where ``WSGISessionMiddleware`` puts the session in the environ.
 ENVIRON_KEY = "sessionware.session"
 
 _ExcInfo = tuple[type[BaseException], BaseException, TracebackType]
 
 
 def get_session(environ: dict[str, Any]) -> SessionStore:
-    """The session :class:`WSGISessionMiddleware` attached to this request's environ.
+    """The session ``WSGISessionMiddleware`` attached to this request's environ.
 
     It is loaded here (no I/O without a session cookie), so code that reads
     the ``dict`` through C — ``json.dumps``, orjson — sees its data; asking
@@ -157,7 +157,7 @@ class WSGISessionMiddleware:
     ``app = WSGISessionMiddleware(app, engine="db", path="s.db")``.
 
     ``config`` and keyword ``settings`` are those of
-    :func:`sessionware.session_store`; the engine is built once, here.
+    ``sessionware.session_store``; the engine is built once, here.
     """
 
     def __init__(
@@ -200,7 +200,7 @@ class WSGIApp:
     """A WSGI app that serves a protocol handler through a middleware chain.
 
     ``WSGIApp(handler, middleware=[SessionMiddleware(...)])``: ``handler(request)``
-    returns a :class:`~sessionware.Response`; the chain is built once, sync.
+    returns a ``Response``; the chain is built once, sync.
     """
 
     def __init__(self, handler: Handler, middleware: Iterable[MiddlewareFactory] = ()) -> None:

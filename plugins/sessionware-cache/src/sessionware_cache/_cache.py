@@ -1,15 +1,15 @@
 """The cachetools cache behind the engine, counting what it drops and why.
 
-:class:`SessionCache` is a :class:`cachetools.TLRUCache` whose entries are
+``SessionCache`` is a ``cachetools.TLRUCache`` whose entries are
 ``(data, expires_at, version)`` tuples and whose time-to-use is each entry's own
 ``expires_at``. It tells two kinds of removal apart, because they mean
 different things to an operator:
 
 - **expired**: the entry's ``expires_at`` passed. TLRUCache drops those from
-  every write (and from :meth:`expire`), without being asked; counting them
+  every write (and from ``expire``), without being asked; counting them
   lets ``clear_expired`` report every expired session that went away.
 - **evicted**: the cache was full and the least recently used entry had to go
-  while it was still live. TLRUCache calls :meth:`popitem` only for that, and
+  while it was still live. TLRUCache calls ``popitem`` only for that, and
   only after expiring what it could at the same instant, so every call there
   removes a session a user still holds.
 
@@ -50,7 +50,7 @@ class SessionCache(_Base):
         super().__init__(maxsize, ttu=_expires_at, timer=timer)
         #: Live entries dropped because the cache was full, since construction.
         self.evictions = 0
-        #: Expired entries dropped (by writes or by :meth:`expire`) not yet reported.
+        #: Expired entries dropped (by writes or by ``expire``) not yet reported.
         self.expired = 0
 
     def popitem(self) -> tuple[str, Entry]:

@@ -42,18 +42,18 @@ class CacheEngine(EngineBase):
     """Sessions in a bounded, thread-safe in-process cache: one process, no persistence.
 
     Options (keyword arguments; ``get_engine("cache", ...)`` or the engine
-    options of :class:`~sessionware.SessionConfig`):
+    options of ``SessionConfig``):
 
     ``maxsize`` (``10_000``)
         The most sessions kept at once. When a new session arrives in a full
         cache, the least recently used live session is evicted: its user
         gets an empty session, and a request still holding it gets
-        :class:`~sessionware.UpdateError` on save. The first eviction is
+        ``UpdateError`` on save. The first eviction is
         logged to ``sessionware.cache`` as a warning, then one in every
-        :attr:`eviction_warning_every`.
+        ``eviction_warning_every``.
 
     Each session expires at its own ``expires_at`` (compared with
-    :meth:`now`). Every operation holds one lock, so create and update check
+    ``now``). Every operation holds one lock, so create and update check
     and write atomically. Versioned (every write stores a new number from one
     engine-wide counter beside the bytes, and ``save_versioned`` compares it
     under the lock) and locking (session locks are ``(token, deadline)``
@@ -133,9 +133,9 @@ class CacheEngine(EngineBase):
         """Create (``must_create``) or update the session under ``key``; return ``key``.
 
         The liveness check and the write happen under one lock: a create over
-        a live session raises :class:`~sessionware.CreateError`, an update of
+        a live session raises ``CreateError``, an update of
         a session that was deleted, expired or evicted raises
-        :class:`~sessionware.UpdateError` and stores nothing. Every write
+        ``UpdateError`` and stores nothing. Every write
         gives the session a new version.
         """
         self._write(key, data, expires_at, None if must_create else _ANY)
@@ -219,9 +219,9 @@ class CacheEngine(EngineBase):
         """Create (``version=None``) or write only over ``version``; return ``(key, new)``.
 
         Compared and written under the engine's lock: another version stored
-        meanwhile raises :class:`~sessionware.VersionConflict` and writes
+        meanwhile raises ``VersionConflict`` and writes
         nothing; a session deleted, expired or evicted raises
-        :class:`~sessionware.UpdateError`.
+        ``UpdateError``.
         """
         if version is not None and (type(version) is not int or version < 1):
             raise TypeError(

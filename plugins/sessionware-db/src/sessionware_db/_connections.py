@@ -4,8 +4,8 @@
 the schema through ``_schema``), then gives each thread its own connection on
 first use, tracked so that ``close`` can close them all, those of finished
 threads are closed when a new one opens, and a forked child never touches the
-parent's. It also maps :class:`sqlite3.Error` to
-:class:`~sessionware.EngineUnavailable` with the fix in the message, and
+parent's. It also maps ``sqlite3.Error`` to
+``EngineUnavailable`` with the fix in the message, and
 drops a connection that saw corruption or an I/O error. The engine
 operations (``_engine``) only run SQL on ``current()``.
 """

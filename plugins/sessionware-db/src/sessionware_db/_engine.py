@@ -1,10 +1,10 @@
 """DbEngine: sessions in one SQLite table, the embedded default engine.
 
-The request path runs fixed, prepared SQL through :mod:`sqlite3` on a
+The request path runs fixed, prepared SQL through ``sqlite3`` on a
 connection per thread. What lives here: the SQL and the engine operations.
 The connections (one per thread, prepared once at construction, closed on
 ``close`` and forgotten after ``fork``) and the mapping of SQLite failures
-to :class:`~sessionware.EngineUnavailable` live in ``_connections``; the
+to ``EngineUnavailable`` live in ``_connections``; the
 batched purge in ``_purge``; schema creation and migrations (through
 sqlite-utils) in ``_schema``; option checks in ``_options``.
 """
@@ -101,7 +101,7 @@ class DbEngine(EngineBase):
     """Sessions in one SQLite table: one machine, any number of processes and threads.
 
     Options (keyword arguments; ``get_engine("db", ...)`` or the engine
-    options of :class:`~sessionware.SessionConfig`):
+    options of ``SessionConfig``):
 
     ``path`` (``"sessions.sqlite3"``)
         The database file, resolved to an absolute path at construction. Its
@@ -111,19 +111,19 @@ class DbEngine(EngineBase):
         The session table; letters, digits and underscores.
     ``timeout`` (``5.0``)
         Seconds to wait for another connection's write lock before raising
-        :class:`~sessionware.EngineUnavailable`.
+        ``EngineUnavailable``.
     ``synchronous`` (``"NORMAL"``)
         SQLite's ``PRAGMA synchronous``: ``"NORMAL"`` (with WAL, a power cut
         may lose the last commits but never corrupts), ``"FULL"`` (fsync on
         every commit, 8-10x slower writes) or ``"OFF"`` (no fsync at all).
     ``batch_size`` (``2000``)
-        Rows deleted per transaction by :meth:`clear_expired`.
+        Rows deleted per transaction by ``clear_expired``.
     ``create`` (``True``)
         Create the table if it is missing; with ``False`` a missing table is
-        a :class:`~sessionware.ConfigurationError`.
+        a ``ConfigurationError``.
 
     Invalid options, a missing directory or a file that cannot be opened
-    raise :class:`~sessionware.ConfigurationError` naming the option.
+    raise ``ConfigurationError`` naming the option.
     """
 
     name: ClassVar[str] = "db"
@@ -218,8 +218,8 @@ class DbEngine(EngineBase):
     def save(self, key: str, data: bytes, expires_at: float, must_create: bool = False) -> str:
         """Create (``must_create``) or update the row for ``key``; return ``key``.
 
-        Raises :class:`~sessionware.CreateError` when creating over an
-        unexpired session and :class:`~sessionware.UpdateError` when updating
+        Raises ``CreateError`` when creating over an
+        unexpired session and ``UpdateError`` when updating
         one that was deleted or has expired.
         """
         self.check_key(key)
@@ -304,8 +304,8 @@ class DbEngine(EngineBase):
         AND expires_at > now``: it writes only over the version the caller
         loaded. When it changes no row, one indexed read tells the two cases
         apart: a live row means someone saved meanwhile
-        (:class:`~sessionware.VersionConflict`, nothing written), none means
-        the session was deleted or expired (:class:`~sessionware.UpdateError`).
+        (``VersionConflict``, nothing written), none means
+        the session was deleted or expired (``UpdateError``).
         Returns ``(key, new version)``.
         """
         self.check_key(key)
@@ -413,7 +413,7 @@ class DbEngine(EngineBase):
     def health(self) -> None:
         """Open the database on a new connection, query the table, take the write lock.
 
-        Raises :class:`~sessionware.EngineUnavailable` naming the file when
+        Raises ``EngineUnavailable`` naming the file when
         it is gone, locked past the busy timeout, corrupted, or when the file
         or its directory (where SQLite keeps the WAL) is not writable. Reads
         no session and writes nothing (the write transaction is rolled back).

@@ -1,8 +1,8 @@
 """Validation of the db engine's options, run once at construction.
 
 Each check returns the normalised value or raises, through ``options`` (the
-engine's :class:`sessionware.OptionChecker`), a
-:class:`~sessionware.ConfigurationError` whose ``field`` names the option
+engine's ``sessionware.OptionChecker``), a
+``ConfigurationError`` whose ``field`` names the option
 (``engine_options.<name>``). The common kinds (seconds, a choice, a count, a
 switch) are the checker's own; what only SQLite needs, a database path that
 is not ``:memory:`` and a safe table name, is here.

@@ -4,7 +4,7 @@
 index without the write lock, then deletes them ``batch_size`` at a time,
 each batch its own short ``BEGIN IMMEDIATE`` transaction followed by a WAL
 checkpoint (``checkpoint``), so that requests keep writing during a large
-purge and the WAL stays small. Failures propagate as :class:`sqlite3.Error`;
+purge and the WAL stays small. Failures propagate as ``sqlite3.Error``;
 the engine maps them.
 """
 

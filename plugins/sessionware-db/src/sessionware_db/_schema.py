@@ -112,7 +112,7 @@ def _check_layout(db: sqlite_utils.Database, table: str, path: str) -> None:
 
 
 def ensure_schema(conn: sqlite3.Connection, table: str, *, path: str, create: bool) -> None:
-    """Bring ``table`` to :data:`SCHEMA_VERSION`, creating it if ``create`` allows.
+    """Bring ``table`` to ``SCHEMA_VERSION``, creating it if ``create`` allows.
 
     Runs inside ``BEGIN IMMEDIATE`` so processes starting together migrate
     one at a time; the loser of the race finds the work done.

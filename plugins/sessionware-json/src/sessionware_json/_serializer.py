@@ -1,8 +1,8 @@
 """JSONSerializer: session data to compact UTF-8 JSON and back, str keys only.
 
 The fast path is the stdlib C encoder and decoder plus one walk over the
-containers to check their keys (the core's :func:`sessionware.is_plain_data`).
-When encoding fails, a second, slower walk (:func:`sessionware.find_unencodable`)
+containers to check their keys (the core's ``sessionware.is_plain_data``).
+When encoding fails, a second, slower walk (``sessionware.find_unencodable``)
 finds the offending value so the error can name its path; that walk only
 runs on the error path. Documents large enough to be deep or container-heavy
 have their shape measured on the bytes (``_shape``) before decoding and after
@@ -188,7 +188,7 @@ def _decode(text: str) -> Any:
     return _DECODER.decode(text)
 
 
-#: Exact types the fast walk (:func:`sessionware.is_plain_data`) passes without
+#: Exact types the fast walk (``sessionware.is_plain_data``) passes without
 #: a second look; float among them, because the encoder (``allow_nan=False``)
 #: has refused NaN and infinities before the walk runs. The encoder accepts
 #: non-str keys and tuples without complaint and changes them (keys become
@@ -243,7 +243,7 @@ class JSONSerializer:
 
     ``dumps`` refuses what stdlib JSON would silently change or cannot carry
     (non-str keys, tuples, sets, datetimes, bytes, NaN and infinities, other
-    objects) with a :class:`~sessionware.SerializationError` naming the path.
+    objects) with a ``SerializationError`` naming the path.
     ``loads`` accepts UTF-8 bytes holding a JSON object and refuses anything
     else. It takes no options.
     """
@@ -290,7 +290,7 @@ class JSONSerializer:
     def loads(self, raw: bytes) -> dict[str, Any]:
         """Decode UTF-8 JSON bytes holding an object; anything else raises.
 
-        What it returns, :meth:`dumps` encodes again to the same data.
+        What it returns, ``dumps`` encodes again to the same data.
         """
         # bytes, the common case, without a call; input_bytes copes with the rest.
         buf = raw if type(raw) is bytes else input_bytes(raw, self.name)

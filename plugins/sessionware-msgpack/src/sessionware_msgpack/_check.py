@@ -1,9 +1,9 @@
 """What session data msgpack may carry, and the message naming the first value it may not.
 
-The walks themselves are the core's: :func:`sessionware.is_plain_data` on
-the hot path of every ``dumps`` and ``loads`` (with :data:`PLAIN_SCALARS`),
-and :func:`sessionware.find_unencodable` on the error path, with
-:func:`accepts` as its test. What is msgpack's own lives here: which values
+The walks themselves are the core's: ``sessionware.is_plain_data`` on
+the hot path of every ``dumps`` and ``loads`` (with ``PLAIN_SCALARS``),
+and ``sessionware.find_unencodable`` on the error path, with
+``accepts`` as its test. What is msgpack's own lives here: which values
 it carries faithfully, and how a refusal is worded. Nothing here calls msgpack.
 """
 

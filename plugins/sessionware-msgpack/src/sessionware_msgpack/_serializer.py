@@ -6,7 +6,7 @@ depth; see ``_check``), then packs it with a per-thread ``msgpack.Packer``.
 every length limit tied to the input's size, extension types refused and the
 number of maps and arrays bounded by the input's size, and walks the result
 with the same check. What lives here: the options, the msgpack calls and the
-mapping of msgpack's errors to :class:`~sessionware.SerializationError`.
+mapping of msgpack's errors to ``SerializationError``.
 """
 
 from __future__ import annotations
@@ -162,7 +162,7 @@ class MsgpackSerializer:
     Accepts what the json serializer accepts — dicts with ``str`` keys, lists,
     ``str``, ``int`` (64-bit), finite ``float``, ``bool``, ``None`` — plus
     ``bytes``, which msgpack carries natively. ``dumps`` refuses anything else
-    with a :class:`~sessionware.SerializationError` naming the path; ``loads``
+    with a ``SerializationError`` naming the path; ``loads``
     refuses input over ``max_size`` bytes, input nested more than
     ``max_depth`` containers deep, extension types, trailing bytes, non-``str``
     keys and anything that is not a map.

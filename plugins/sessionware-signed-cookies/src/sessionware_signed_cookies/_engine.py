@@ -38,7 +38,7 @@ class SignedCookiesEngine(EngineBase):
     """Sessions kept in the cookie itself: signed, or encrypted, and with their expiry inside.
 
     Options (keyword arguments; ``get_engine("signed_cookies", ...)`` or the
-    engine options of :class:`~sessionware.SessionConfig`):
+    engine options of ``SessionConfig``):
 
     ``secret_key`` (the configured secret)
         Signs (and encrypts) new cookies. The core passes
@@ -57,7 +57,7 @@ class SignedCookiesEngine(EngineBase):
         (compressing before encrypting lets the cookie's length reveal its
         content). ``True``: always; ``False``: never.
 
-    Invalid options raise :class:`~sessionware.ConfigurationError` naming
+    Invalid options raise ``ConfigurationError`` naming
     the option in ``field``.
     """
 
@@ -119,7 +119,7 @@ class SignedCookiesEngine(EngineBase):
     def load(self, key: str) -> bytes | None:
         """The data in the cookie value ``key``; ``None`` if invalid, forged, altered or expired.
 
-        A value opened with a fallback key comes back as :class:`~sessionware.Reissue`,
+        A value opened with a fallback key comes back as ``Reissue``,
         so the session is saved again under the current key.
         """
         if not self.is_valid_key(key):
@@ -169,25 +169,25 @@ class SignedCookiesEngine(EngineBase):
     # No I/O anywhere: the async twins run inline instead of paying for a thread.
 
     async def aload(self, key: str) -> bytes | None:
-        """Async twin of :meth:`load` (runs inline)."""
+        """Async twin of ``load`` (runs inline)."""
         return self.load(key)
 
     async def asave(
         self, key: str, data: bytes, expires_at: float, must_create: bool = False
     ) -> str:
-        """Async twin of :meth:`save` (runs inline)."""
+        """Async twin of ``save`` (runs inline)."""
         return self.save(key, data, expires_at, must_create)
 
     async def aexists(self, key: str) -> bool:
-        """Async twin of :meth:`exists` (runs inline)."""
+        """Async twin of ``exists`` (runs inline)."""
         return self.exists(key)
 
     async def adelete(self, key: str) -> None:
-        """Async twin of :meth:`delete`."""
+        """Async twin of ``delete``."""
         return None
 
     async def aclear_expired(self) -> int:
-        """Async twin of :meth:`clear_expired`."""
+        """Async twin of ``clear_expired``."""
         return 0
 
     def __repr__(self) -> str:

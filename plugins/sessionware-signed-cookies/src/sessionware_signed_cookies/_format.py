@@ -70,7 +70,7 @@ class Opened(NamedTuple):
 
 
 class SignedFormat:
-    """``s1``: the data readable by its holder, tamper-proof, signed by :class:`Signer`."""
+    """``s1``: the data readable by its holder, tamper-proof, signed by ``Signer``."""
 
     prefix = "s1"
 
@@ -96,7 +96,7 @@ class SignedFormat:
         return f"{self.prefix}.{token.decode('ascii')}"
 
     def open(self, body: str) -> Opened:
-        """Verify ``body`` (the value after ``s1.``); raise :class:`Rejected` if it fails."""
+        """Verify ``body`` (the value after ``s1.``); raise ``Rejected`` if it fails."""
         if len(body) - body.rfind(".") - 1 != _SIG_LENGTH:
             raise Rejected("malformed signature")
         try:
@@ -134,7 +134,7 @@ class SealedFormat:
         return f"{self.prefix}.{b64encode(nonce + sealed).decode('ascii')}"
 
     def open(self, body: str) -> Opened:
-        """Decrypt ``body`` (the value after ``e1.``); raise :class:`Rejected` if it fails."""
+        """Decrypt ``body`` (the value after ``e1.``); raise ``Rejected`` if it fails."""
         if "." in body:
             raise Rejected("malformed base64")
         try:

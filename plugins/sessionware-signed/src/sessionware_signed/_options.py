@@ -2,8 +2,8 @@
 
 Nothing here signs or serializes: these functions turn raw option values
 into checked ones, through ``checks`` (the serializer's
-:class:`sessionware.OptionChecker`), or raise
-:class:`~sessionware.ConfigurationError`.
+``sessionware.OptionChecker``), or raise
+``ConfigurationError``.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """SignedSerializer: another serializer's bytes inside a signed, timestamped envelope.
 
-The envelope is a :class:`sessionware.signing.Signer` token (HMAC-SHA256
+The envelope is a ``sessionware.signing.Signer`` token (HMAC-SHA256
 over the base64url payload, the signing time, and a compression flag), so
 everything cryptographic lives in the core. What lives here: the options,
 looking the inner serializer up by name, and the order of operations — sign
@@ -51,8 +51,8 @@ class SignedSerializer:
 
     For server-side stores that other parties can write to (a shared Redis, a
     database another service fills): a forged, tampered, truncated or expired
-    entry raises :class:`~sessionware.SuspiciousSession` (a
-    :class:`sessionware.signing.BadSignature`), which the session turns into
+    entry raises ``SuspiciousSession`` (a
+    ``sessionware.signing.BadSignature``), which the session turns into
     an empty session logged to ``sessionware.security``. The data is signed,
     not encrypted: whoever can read the store can read the sessions.
 
@@ -116,11 +116,11 @@ class SignedSerializer:
     def loads(self, raw: bytes) -> dict[str, Any]:
         """Verify the envelope (signature, then ``max_age``), then decode with the inner serializer.
 
-        Raises :class:`sessionware.signing.BadSignature` (a
-        :class:`~sessionware.SuspiciousSession`) for anything not signed by
-        one of our keys for this salt, :class:`sessionware.signing.SignatureExpired`
+        Raises ``sessionware.signing.BadSignature`` (a
+        ``SuspiciousSession``) for anything not signed by
+        one of our keys for this salt, ``sessionware.signing.SignatureExpired``
         past ``max_age``, and the inner serializer's
-        :class:`~sessionware.SerializationError` for signed bytes it cannot decode.
+        ``SerializationError`` for signed bytes it cannot decode.
         """
         payload = self._signer.unsign(input_bytes(raw, self.name), max_age=self.max_age)
         try:

@@ -29,7 +29,7 @@ class MemoryEngine(EngineBase):
     ``max_sessions``
         Refuse to create more than this many live sessions (``None``: no
         limit). When full, expired sessions are cleared first; if it is
-        still full, creating raises :class:`~sessionware.EngineUnavailable`.
+        still full, creating raises ``EngineUnavailable``.
     """
 
     name: ClassVar[str] = "memory"
