@@ -7,8 +7,7 @@ in-memory engine for any test that needs one (versioned and locking; options:
 other capabilities, native async twins, a simulated outage).
 ``count_lost_updates`` races read-modify-write cycles on one session and
 counts the lost updates. See docs/plugin-authors.md.
-This module only re-exports (``ReferenceEngine`` is the former name of
-``MemoryEngine``, kept importable but not listed in ``__all__``).
+This module only re-exports.
 """
 
 import pytest
@@ -37,8 +36,8 @@ from ._helpers import (  # noqa: E402
     run_in_threads,
 )
 from ._lost_updates import LostUpdates, count_lost_updates  # noqa: E402
-from ._reference import MemoryEngine, ReferenceSerializer  # noqa: E402
-from ._reference import ReferenceEngine as ReferenceEngine  # noqa: E402  (the former name)
+from ._memory_engine import MemoryEngine  # noqa: E402
+from ._reference_serializer import ReferenceSerializer  # noqa: E402
 from ._registry import registered  # noqa: E402
 from ._serializer_kit import SerializerConformance, assert_identical  # noqa: E402
 

@@ -17,7 +17,7 @@ from .._keys import new_session_key
 from .._serializer import Serializer
 from .._session import SessionStore, session_store
 from ._helpers import LockingEngine, VersionedEngine, capabilities_of, expires_in
-from ._reference import ReferenceSerializer
+from ._reference_serializer import ReferenceSerializer
 
 __all__ = ["EngineKitBase"]
 

@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 # The public names: these helpers stand where a plugin's conftest.py stands.
 from .. import Engine, SessionStore, get_engine, session_store
-from ._reference import ReferenceSerializer
+from ._reference_serializer import ReferenceSerializer
 
 __all__ = ["engine_factory", "session_store_for"]
 
