@@ -38,9 +38,10 @@ class EngineKitBase:
     def second_engine(self, engine: Engine) -> Engine:
         """Override me: another engine on the same store as ``engine`` (close it afterwards).
 
-        It stands for a second process: the versioned and locking tests check
-        that versions and locks are the store's, not one engine object's.
-        Without it those tests skip.
+        It stands for a second process (or, for an engine whose store lives in
+        one process, a second engine object on that store): the versioned and
+        locking tests check that versions and locks are the store's, not one
+        engine object's. Without it those tests skip.
         """
         self.require_shared(engine, "a second engine would not share the first one's store")
         pytest.skip(

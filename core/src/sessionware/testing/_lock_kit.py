@@ -201,7 +201,6 @@ class LockTests(EngineKitBase):
     ) -> None:
         """The lock is the store's: another engine (process) cannot take it until it is released."""
         locking = self.require_locking(engine)
-        self.require_shared(engine, "a second engine does not share the first one's store")
         other = self.require_locking(second_engine)
         key = self.new_key()
         token = locking.acquire_lock(key, LONG)
