@@ -210,7 +210,7 @@ def test_locks_work_on_a_cluster(make_cluster_engine: Make) -> None:
 def test_two_processes_under_the_lock_lose_no_update_of_a_shared_key(
     engine: RedisEngine, redis_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    cycles = 1000  # the full 2 x 2,000: bench/race_file_redis.py
+    cycles = 1000  # the full 2 x 2,000: bench/race_engines.py
     result = count_lost_updates(
         RedisEngine,
         {"url": redis_url, "prefix": engine.prefix},

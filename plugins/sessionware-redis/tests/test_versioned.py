@@ -300,7 +300,7 @@ async def test_async_versioned_saves_work_on_a_cluster(make_cluster_engine: Make
 # -- a real race ---------------------------------------------------------------------------
 
 #: Fewer than the issue's 2 x 2,000 to keep the test short (a Redis round trip costs
-#: ~0.4 ms on the test machine): bench/race_file_redis.py runs the full size.
+#: ~0.4 ms on the test machine): bench/race_engines.py runs the full size.
 CYCLES = 1000
 
 
