@@ -19,6 +19,13 @@ it are merged onto the fresh data, by the rules of ``_session_merge``), runs
 the body, and saves before releasing if anything changed; a body that raises
 releases without saving. A lease that runs out mid-body is still covered: the
 save is versioned, so a concurrent write is merged and reported, not lost.
+
+Saves use the same lock as a last resort: a versioned save refused
+``LOCK_AFTER`` times in a row (``_session_merge``) takes the session's lock,
+waiting at most ``MERGE_LOCK_WAIT`` seconds, then reloads, merges and saves
+under it (``MERGE_ATTEMPTS`` more attempts) and releases it. A lock it cannot
+get in time is a `sessionware.VersionConflict`, like a merge that never
+wins.
 """
 
 from __future__ import annotations
@@ -32,9 +39,16 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any, Self
 
-from ._errors import ConfigurationError, EngineUnavailable, LockTimeout, UpdateError
+from ._errors import (
+    ConfigurationError,
+    EngineUnavailable,
+    LockTimeout,
+    UpdateError,
+    VersionConflict,
+)
 from ._session_drivers import Steps, _get_running_loop, _warn_on_loop, engine_acall, engine_call
 from ._session_io import SessionIO
+from ._session_merge import MERGE_LOCK_TTL, MERGE_LOCK_WAIT, LockToMerge
 
 __all__ = ["SessionLocking"]
 
@@ -94,6 +108,7 @@ class SessionLocking(SessionIO):
         token = None
         if key is not None:
             token = self._take(key, ttl, _Backoff(timeout))
+        held, self._lock_held = self._lock_held, token is not None or self._lock_held
         try:
             if token is not None:
                 self._run(self._relock_steps())
@@ -101,6 +116,7 @@ class SessionLocking(SessionIO):
             if self._dirty():
                 self._run(self._save_steps(False))
         finally:
+            self._lock_held = held
             if key is not None and token is not None:
                 self._release(key, token)
 
@@ -111,6 +127,7 @@ class SessionLocking(SessionIO):
         token = None
         if key is not None:
             token = await self._atake(key, ttl, _Backoff(timeout))
+        held, self._lock_held = self._lock_held, token is not None or self._lock_held
         try:
             if token is not None:
                 await self._arun(self._relock_steps())
@@ -118,8 +135,77 @@ class SessionLocking(SessionIO):
             if self._dirty():
                 await self._arun(self._save_steps(False))
         finally:
+            self._lock_held = held
             if key is not None and token is not None:
                 await self._arelease(key, token)
+
+    # -- a save that keeps losing merges under the lock ----------------------------------
+
+    def save(self, must_create: bool = False) -> None:
+        """Write the session; a session without a key is created.
+
+        ``must_create`` raises `sessionware.CreateError` if the key is taken;
+        an update of a session that vanished raises
+        `sessionware.UpdateError` (it is never recreated). On a versioned
+        engine a concurrent save is merged (see the concurrency guide); a
+        merge that keeps losing raises `sessionware.VersionConflict`.
+        """
+        try:
+            super().save(must_create)
+        except LockToMerge:
+            key = self._locked_merge_key()
+            token = self._take_to_merge(key)
+            self._lock_held = True
+            try:
+                self._run(self._locked_merge_steps())
+            finally:
+                self._lock_held = False
+                self._release(key, token)
+
+    async def asave(self, must_create: bool = False) -> None:
+        """Async twin of `save`."""
+        try:
+            await super().asave(must_create)
+        except LockToMerge:
+            key = self._locked_merge_key()
+            token = await self._atake_to_merge(key)
+            self._lock_held = True
+            try:
+                await self._arun(self._locked_merge_steps())
+            finally:
+                self._lock_held = False
+                await self._arelease(key, token)
+
+    def _locked_merge_key(self) -> str:
+        key = self._session_key
+        assert key is not None  # only an update of a stored session merges
+        return key
+
+    def _locked_merge_steps(self) -> Steps[None]:
+        """Under the lock: reload, put this request's changes on top, save."""
+        yield from self._relock_steps()
+        yield from self._save_steps(False)
+
+    def _lock_busy(self, key: str, exc: LockTimeout) -> VersionConflict:
+        error = VersionConflict(
+            f"another request saved session {key[:6]}... first on each attempt to merge this "
+            f"request's changes on the {self.engine.name!r} engine, and its lock was not free "
+            f"within {MERGE_LOCK_WAIT:g} s; nothing was written (retry the request)"
+        )
+        error.__cause__ = exc
+        return error
+
+    def _take_to_merge(self, key: str) -> str:
+        try:
+            return self._take(key, MERGE_LOCK_TTL, _Backoff(MERGE_LOCK_WAIT))
+        except LockTimeout as exc:
+            raise self._lock_busy(key, exc) from exc
+
+    async def _atake_to_merge(self, key: str) -> str:
+        try:
+            return await self._atake(key, MERGE_LOCK_TTL, _Backoff(MERGE_LOCK_WAIT))
+        except LockTimeout as exc:
+            raise self._lock_busy(key, exc) from exc
 
     # -- the parts sync and async share (no I/O) ----------------------------------------
 
