@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import math
 import time
 from dataclasses import dataclass
 from types import TracebackType
@@ -357,6 +358,20 @@ class EngineBase:
         polls (``session.lock()``); the engine must not wait for a holder.
         """
         raise NotImplementedError(f"the {self.name!r} engine has no session locks")
+
+    @staticmethod
+    def lease_seconds(ttl: object) -> float:
+        """``ttl`` as the lease's length in seconds; ``ValueError`` unless positive and finite.
+
+        Every ``acquire_lock`` checks its ``ttl`` the same way: a bool, NaN,
+        an infinity or anything that is not a number is refused, and so is a
+        lease of zero or fewer seconds (it would be free before it was taken).
+        """
+        if isinstance(ttl, bool) or not isinstance(ttl, int | float) or not math.isfinite(ttl):
+            raise ValueError(f"a lock's ttl must be a finite number of seconds, not {ttl!r}")
+        if ttl <= 0:
+            raise ValueError(f"a lock's ttl must be more than 0 seconds, not {ttl!r}")
+        return float(ttl)
 
     def release_lock(self, key: str, token: str) -> None:
         """Release the lock on ``key`` if ``token`` still holds it; otherwise do nothing."""

@@ -9,7 +9,6 @@ plugin's end-to-end tests), with options for what those tests need.
 from __future__ import annotations
 
 import itertools
-import math
 import secrets
 import threading
 from collections.abc import Iterable
@@ -263,10 +262,7 @@ class MemoryEngine(EngineBase):
         """
         self._call("acquire_lock")
         self.check_key(key)
-        if isinstance(ttl, bool) or not isinstance(ttl, int | float) or not math.isfinite(ttl):
-            raise ValueError(f"a lock's ttl must be a finite number of seconds, not {ttl!r}")
-        if ttl <= 0:
-            raise ValueError(f"a lock's ttl must be more than 0 seconds, not {ttl!r}")
+        ttl = self.lease_seconds(ttl)
         token = secrets.token_hex(16)
         with self._lock:
             now = self.now()

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import itertools
 import logging
-import math
 import secrets
 import threading
 from typing import ClassVar
@@ -244,10 +243,7 @@ class CacheEngine(EngineBase):
     def acquire_lock(self, key: str, ttl: float) -> str | None:
         """Take the lease on ``key`` for ``ttl`` seconds if it is free or run out; never waits."""
         self.check_key(key)
-        if isinstance(ttl, bool) or not isinstance(ttl, int | float) or not math.isfinite(ttl):
-            raise ValueError(f"a lock's ttl must be a finite number of seconds, not {ttl!r}")
-        if ttl <= 0:
-            raise ValueError(f"a lock's ttl must be more than 0 seconds, not {ttl!r}")
+        ttl = self.lease_seconds(ttl)
         token = secrets.token_hex(16)
         with self._lock:
             now = self.now()

@@ -11,7 +11,6 @@ sqlite-utils) in ``_schema``; option checks in ``_options``.
 
 from __future__ import annotations
 
-import math
 import os
 import secrets
 import sqlite3
@@ -87,14 +86,6 @@ def _statements(table: str) -> dict[str, str]:
     """
     quoted, quoted_locks = f'"{table}"', f'"{locks_table(table)}"'
     return {op: sql.format(t=quoted, locks=quoted_locks) for op, sql in _SQL.items()}
-
-
-def _lease_seconds(ttl: float) -> float:
-    if isinstance(ttl, bool) or not isinstance(ttl, int | float) or not math.isfinite(ttl):
-        raise ValueError(f"a lock's ttl must be a finite number of seconds, not {ttl!r}")
-    if ttl <= 0:
-        raise ValueError(f"a lock's ttl must be more than 0 seconds, not {ttl!r}")
-    return float(ttl)
 
 
 class DbEngine(EngineBase):
@@ -353,7 +344,7 @@ class DbEngine(EngineBase):
         ``timeout`` for SQLite's write lock, never for the session lock's holder.
         """
         self.check_key(key)
-        ttl = _lease_seconds(ttl)
+        ttl = self.lease_seconds(ttl)
         token = secrets.token_hex(16)
         now = self.now()
         try:
