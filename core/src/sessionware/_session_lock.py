@@ -50,7 +50,7 @@ from ._session_drivers import Steps, _get_running_loop, _warn_on_loop, engine_ac
 from ._session_io import SessionIO
 from ._session_merge import MERGE_LOCK_TTL, MERGE_LOCK_WAIT, LockToMerge
 
-__all__ = ["SessionLocking"]
+__all__ = ["SessionLocking", "atake_merge_lock", "take_merge_lock"]
 
 logger = logging.getLogger("sessionware.concurrency")
 
@@ -87,6 +87,47 @@ def _seconds(name: str, value: object, *, zero: bool) -> float:
             f"got {value!r}"
         )
     return float(value)
+
+
+def _lock_busy(engine: Any, key: str, exc: LockTimeout) -> VersionConflict:
+    error = VersionConflict(
+        f"another request saved session {key[:6]}... first on each attempt to merge this "
+        f"request's changes on the {engine.name!r} engine, and its lock was not free "
+        f"within {MERGE_LOCK_WAIT:g} s; nothing was written (retry the request)"
+    )
+    error.__cause__ = exc
+    return error
+
+
+def take_merge_lock(engine: Any, key: str) -> str:
+    """The session's lock for a save that keeps losing (polled; `VersionConflict` on timeout).
+
+    For integrations with their own session class (Django); ``SessionStore`` does the same.
+    """
+    wait = _Backoff(MERGE_LOCK_WAIT)
+    while True:
+        token = engine.acquire_lock(key, MERGE_LOCK_TTL)
+        if token is not None:
+            return str(token)
+        delay = wait.next()
+        if delay is None:
+            timeout = LockTimeout(f"lock not free within {MERGE_LOCK_WAIT:g} s")
+            raise _lock_busy(engine, key, timeout) from timeout
+        time.sleep(delay)
+
+
+async def atake_merge_lock(engine: Any, key: str) -> str:
+    """Async twin of `take_merge_lock` (waits with ``asyncio.sleep``)."""
+    wait = _Backoff(MERGE_LOCK_WAIT)
+    while True:
+        token = await engine.aacquire_lock(key, MERGE_LOCK_TTL)
+        if token is not None:
+            return str(token)
+        delay = wait.next()
+        if delay is None:
+            timeout = LockTimeout(f"lock not free within {MERGE_LOCK_WAIT:g} s")
+            raise _lock_busy(engine, key, timeout) from timeout
+        await asyncio.sleep(delay)
 
 
 class SessionLocking(SessionIO):
@@ -186,26 +227,17 @@ class SessionLocking(SessionIO):
         yield from self._relock_steps()
         yield from self._save_steps(False)
 
-    def _lock_busy(self, key: str, exc: LockTimeout) -> VersionConflict:
-        error = VersionConflict(
-            f"another request saved session {key[:6]}... first on each attempt to merge this "
-            f"request's changes on the {self.engine.name!r} engine, and its lock was not free "
-            f"within {MERGE_LOCK_WAIT:g} s; nothing was written (retry the request)"
-        )
-        error.__cause__ = exc
-        return error
-
     def _take_to_merge(self, key: str) -> str:
         try:
             return self._take(key, MERGE_LOCK_TTL, _Backoff(MERGE_LOCK_WAIT))
         except LockTimeout as exc:
-            raise self._lock_busy(key, exc) from exc
+            raise _lock_busy(self.engine, key, exc) from exc
 
     async def _atake_to_merge(self, key: str) -> str:
         try:
             return await self._atake(key, MERGE_LOCK_TTL, _Backoff(MERGE_LOCK_WAIT))
         except LockTimeout as exc:
-            raise self._lock_busy(key, exc) from exc
+            raise _lock_busy(self.engine, key, exc) from exc
 
     # -- the parts sync and async share (no I/O) ----------------------------------------
 

@@ -57,7 +57,16 @@ from ._events import Events
 from ._keys import new_session_key
 from ._plugins import get_engine, get_engine_class, get_serializer, get_serializer_class, host
 from ._serializer import Serializer
-from ._session_merge import MERGE_ATTEMPTS, merge, report
+from ._session_drivers import _pause
+from ._session_lock import atake_merge_lock, take_merge_lock
+from ._session_merge import (
+    LOCK_AFTER,
+    LOCKED_MERGE_SECONDS,
+    MERGE_ATTEMPTS,
+    LockToMerge,
+    merge,
+    report,
+)
 from .http._cookies import CookieSpec
 
 __all__ = ["SessionStore", "reset"]
@@ -256,13 +265,22 @@ _Steps = Generator[tuple[str, tuple[Any, ...]], Any, str]
 
 
 def _drive(engine: Engine, steps: _Steps) -> str:
-    """Carry out ``steps`` (engine calls as ``(method, args)``) with the blocking methods."""
+    """Carry out ``steps`` (engine calls as ``(method, args)``) with the blocking methods.
+
+    A ``VersionConflict`` is handed back after a short random pause that grows
+    with each one, as the core's drivers do, so writers in lockstep fall apart.
+    """
+    conflicts = 0
     try:
         request = next(steps)
         while True:
             operation, args = request
             try:
                 result = getattr(engine, operation)(*args)
+            except VersionConflict as exc:
+                conflicts += 1
+                time.sleep(_pause(conflicts))
+                request = steps.throw(exc)
             except Exception as exc:
                 request = steps.throw(exc)
             else:
@@ -273,12 +291,17 @@ def _drive(engine: Engine, steps: _Steps) -> str:
 
 async def _adrive(engine: Engine, steps: _Steps) -> str:
     """Async twin of ``_drive``, with the engine's ``a<method>`` twins."""
+    conflicts = 0
     try:
         request = next(steps)
         while True:
             operation, args = request
             try:
                 result = await getattr(engine, "a" + operation)(*args)
+            except VersionConflict as exc:
+                conflicts += 1
+                await asyncio.sleep(_pause(conflicts))
+                request = steps.throw(exc)
             except Exception as exc:
                 request = steps.throw(exc)
             else:
@@ -499,7 +522,15 @@ class SessionStore(SessionBase):  # type: ignore[misc]
         engine = _io_engine("save")
         try:
             if self._versioned_write(engine, must_create):
-                value = _drive(engine, self._versioned_save_steps(key, data, must_create))
+                try:
+                    value = _drive(engine, self._versioned_save_steps(key, data, must_create))
+                except LockToMerge:  # it keeps losing: merge under the session's lock
+                    token = take_merge_lock(engine, key)
+                    try:
+                        steps = self._versioned_save_steps(key, self._session_cache, False, True)
+                        value = _drive(engine, steps)
+                    finally:
+                        cast(Any, engine).release_lock(key, token)
             else:
                 raw, expires_at = self._payload(data)
                 value = engine.save(key, raw, expires_at, must_create)
@@ -520,7 +551,16 @@ class SessionStore(SessionBase):  # type: ignore[misc]
         engine = _backend().engine
         try:
             if self._versioned_write(engine, must_create):
-                value = await _adrive(engine, self._versioned_save_steps(key, data, must_create))
+                try:
+                    steps = self._versioned_save_steps(key, data, must_create)
+                    value = await _adrive(engine, steps)
+                except LockToMerge:
+                    token = await atake_merge_lock(engine, key)
+                    try:
+                        steps = self._versioned_save_steps(key, self._session_cache, False, True)
+                        value = await _adrive(engine, steps)
+                    finally:
+                        await cast(Any, engine).arelease_lock(key, token)
             else:
                 raw, expires_at = self._payload(data)
                 value = await engine.asave(key, raw, expires_at, must_create)
@@ -536,24 +576,38 @@ class SessionStore(SessionBase):  # type: ignore[misc]
         return bool(engine.capabilities.versioned) and (must_create or self._sw_version is not None)
 
     def _versioned_save_steps(
-        self, key: str, data: dict[str, Any], must_create: bool
+        self, key: str, data: dict[str, Any], must_create: bool, locked: bool = False
     ) -> Generator[tuple[str, tuple[Any, ...]], Any, str]:
-        """Write ``data`` over the version loaded; on a conflict reload, merge, write again."""
+        """Write ``data`` over the version loaded; on a conflict reload, merge, write again.
+
+        The core's bounds (``_session_merge``): on a locking engine, ``LockToMerge``
+        after ``LOCK_AFTER`` refusals; ``locked`` (the lock is held), merging goes on
+        for up to ``LOCKED_MERGE_SECONDS``.
+        """
         version = None if must_create else self._sw_version
-        for _ in range(MERGE_ATTEMPTS):
+        escalate = not locked and bool(getattr(_backend().engine.capabilities, "locking", False))
+        deadline = time.monotonic() + LOCKED_MERGE_SECONDS if locked else None
+        attempts = 0
+        while True:
             raw, expires_at = self._payload(data)
             try:
                 value, self._sw_version = yield ("save_versioned", (key, raw, expires_at, version))
             except VersionConflict:
+                if escalate and attempts >= LOCK_AFTER:
+                    raise LockToMerge(f"refused {LOCK_AFTER} times") from None
+                if attempts >= MERGE_ATTEMPTS and (deadline is None or time.monotonic() > deadline):
+                    break
+                attempts += 1
                 loaded = yield ("load_versioned", (key,))
                 if loaded is None:
                     raise UpdateError(_GONE) from None
                 data, version = self._merged(raw, loaded), loaded[1]
+                self._sw_version = version
                 continue
             self._sw_raw, self._sw_cleared = raw, False
             return str(value)
         raise VersionConflict(
-            f"another request saved this session first on each of {MERGE_ATTEMPTS} attempts "
+            f"another request saved this session first on each of {attempts} attempts "
             "to merge this request's changes; nothing was written"
         )
 
