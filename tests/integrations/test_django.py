@@ -716,3 +716,105 @@ async def test_sync_session_io_on_the_event_loop_is_refused_as_djangos_orm_does(
         assert await SessionStore(session.session_key).aexists(session.session_key)
         await SessionStore(session.session_key).aflush()
         assert not await SessionStore().aexists(session.session_key)
+
+
+# -- concurrent requests on one session (issue 12): merged, never lost -----------------------
+
+_rendezvous: dict[str, Any] = {}
+
+
+def _race_set(request: Any, name: str) -> Any:
+    """Load the session, wait until the other request has loaded it too, then set ``name``."""
+    from django.http import HttpResponse
+
+    request.session.get("start")  # loaded: both requests now hold the same version
+    _rendezvous["barrier"].wait(5)
+    if name == "cart" and "flushed" in _rendezvous:  # the logout test: save after it
+        _rendezvous["flushed"].wait(5)
+    request.session[name] = True
+    return HttpResponse("ok")
+
+
+def _race_logout(request: Any) -> Any:
+    from django.http import HttpResponse
+
+    request.session.get("start")
+    _rendezvous["barrier"].wait(5)
+    request.session.flush()
+    _rendezvous["flushed"].set()
+    return HttpResponse("logged out")
+
+
+def _race_urls() -> list[Any]:
+    from django.urls import path
+
+    return [path("race/set/<str:name>", _race_set), path("race/logout", _race_logout)]
+
+
+urlpatterns = _race_urls()  # this module is the ROOT_URLCONF of the race tests
+
+
+def _concurrently(*calls: Any) -> list[Any]:
+    import threading
+
+    results: list[Any] = [None] * len(calls)
+
+    def run(index: int) -> None:
+        results[index] = calls[index]()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    return results
+
+
+def _client(key: str) -> Any:
+    from django.test import Client
+
+    client = Client()
+    client.cookies["sessionid"] = key
+    return client
+
+
+@pytest.mark.parametrize("engine_name", ["db", "file"])
+def test_two_concurrent_requests_setting_different_keys_both_survive(engine_name: str) -> None:
+    import threading
+
+    with (
+        sessionware_setting(engine_settings(engine_name)),
+        override_settings(ROOT_URLCONF=__name__),
+    ):
+        session = SessionStore()
+        session["start"] = True
+        session.create()
+        key = session.session_key
+        _rendezvous.clear()
+        _rendezvous["barrier"] = threading.Barrier(2)
+        cart, views = _concurrently(
+            lambda: _client(key).post("/race/set/cart"),
+            lambda: _client(key).post("/race/set/views"),
+        )
+        assert (cart.status_code, views.status_code) == (200, 200)
+        assert dict(SessionStore(key).items()) == {"start": True, "cart": True, "views": True}
+
+
+def test_a_logout_racing_an_update_ends_logged_out() -> None:
+    import threading
+
+    with sessionware_setting(engine_settings("db")), override_settings(ROOT_URLCONF=__name__):
+        session = SessionStore()
+        session.update({"start": True, "_auth_user_id": "1"})
+        session.create()
+        key = session.session_key
+        _rendezvous.clear()
+        _rendezvous["barrier"] = threading.Barrier(2)
+        _rendezvous["flushed"] = threading.Event()  # the update saves after the logout
+        update, logout = _concurrently(
+            lambda: _client(key).post("/race/set/cart"), lambda: _client(key).post("/race/logout")
+        )
+        assert logout.status_code == 200
+        assert update.status_code == 400  # Django's SessionInterrupted: not resurrected
+        assert not SessionStore().exists(key)
+        assert dict(SessionStore(key).items()) == {}
