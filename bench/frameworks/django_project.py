@@ -78,7 +78,7 @@ def storage_settings(engine: str) -> str:
             journal = cursor.execute("PRAGMA journal_mode").fetchone()[0]
             sync = cursor.execute("PRAGMA synchronous").fetchone()[0]
     else:
-        from sessionware.django import _backend
+        from sessionware.django._settings import _backend
 
         conn: sqlite3.Connection = _backend().engine._conn()  # type: ignore[attr-defined]
         journal = conn.execute("PRAGMA journal_mode").fetchone()[0]
