@@ -2,8 +2,8 @@
 
 Every operation is written once, as a generator of *steps*: plain Python that
 decides what to do, and yields each engine call it needs as
-``(operation, args)``. The drivers (``_session_drivers``: :meth:`_run` with
-the engine's blocking methods, :meth:`_arun` with its async twins) carry the
+``(operation, args)``. The drivers (``_session_drivers``: ``_run`` with
+the engine's blocking methods, ``_arun`` with its async twins) carry the
 calls out and send each result, or throw each error, back into the steps. So
 the sync and async forms share every line but the I/O itself, and a subclass
 that refines a step (the middleware's outage policy) refines both at once.
@@ -33,7 +33,7 @@ _CREATE_ATTEMPTS = 16
 
 
 class SessionIO(MergingSteps):
-    """The persistence half of :class:`~sessionware.SessionStore` (see the module)."""
+    """The persistence half of ``SessionStore`` (see the module)."""
 
     # -- the steps ---------------------------------------------------------------
 
@@ -233,21 +233,21 @@ class SessionIO(MergingSteps):
         return dict(dict.items(self))
 
     async def aload(self) -> dict[str, Any]:
-        """Async twin of :meth:`load`."""
+        """Async twin of ``load``."""
         await self._aensure_loaded()
         return dict(dict.items(self))
 
     def save(self, must_create: bool = False) -> None:
         """Write the session; a session without a key is created.
 
-        ``must_create`` raises :class:`~sessionware.CreateError` if the key is
+        ``must_create`` raises ``CreateError`` if the key is
         taken; an update of a session that vanished raises
-        :class:`~sessionware.UpdateError` (it is never resurrected).
+        ``UpdateError`` (it is never resurrected).
         """
         self._run(self._save_steps(must_create))
 
     async def asave(self, must_create: bool = False) -> None:
-        """Async twin of :meth:`save`."""
+        """Async twin of ``save``."""
         if self.engine.capabilities.inline_async:  # nothing to wait for: the same steps, inline
             return self._run(self._save_steps(must_create))
         await self._arun(self._save_steps(must_create))
@@ -257,7 +257,7 @@ class SessionIO(MergingSteps):
         self._run(self._create_steps())
 
     async def acreate(self) -> None:
-        """Async twin of :meth:`create`."""
+        """Async twin of ``create``."""
         if self.engine.capabilities.inline_async:
             return self._run(self._create_steps())
         await self._arun(self._create_steps())
@@ -267,7 +267,7 @@ class SessionIO(MergingSteps):
         return self._run(self._exists_steps(session_key))
 
     async def aexists(self, session_key: str) -> bool:
-        """Async twin of :meth:`exists`."""
+        """Async twin of ``exists``."""
         return await self._arun(self._exists_steps(session_key))
 
     def delete(self, session_key: str | None = None) -> None:
@@ -275,7 +275,7 @@ class SessionIO(MergingSteps):
         self._run(self._delete_steps(session_key))
 
     async def adelete(self, session_key: str | None = None) -> None:
-        """Async twin of :meth:`delete`."""
+        """Async twin of ``delete``."""
         await self._arun(self._delete_steps(session_key))
 
     def flush(self) -> None:
@@ -283,7 +283,7 @@ class SessionIO(MergingSteps):
         self._run(self._flush_steps())
 
     async def aflush(self) -> None:
-        """Async twin of :meth:`flush`."""
+        """Async twin of ``flush``."""
         await self._arun(self._flush_steps())
 
     def cycle_key(self) -> None:
@@ -291,7 +291,7 @@ class SessionIO(MergingSteps):
         self._run(self._cycle_steps())
 
     async def acycle_key(self) -> None:
-        """Async twin of :meth:`cycle_key`."""
+        """Async twin of ``cycle_key``."""
         await self._arun(self._cycle_steps())
 
     @classmethod
@@ -301,5 +301,5 @@ class SessionIO(MergingSteps):
 
     @classmethod
     async def aclear_expired(cls) -> int:
-        """Async twin of :meth:`clear_expired`."""
+        """Async twin of ``clear_expired``."""
         return int(await engine_acall(cls.engine, "clear_expired"))

@@ -1,7 +1,7 @@
 """Django session backend: ``SESSION_ENGINE = "sessionware.django"``.
 
 Django's own ``SessionMiddleware`` keeps doing the cookies; this module only
-stores. :class:`SessionStore` is a ``django.contrib.sessions`` ``SessionBase``
+stores. ``SessionStore`` is a ``django.contrib.sessions`` ``SessionBase``
 whose data goes through the sessionware engine and serializer named in the
 ``SESSIONWARE`` setting::
 

@@ -146,7 +146,7 @@ class SessionStore(VersionedSaves, SessionBase):  # type: ignore[misc]
         return self._loaded(raw)
 
     async def aload(self) -> dict[str, Any]:
-        """Async twin of :meth:`load`, through the engine's ``aload``."""
+        """Async twin of ``load``, through the engine's ``aload``."""
         engine = _backend().engine
         key = self._usable_key(engine)
         if key is None:
@@ -190,7 +190,7 @@ class SessionStore(VersionedSaves, SessionBase):  # type: ignore[misc]
         return _io_engine("exists").exists(session_key)
 
     async def aexists(self, session_key: str | None) -> bool:
-        """Async twin of :meth:`exists`."""
+        """Async twin of ``exists``."""
         engine = _backend().engine
         if session_key is None or not engine.is_valid_key(session_key):
             return False
@@ -269,7 +269,7 @@ class SessionStore(VersionedSaves, SessionBase):  # type: ignore[misc]
         self._stored(value)
 
     async def asave(self, must_create: bool = False) -> None:
-        """Async twin of :meth:`save`, through the engine's ``asave``."""
+        """Async twin of ``save``, through the engine's ``asave``."""
         if self.session_key is None:
             return await self.acreate()
         data = await self._asession(no_load=must_create)
@@ -312,7 +312,7 @@ class SessionStore(VersionedSaves, SessionBase):  # type: ignore[misc]
         raise DjangoCreateError(self._no_free_key())
 
     async def acreate(self) -> None:
-        """Async twin of :meth:`create`."""
+        """Async twin of ``create``."""
         for _ in range(_CREATE_ATTEMPTS):
             self._session_key = new_session_key()
             try:
@@ -345,7 +345,7 @@ class SessionStore(VersionedSaves, SessionBase):  # type: ignore[misc]
             _emit("session_deleted", session_key=key, engine=engine.name)
 
     async def adelete(self, session_key: str | None = None) -> None:
-        """Async twin of :meth:`delete`."""
+        """Async twin of ``delete``."""
         key = self._deletable(session_key)
         if key is not None:
             engine = _backend().engine
@@ -361,7 +361,7 @@ class SessionStore(VersionedSaves, SessionBase):  # type: ignore[misc]
         )
 
     async def acycle_key(self) -> None:
-        """Async twin of :meth:`cycle_key`."""
+        """Async twin of ``cycle_key``."""
         old = self.session_key
         data = await self._asession()
         await self.acreate()
@@ -390,7 +390,7 @@ class SessionStore(VersionedSaves, SessionBase):  # type: ignore[misc]
 
     @classmethod
     async def aclear_expired(cls) -> int:
-        """Async twin of :meth:`clear_expired`."""
+        """Async twin of ``clear_expired``."""
         engine = _backend().engine
         if not engine.capabilities.clear_expired:
             return 0

@@ -85,7 +85,7 @@ class FileEngine(SessionFiles):
     """Sessions as files in one directory: any number of threads and processes of one machine.
 
     Options (keyword arguments; ``get_engine("file", ...)`` or the engine
-    options of :class:`~sessionware.SessionConfig`):
+    options of ``SessionConfig``):
 
     ``path`` (the system temporary directory, ``tempfile.gettempdir()``)
         The directory holding the session files. It must exist and be
@@ -109,7 +109,7 @@ class FileEngine(SessionFiles):
     and anything but regular files under a session's name are ignored (and
     logged to ``sessionware.security``). An invalid option, a missing
     directory or one this process cannot write raises
-    :class:`~sessionware.ConfigurationError` naming the option.
+    ``ConfigurationError`` naming the option.
     """
 
     name: ClassVar[str] = "file"
@@ -169,7 +169,7 @@ class FileEngine(SessionFiles):
             os.close(fd)
 
     def exists(self, key: str) -> bool:
-        """True when :meth:`load` would return data for ``key``.
+        """True when ``load`` would return data for ``key``.
 
         Reads the whole file, as ``load`` does: session files are small, and
         one definition of "exists" cannot disagree with the other.
@@ -181,8 +181,8 @@ class FileEngine(SessionFiles):
     def save(self, key: str, data: bytes, expires_at: float, must_create: bool = False) -> str:
         """Create (``must_create``) or update the file for ``key``; return ``key``.
 
-        Raises :class:`~sessionware.CreateError` when creating over an
-        unexpired session and :class:`~sessionware.UpdateError` when updating
+        Raises ``CreateError`` when creating over an
+        unexpired session and ``UpdateError`` when updating
         one that was deleted, has expired or can no longer be read. An update
         bumps the file's version, so a versioned writer racing it conflicts.
         """
@@ -190,7 +190,7 @@ class FileEngine(SessionFiles):
         return key
 
     def load_versioned(self, key: str) -> tuple[bytes, Version] | None:
-        """:meth:`load` plus the version of what it returned, read under the same lock.
+        """``load`` plus the version of what it returned, read under the same lock.
 
         The version is an int (the slot's ``seq`` and the file's generation,
         see ``_format``), or a digest for a file of the previous format.
@@ -207,10 +207,10 @@ class FileEngine(SessionFiles):
     ) -> tuple[str, Version]:
         """Compare-and-set under the session file's lock; ``version=None`` creates.
 
-        Raises :class:`~sessionware.VersionConflict` (nothing written) when
+        Raises ``VersionConflict`` (nothing written) when
         the stored version is no longer ``version``,
-        :class:`~sessionware.UpdateError` when the session is gone and
-        :class:`~sessionware.CreateError` when creating over a live one.
+        ``UpdateError`` when the session is gone and
+        ``CreateError`` when creating over a live one.
         """
         if version is None:
             return key, self._write(key, data, expires_at, True, None)
@@ -393,7 +393,7 @@ class FileEngine(SessionFiles):
         """Try once to lock ``key`` for ``ttl`` seconds: a token, or ``None`` if it is held.
 
         ``flock(LOCK_EX | LOCK_NB)`` on ``<prefix><key>.lock``, kept open until
-        :meth:`release_lock`; never waits. The kernel frees it if this process
+        ``release_lock``; never waits. The kernel frees it if this process
         dies; a lease past its ``ttl`` whose holder still lives (hung) is
         broken by the next acquirer, which locks a new lock file. Details in
         ``sessionware_file._locks``.
@@ -439,13 +439,13 @@ class FileEngine(SessionFiles):
     def clear_expired(self, progress: Callable[[int], None] | None = None) -> int:
         """Remove expired session files; return how many.
 
-        Scans the directory with :func:`os.scandir`, looking only at names
+        Scans the directory with ``os.scandir``, looking only at names
         ``<prefix><valid key>``. A file that looks expired is locked and
         judged again before it is unlinked, so a session renewed meanwhile
         stays; files replaced or removed during the scan are skipped. Files
         too broken to read, temporary files of crashed writers and session
         lock files nobody holds are removed once older than
-        :data:`STALE_AFTER` seconds (not counted).
+        ``STALE_AFTER`` seconds (not counted).
         ``progress``, if given, is called with the running count every 256
         files scanned and at the end (so Ctrl-C in the CLI is honoured during a
         long scan of live sessions too). The cutoff is fixed when the scan starts.

@@ -6,7 +6,7 @@ shown in messages without the key), opening without following links or
 hanging on a FIFO, trusting only regular files of this user, the per-session
 ``flock`` that holds only while the path still names the locked inode,
 writing whole, replacing a file by rename, syncing the directory, and the
-mapping of OS errors to :class:`~sessionware.EngineUnavailable`. The
+mapping of OS errors to ``EngineUnavailable``. The
 operations live in ``_engine``, the directory walks in ``_purge``, the file
 layout in ``_format``.
 """

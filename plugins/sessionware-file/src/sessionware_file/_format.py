@@ -29,7 +29,7 @@ not verify, so the other slot, the previous version, is served: never a mix,
 never a loss. The file's size carries no meaning any more: a file may keep
 unused bytes after the data.
 
-The version a versioned load returns (:func:`version_of`) is the current
+The version a versioned load returns (``version_of``) is the current
 slot's ``seq`` and ``generation`` in one int: every write bumps ``seq``, and
 the generation tells a session deleted and created again under the same key
 (``seq`` 1 again) from the one a writer loaded. Releases before versioning

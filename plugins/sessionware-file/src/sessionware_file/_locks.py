@@ -6,12 +6,12 @@ itself, so every call here uses ``LOCK_NB`` and returns at once.
 How a lock is held. The holder opens ``<prefix><key>.lock`` (created on first
 use, mode ``0o600``, never the session file, whose own ``flock`` every save
 takes), takes ``flock(LOCK_EX | LOCK_NB)`` on it and keeps the descriptor
-open, in :class:`LockTable`, under a random token, until ``release_lock``
+open, in ``LockTable``, under a random token, until ``release_lock``
 with that token. The kernel drops the ``flock`` when the holder's process
 dies, however it dies: a crashed holder never blocks the session.
 
 The lease. The holder also writes when it took the lock and until when
-(``taken_at + ttl``) into the lock file (:data:`LEASE`). A holder that is
+(``taken_at + ttl``) into the lock file (``LEASE``). A holder that is
 alive but hung keeps its ``flock``; once its recorded lease is past, another
 acquirer *breaks* it: it unlinks the lock file and locks a new one under the
 same name. The hung holder is left with a lock on a file nobody sees, and
@@ -32,7 +32,7 @@ parent unlocks explicitly (``LOCK_UN``), whatever copies survive elsewhere.
 
 Lock files are left in place on release (unlinking a lock file on release
 races with its next acquirer); ``clear_expired`` removes those nobody holds
-and nobody used for :data:`~sessionware_file._purge.STALE_AFTER` seconds.
+and nobody used for ``STALE_AFTER`` seconds.
 """
 
 from __future__ import annotations

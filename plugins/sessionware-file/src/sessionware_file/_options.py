@@ -1,8 +1,8 @@
 """Validation of the file engine's options, run once at construction.
 
 Each check returns the normalised value or raises, through ``checks`` (the
-engine's :class:`sessionware.OptionChecker`), a
-:class:`~sessionware.ConfigurationError` whose ``field`` names the option
+engine's ``sessionware.OptionChecker``), a
+``ConfigurationError`` whose ``field`` names the option
 (``engine_options.<name>``) and whose message says what to do. The
 directory check really creates and removes a file, because permission bits
 cannot tell (root ignores them, a read-only mount ignores them the other way).

@@ -1,6 +1,6 @@
 """The file engine's walks over its directory: counting and removing expired sessions.
 
-Both scan the directory once with :func:`os.scandir`, looking only at names
+Both scan the directory once with ``os.scandir``, looking only at names
 ``<prefix><valid key>`` (and, for the purge, the temporary files of
 crashed writers and the session lock files, ``<prefix><valid key>.lock``,
 that nobody holds or used for ``STALE_AFTER`` seconds). A file is judged

@@ -1,6 +1,6 @@
 """The redis engine's option checker, and the checks of hosts and ports it adds.
 
-``checks`` is the :class:`sessionware.OptionChecker` every module of this
+``checks`` is the ``sessionware.OptionChecker`` every module of this
 engine raises through, so each message reads ``redis engine option '<name>':
 ...`` with ``field="engine_options.<name>"``. Hosts and ports, which the
 URL and the keyword options share, are checked here.

@@ -1,11 +1,11 @@
-"""redis-py clients built from :class:`~sessionware_redis._options.Settings`.
+"""redis-py clients built from ``Settings``.
 
-One function per flavour (blocking, asyncio) returns a :class:`SyncClient` or
-:class:`AsyncClient`: the redis-py client the engine sends commands to, plus
+One function per flavour (blocking, asyncio) returns a ``SyncClient`` or
+``AsyncClient``: the redis-py client the engine sends commands to, plus
 how to close everything it owns (a Sentinel client also owns its connections
 to the sentinels). Single node, Sentinel and Cluster differ only here; the
 engine sends the same single-key commands to all three and never checks the
-client's type. :class:`LoopClient` holds one event loop's ``AsyncClient``
+client's type. ``LoopClient`` holds one event loop's ``AsyncClient``
 and closes it when that loop shuts down.
 
 redis-py connects lazily for single node and Sentinel; the blocking

@@ -68,9 +68,9 @@ class RedisEngine(EngineBase):
     (1 retry of a failed connection, 10-100 ms apart).
 
     Everything is validated at construction without contacting Redis; a
-    bad value raises :class:`~sessionware.ConfigurationError` naming the
+    bad value raises ``ConfigurationError`` naming the
     option. Redis being unreachable raises
-    :class:`~sessionware.EngineUnavailable` with :attr:`address`.
+    ``EngineUnavailable`` with ``address``.
     """
 
     name: ClassVar[str] = "redis"
@@ -209,7 +209,7 @@ class RedisEngine(EngineBase):
                 loop.run_until_complete(entry.aclose())
 
     async def aclose(self) -> None:
-        """Close this loop's client (awaited), then everything else as :meth:`close` does."""
+        """Close this loop's client (awaited), then everything else as ``close`` does."""
         entry = self._loops.pop(asyncio.get_running_loop(), None)
         if entry is not None:
             await entry.aclose()
@@ -363,9 +363,9 @@ class RedisEngine(EngineBase):
         The script reads the stored value, compares its SHA-1 with
         ``version`` and writes with ``PX`` (or deletes, if ``expires_at`` has
         passed) atomically on the server. Raises
-        :class:`~sessionware.VersionConflict` (nothing written) on another
-        version, :class:`~sessionware.UpdateError` when the session is gone,
-        :class:`~sessionware.CreateError` when creating over a live one.
+        ``VersionConflict`` (nothing written) on another
+        version, ``UpdateError`` when the session is gone,
+        ``CreateError`` when creating over a live one.
         """
         if version is None:
             self.save(key, data, expires_at, must_create=True)
@@ -411,7 +411,7 @@ class RedisEngine(EngineBase):
 
         A server that answers but is configured otherwise than the options
         say (a Cluster node without ``cluster=True``) raises the same
-        :class:`~sessionware.ConfigurationError` a session operation would.
+        ``ConfigurationError`` a session operation would.
         """
         try:
             self._client().ping()
@@ -421,7 +421,7 @@ class RedisEngine(EngineBase):
     # -- the engine protocol, asyncio (no threads) ----------------------------------
 
     async def aload(self, key: str) -> bytes | None:
-        """Async twin of :meth:`load`, on the running loop's own client."""
+        """Async twin of ``load``, on the running loop's own client."""
         if not self.is_valid_key(key):
             return None
         try:
@@ -434,7 +434,7 @@ class RedisEngine(EngineBase):
     async def asave(
         self, key: str, data: bytes, expires_at: float, must_create: bool = False
     ) -> str:
-        """Async twin of :meth:`save`."""
+        """Async twin of ``save``."""
         name, ttl = self._plan_save(key, data, expires_at)
         try:
             client = await self._aclient()
@@ -454,7 +454,7 @@ class RedisEngine(EngineBase):
         return key
 
     async def aexists(self, key: str) -> bool:
-        """Async twin of :meth:`exists`."""
+        """Async twin of ``exists``."""
         if not self.is_valid_key(key):
             return False
         try:
@@ -464,7 +464,7 @@ class RedisEngine(EngineBase):
             raise self._failed(exc, "EXISTS") from exc
 
     async def adelete(self, key: str) -> None:
-        """Async twin of :meth:`delete`."""
+        """Async twin of ``delete``."""
         if not self.is_valid_key(key):
             return
         try:
@@ -474,14 +474,14 @@ class RedisEngine(EngineBase):
             raise self._failed(exc, "DEL") from exc
 
     async def aload_versioned(self, key: str) -> tuple[bytes, Version] | None:
-        """Async twin of :meth:`load_versioned`, on the running loop's own client."""
+        """Async twin of ``load_versioned``, on the running loop's own client."""
         value = await self.aload(key)
         return None if value is None else (value, version_of(value))
 
     async def asave_versioned(
         self, key: str, data: bytes, expires_at: float, version: Version | None
     ) -> tuple[str, Version]:
-        """Async twin of :meth:`save_versioned`."""
+        """Async twin of ``save_versioned``."""
         if version is None:
             await self.asave(key, data, expires_at, must_create=True)
             return key, version_of(bytes(data))
@@ -496,7 +496,7 @@ class RedisEngine(EngineBase):
         return self._compared(key, outcome, data)
 
     async def aacquire_lock(self, key: str, ttl: float) -> str | None:
-        """Async twin of :meth:`acquire_lock`."""
+        """Async twin of ``acquire_lock``."""
         name, ms = self._plan_lock(key, ttl)
         token = secrets.token_hex(16)
         try:
@@ -507,7 +507,7 @@ class RedisEngine(EngineBase):
         return token if taken else None
 
     async def arelease_lock(self, key: str, token: str) -> None:
-        """Async twin of :meth:`release_lock`."""
+        """Async twin of ``release_lock``."""
         if not self.is_valid_key(key) or not isinstance(token, str):
             return
         try:
@@ -519,11 +519,11 @@ class RedisEngine(EngineBase):
             raise self._failed(exc, "EVALSHA (lock release)") from exc
 
     async def aclear_expired(self) -> int:
-        """Always 0, without I/O (see :meth:`clear_expired`)."""
+        """Always 0, without I/O (see ``clear_expired``)."""
         return 0
 
     async def ahealth(self) -> None:
-        """Async twin of :meth:`health`, on the running loop's own client."""
+        """Async twin of ``health``, on the running loop's own client."""
         try:
             client = await self._aclient()
             await client.ping()

@@ -4,12 +4,12 @@ Anything that means "Redis cannot serve us right now" — refused or dropped
 connections, timeouts, a server still loading its data, no primary known to
 Sentinel, a cluster that is down or resharding, a replica that turned
 read-only in a failover, a full server, refused credentials — becomes
-:class:`~sessionware.EngineUnavailable` carrying the address, so the
+``EngineUnavailable`` carrying the address, so the
 middleware applies its outage policy (503, or an empty unsaved session).
 A mistake only the configuration can fix (the key prefix collides with
 another application's data, a cluster addressed as a single node) is a
-:class:`~sessionware.ConfigurationError`; anything else a plain
-:class:`~sessionware.SessionwareError` naming the operation.
+``ConfigurationError``; anything else a plain
+``SessionwareError`` naming the operation.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
-"""Option validation for the redis engine: URLs and keyword options into :class:`Settings`.
+"""Option validation for the redis engine: URLs and keyword options into ``Settings``.
 
 Everything here runs at construction and never touches the network, so an app
 can start while Redis is down. A malformed URL or option raises
-:class:`~sessionware.ConfigurationError` whose ``field`` names the option
+``ConfigurationError`` whose ``field`` names the option
 (``engine_options.url``). Hosts and ports are checked in ``_checks``, URLs
 parsed in ``_urls``; building redis-py clients from the settings lives in
 ``_clients``. Nothing here imports redis.
@@ -111,7 +111,7 @@ def _sentinel_nodes(value: object) -> tuple[tuple[str, int], ...]:
 
 
 def build_settings(options: dict[str, Any]) -> Settings:
-    """Validate the engine's keyword options (see ``RedisEngine``) into :class:`Settings`."""
+    """Validate the engine's keyword options (see ``RedisEngine``) into ``Settings``."""
     url = options["url"]
     parsed = parse_url(url) if url is not None else None
     host = checks.text("host", options["host"], allow_empty=True, allow_none=True)

@@ -5,7 +5,7 @@ the node) as on a single server. redis-py's ``register_script`` sends
 ``EVALSHA`` and falls back to ``SCRIPT LOAD`` when the server does not know
 the script yet (a restart, a failover, a new cluster node).
 
-The version of a session is the SHA-1 of its stored bytes (:func:`version_of`):
+The version of a session is the SHA-1 of its stored bytes (``version_of``):
 a value written by any release, or by plain ``save``, has one, with no
 header to add or strip, so older and newer processes share the keys freely.
 A save that writes other bytes changes the version; bytes that come back to

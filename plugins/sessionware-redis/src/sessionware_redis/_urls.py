@@ -1,8 +1,8 @@
 """Redis URLs: ``redis://``, ``rediss://``, ``unix://``, ``redis+sentinel://``, ``redis+cluster://``.
 
-:func:`parse_url` turns a URL into a :class:`ParsedUrl` (``None`` where the URL
+``parse_url`` turns a URL into a ``ParsedUrl`` (``None`` where the URL
 is silent) without touching the network; ``_options`` combines it with the
-keyword options. Passwords never appear in messages (:func:`mask_url`).
+keyword options. Passwords never appear in messages (``mask_url``).
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ def _flag(option: str, name: str, value: str) -> bool:
 
 
 def parse_url(url: object) -> ParsedUrl:
-    """What ``url`` says, or :class:`~sessionware.ConfigurationError` for ``url``."""
+    """What ``url`` says, or ``ConfigurationError`` for ``url``."""
     if not isinstance(url, str) or not url:
         raise checks.error("url", f"expected a URL such as 'redis://localhost:6379/0', got {url!r}")
     shown = mask_url(url)
