@@ -31,7 +31,14 @@ from ._engine import Engine
 from ._errors import EngineUnavailable, SessionwareError, VersionConflict
 from ._session_data import SessionData
 
-__all__ = ["BlockingCallWarning", "StepDrivers", "Steps", "engine_acall", "engine_call"]
+__all__ = [
+    "Backoff",
+    "BlockingCallWarning",
+    "StepDrivers",
+    "Steps",
+    "engine_acall",
+    "engine_call",
+]
 
 _PACKAGE_DIR = __file__.rsplit("/", 1)[0]
 _get_running_loop = asyncio._get_running_loop
@@ -165,3 +172,27 @@ class StepDrivers(SessionData):
                     request = steps.send(result)
         except StopIteration as done:
             return done.value  # type: ignore[no-any-return]
+
+
+_FIRST_DELAY = 0.002
+_MAX_DELAY = 0.1
+
+
+class Backoff:
+    """The waits between lock attempts: 2 ms doubling to 100 ms, jittered, until the deadline."""
+
+    __slots__ = ("deadline", "delay", "timeout")
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self.deadline = time.monotonic() + timeout
+        self.delay = _FIRST_DELAY
+
+    def next(self) -> float | None:
+        """Seconds to wait before the next attempt; ``None`` once the timeout has passed."""
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            return None
+        wait = min(self.delay * random.uniform(0.5, 1.0), remaining)
+        self.delay = min(self.delay * 2, _MAX_DELAY)
+        return wait

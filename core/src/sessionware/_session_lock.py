@@ -33,7 +33,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-import random
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -44,38 +43,21 @@ from ._errors import (
     EngineUnavailable,
     LockTimeout,
     UpdateError,
-    VersionConflict,
 )
-from ._session_drivers import Steps, _get_running_loop, _warn_on_loop, engine_acall, engine_call
+from ._session_drivers import (
+    Backoff,
+    Steps,
+    _get_running_loop,
+    _warn_on_loop,
+    engine_acall,
+    engine_call,
+)
 from ._session_io import SessionIO
-from ._session_merge import MERGE_LOCK_TTL, MERGE_LOCK_WAIT, LockToMerge
+from ._session_merge import MERGE_LOCK_TTL, MERGE_LOCK_WAIT, LockToMerge, lock_busy
 
-__all__ = ["SessionLocking", "atake_merge_lock", "take_merge_lock"]
+__all__ = ["SessionLocking"]
 
 logger = logging.getLogger("sessionware.concurrency")
-
-_FIRST_DELAY = 0.002
-_MAX_DELAY = 0.1
-
-
-class _Backoff:
-    """The waits between lock attempts: 2 ms doubling to 100 ms, jittered, until the deadline."""
-
-    __slots__ = ("deadline", "delay", "timeout")
-
-    def __init__(self, timeout: float) -> None:
-        self.timeout = timeout
-        self.deadline = time.monotonic() + timeout
-        self.delay = _FIRST_DELAY
-
-    def next(self) -> float | None:
-        """Seconds to wait before the next attempt; ``None`` once the timeout has passed."""
-        remaining = self.deadline - time.monotonic()
-        if remaining <= 0:
-            return None
-        wait = min(self.delay * random.uniform(0.5, 1.0), remaining)
-        self.delay = min(self.delay * 2, _MAX_DELAY)
-        return wait
 
 
 def _seconds(name: str, value: object, *, zero: bool) -> float:
@@ -87,47 +69,6 @@ def _seconds(name: str, value: object, *, zero: bool) -> float:
             f"got {value!r}"
         )
     return float(value)
-
-
-def _lock_busy(engine: Any, key: str, exc: LockTimeout) -> VersionConflict:
-    error = VersionConflict(
-        f"another request saved session {key[:6]}... first on each attempt to merge this "
-        f"request's changes on the {engine.name!r} engine, and its lock was not free "
-        f"within {MERGE_LOCK_WAIT:g} s; nothing was written (retry the request)"
-    )
-    error.__cause__ = exc
-    return error
-
-
-def take_merge_lock(engine: Any, key: str) -> str:
-    """The session's lock for a save that keeps losing (polled; `VersionConflict` on timeout).
-
-    For integrations with their own session class (Django); ``SessionStore`` does the same.
-    """
-    wait = _Backoff(MERGE_LOCK_WAIT)
-    while True:
-        token = engine.acquire_lock(key, MERGE_LOCK_TTL)
-        if token is not None:
-            return str(token)
-        delay = wait.next()
-        if delay is None:
-            timeout = LockTimeout(f"lock not free within {MERGE_LOCK_WAIT:g} s")
-            raise _lock_busy(engine, key, timeout) from timeout
-        time.sleep(delay)
-
-
-async def atake_merge_lock(engine: Any, key: str) -> str:
-    """Async twin of `take_merge_lock` (waits with ``asyncio.sleep``)."""
-    wait = _Backoff(MERGE_LOCK_WAIT)
-    while True:
-        token = await engine.aacquire_lock(key, MERGE_LOCK_TTL)
-        if token is not None:
-            return str(token)
-        delay = wait.next()
-        if delay is None:
-            timeout = LockTimeout(f"lock not free within {MERGE_LOCK_WAIT:g} s")
-            raise _lock_busy(engine, key, timeout) from timeout
-        await asyncio.sleep(delay)
 
 
 class SessionLocking(SessionIO):
@@ -148,7 +89,7 @@ class SessionLocking(SessionIO):
         key = self._lock_key(timeout, ttl)
         token = None
         if key is not None:
-            token = self._take(key, ttl, _Backoff(timeout))
+            token = self._take(key, ttl, Backoff(timeout))
         held, self._lock_held = self._lock_held, token is not None or self._lock_held
         try:
             if token is not None:
@@ -167,7 +108,7 @@ class SessionLocking(SessionIO):
         key = self._lock_key(timeout, ttl)
         token = None
         if key is not None:
-            token = await self._atake(key, ttl, _Backoff(timeout))
+            token = await self._atake(key, ttl, Backoff(timeout))
         held, self._lock_held = self._lock_held, token is not None or self._lock_held
         try:
             if token is not None:
@@ -229,15 +170,15 @@ class SessionLocking(SessionIO):
 
     def _take_to_merge(self, key: str) -> str:
         try:
-            return self._take(key, MERGE_LOCK_TTL, _Backoff(MERGE_LOCK_WAIT))
+            return self._take(key, MERGE_LOCK_TTL, Backoff(MERGE_LOCK_WAIT))
         except LockTimeout as exc:
-            raise _lock_busy(self.engine, key, exc) from exc
+            raise lock_busy(self.engine, key, exc, MERGE_LOCK_WAIT) from exc
 
     async def _atake_to_merge(self, key: str) -> str:
         try:
-            return await self._atake(key, MERGE_LOCK_TTL, _Backoff(MERGE_LOCK_WAIT))
+            return await self._atake(key, MERGE_LOCK_TTL, Backoff(MERGE_LOCK_WAIT))
         except LockTimeout as exc:
-            raise _lock_busy(self.engine, key, exc) from exc
+            raise lock_busy(self.engine, key, exc, MERGE_LOCK_WAIT) from exc
 
     # -- the parts sync and async share (no I/O) ----------------------------------------
 
@@ -295,7 +236,7 @@ class SessionLocking(SessionIO):
 
     # -- the I/O, sync and async ------------------------------------------------------
 
-    def _take(self, key: str, ttl: float, wait: _Backoff) -> str:
+    def _take(self, key: str, ttl: float, wait: Backoff) -> str:
         while True:
             token = self._engine_call("acquire_lock", key, ttl)
             if token is not None:
@@ -307,7 +248,7 @@ class SessionLocking(SessionIO):
                 _warn_on_loop(self.engine, "lock wait")
             time.sleep(delay)
 
-    async def _atake(self, key: str, ttl: float, wait: _Backoff) -> str:
+    async def _atake(self, key: str, ttl: float, wait: Backoff) -> str:
         while True:
             token = await self._engine_acall("acquire_lock", key, ttl)
             if token is not None:

@@ -32,14 +32,15 @@ and the save raises `sessionware.UpdateError`.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from typing import Any, NamedTuple
 
 from ._engine import Version
-from ._errors import UpdateError, VersionConflict
+from ._errors import LockTimeout, UpdateError, VersionConflict
 from ._events import Events
-from ._session_drivers import StepDrivers, Steps
+from ._session_drivers import Backoff, StepDrivers, Steps
 from ._session_expiry import EXPIRY_KEY, parse_expiry
 
 __all__ = [
@@ -50,8 +51,11 @@ __all__ = [
     "MERGE_LOCK_WAIT",
     "Merge",
     "MergingSteps",
+    "atake_merge_lock",
+    "lock_busy",
     "merge",
     "report",
+    "take_merge_lock",
 ]
 
 concurrency_log = logging.getLogger("sessionware.concurrency")
@@ -265,3 +269,45 @@ def report(
     events.emit(
         "session_conflict", session_key=session_key, keys=result.conflicts, kept=kept, engine=engine
     )
+
+
+def lock_busy(engine: Any, key: str, exc: LockTimeout, waited: float) -> VersionConflict:
+    """The error of a save that kept losing and then waited ``waited`` s for the lock in vain."""
+    error = VersionConflict(
+        f"another request saved session {key[:6]}... first on each attempt to merge this "
+        f"request's changes on the {engine.name!r} engine, and its lock was not free "
+        f"within {waited:g} s; nothing was written (retry the request)"
+    )
+    error.__cause__ = exc
+    return error
+
+
+def take_merge_lock(engine: Any, key: str) -> str:
+    """The session's lock for a save that keeps losing (polled; `VersionConflict` on timeout).
+
+    For integrations with their own session class (Django); ``SessionStore`` does the same.
+    """
+    wait = Backoff(MERGE_LOCK_WAIT)
+    while True:
+        token = engine.acquire_lock(key, MERGE_LOCK_TTL)
+        if token is not None:
+            return str(token)
+        delay = wait.next()
+        if delay is None:
+            timeout = LockTimeout(f"lock not free within {MERGE_LOCK_WAIT:g} s")
+            raise lock_busy(engine, key, timeout, MERGE_LOCK_WAIT) from timeout
+        time.sleep(delay)
+
+
+async def atake_merge_lock(engine: Any, key: str) -> str:
+    """Async twin of `take_merge_lock` (waits with ``asyncio.sleep``)."""
+    wait = Backoff(MERGE_LOCK_WAIT)
+    while True:
+        token = await engine.aacquire_lock(key, MERGE_LOCK_TTL)
+        if token is not None:
+            return str(token)
+        delay = wait.next()
+        if delay is None:
+            timeout = LockTimeout(f"lock not free within {MERGE_LOCK_WAIT:g} s")
+            raise lock_busy(engine, key, timeout, MERGE_LOCK_WAIT) from timeout
+        await asyncio.sleep(delay)

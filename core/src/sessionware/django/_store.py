@@ -19,9 +19,10 @@ from django.contrib.sessions.backends.base import (
 from .._engine import Engine, Reissue, Version
 from .._errors import CreateError, SuspiciousSession, UpdateError
 from .._keys import new_session_key
-from .._session_lock import atake_merge_lock, take_merge_lock
 from .._session_merge import (
     LockToMerge,
+    atake_merge_lock,
+    take_merge_lock,
 )
 from ..http._cookies import CookieSpec
 from ._driver import VersionedSaves, _adrive, _drive
