@@ -80,9 +80,13 @@ def _request_paths(name: str, settings: dict[str, Any], loop: asyncio.AbstractEv
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b"ok"})
 
-    wrapped_wsgi = WSGIMiddleware(wsgi_app, serializer="json", **settings)
-    wrapped_asgi = ASGIMiddleware(asgi_app, serializer="json", **settings)
     Store = sessionware.session_store(serializer="json", **settings)
+    # One engine for the seed and both middlewares: an in-process store (cache) is
+    # per engine object, and the replayed cookie must name a session it holds.
+    shared = {"engine_instance": Store.engine, "secret_key": settings.get("secret_key")}
+    shared = {k: v for k, v in shared.items() if v is not None}
+    wrapped_wsgi = WSGIMiddleware(wsgi_app, serializer="json", **shared)
+    wrapped_asgi = ASGIMiddleware(asgi_app, serializer="json", **shared)
     seed = Store()
     seed.update(PAYLOAD)
     seed.save()
