@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import inspect
 import os
@@ -503,3 +504,73 @@ def test_input_bytes() -> None:
 def _no_plugin_left_behind() -> Iterator[None]:
     yield
     assert "toolkit_plain_plugin" not in host.plugins
+
+
+# -- PerLoop -----------------------------------------------------------------------------------
+
+
+class _Resource:
+    """A closeable resource that records where it was closed."""
+
+    def __init__(self) -> None:
+        self.closed_on: object = None
+        self.abandoned = False
+
+    async def aclose(self) -> None:
+        self.closed_on = asyncio.get_running_loop()
+
+
+def test_per_loop_makes_one_resource_per_loop_and_closes_each_on_its_own_loop() -> None:
+    per_loop: sessionware.PerLoop[_Resource] = sessionware.PerLoop()
+    made: list[_Resource] = []
+
+    async def make() -> _Resource:
+        made.append(_Resource())
+        return made[-1]
+
+    async def use() -> tuple[_Resource, _Resource | None]:
+        return await per_loop.attach(make), per_loop.current()
+
+    first_loop = asyncio.new_event_loop()
+    first, current = first_loop.run_until_complete(use())
+    assert current is first
+    assert first_loop.run_until_complete(use())[0] is first  # one per loop, made once
+    second_loop = asyncio.new_event_loop()
+    second, _ = second_loop.run_until_complete(use())
+    assert second is not first and len(per_loop) == 2
+    per_loop.close()  # both loops idle: each resource closed on its own loop
+    assert first.closed_on is first_loop and second.closed_on is second_loop
+    assert len(per_loop) == 0
+    first_loop.close()
+    second_loop.close()
+
+
+def test_per_loop_abandons_the_resource_of_a_closed_loop_without_touching_it() -> None:
+    per_loop: sessionware.PerLoop[_Resource] = sessionware.PerLoop(
+        abandon=lambda resource: setattr(resource, "abandoned", True)
+    )
+
+    async def make() -> _Resource:
+        return _Resource()
+
+    loop = asyncio.new_event_loop()
+    resource = loop.run_until_complete(per_loop.attach(make))
+    loop.close()
+    fresh = asyncio.run(per_loop.attach(make))  # a new loop drops the closed loop's resource
+    assert resource.abandoned and resource.closed_on is None
+    assert fresh is not resource
+
+
+def test_per_loop_after_fork_forgets_the_parents_resources() -> None:
+    per_loop: sessionware.PerLoop[_Resource] = sessionware.PerLoop()
+
+    async def make() -> _Resource:
+        return _Resource()
+
+    loop = asyncio.new_event_loop()
+    resource = loop.run_until_complete(per_loop.attach(make))
+    per_loop.after_fork_in_child()
+    assert len(per_loop) == 0
+    per_loop.close()
+    assert resource.closed_on is None  # the parent's: never closed by the child
+    loop.close()

@@ -27,6 +27,7 @@ from ._errors import (
 from ._hookspecs import hookimpl
 from ._keys import is_valid_key, new_session_key
 from ._options import OptionChecker
+from ._per_loop import PerLoop
 from ._plugins import (
     PluginInfo,
     PluginWarning,
@@ -69,6 +70,7 @@ __all__ = [
     "MiddlewareNotUsed",
     "MiddlewareOrderError",
     "OptionChecker",
+    "PerLoop",
     "PluginInfo",
     "PluginLoadError",
     "PluginWarning",

@@ -477,7 +477,7 @@ def test_each_event_loop_gets_its_own_client_closed_with_the_loop(engine: RedisE
 
     async def read() -> tuple[Any, bytes | None]:
         value = await engine.aload(k)
-        return engine._loops[asyncio.get_running_loop()].redis, value
+        return engine._loops.current().redis, value
 
     first, value = asyncio.run(read())
     assert value == b"x"

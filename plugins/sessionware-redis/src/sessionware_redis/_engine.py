@@ -23,7 +23,6 @@ in ``_clients``, error mapping in ``_errors``.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import math
 import os
@@ -37,6 +36,7 @@ from sessionware import (
     Capabilities,
     CreateError,
     EngineBase,
+    PerLoop,
     SessionwareError,
     UpdateError,
     Version,
@@ -122,8 +122,9 @@ class RedisEngine(EngineBase):
 
         self._lock = threading.Lock()
         self._sync: SyncClient | None = None
-        self._loops: dict[asyncio.AbstractEventLoop, LoopClient] = {}
-        self._closing: set[asyncio.Future[None]] = set()
+        #: Each event loop's client (the core's ``PerLoop``: made on first use in a
+        #: loop, closed on its own loop, abandoned with a loop that closed).
+        self._loops: PerLoop[LoopClient] = PerLoop(abandon=LoopClient.abandon)
         # Clients inherited through fork: never used or closed by the child (their
         # sockets belong to the parent), only kept alive.
         self._inherited: list[object] = []
@@ -148,9 +149,9 @@ class RedisEngine(EngineBase):
 
     async def _aentry(self) -> LoopClient:
         """The running loop's client (and its scripts), ready for commands."""
-        entry = self._loops.get(asyncio.get_running_loop())
+        entry = self._loops.current()
         if entry is None:
-            entry = await self._attach()
+            entry = await self._loops.attach(self._new_loop_client)
         if not entry.ready:
             await entry.prepare()
         return entry
@@ -158,25 +159,17 @@ class RedisEngine(EngineBase):
     async def _aclient(self) -> Any:
         return (await self._aentry()).redis
 
-    async def _attach(self) -> LoopClient:
-        """The running loop's client, created on its first use there."""
-        loop = asyncio.get_running_loop()
-        with self._lock:
-            entry = self._loops.get(loop)
-            if entry is not None:
-                return entry
-            for other in [other for other in self._loops if other.is_closed()]:
-                self._loops.pop(other).abandon()
-            entry = self._loops[loop] = LoopClient(build_async(self.settings))
+    async def _new_loop_client(self) -> LoopClient:
+        """A client for the running loop, closed when that loop shuts down."""
+        entry = LoopClient(build_async(self.settings))
         await entry.watch()
         return entry
 
     def after_fork_in_child(self) -> None:
         """Forget the parent's clients (kept alive, never used or closed) and lock."""
-        self._inherited.append((self._sync, self._loops))
+        self._inherited.append(self._sync)
         self._sync = None
-        self._loops = {}
-        self._closing = set()
+        self._loops.after_fork_in_child()
         self._lock = threading.Lock()
 
     def close(self) -> None:
@@ -189,30 +182,13 @@ class RedisEngine(EngineBase):
         """
         with self._lock:
             handle, self._sync = self._sync, None
-            loops, self._loops = self._loops, {}
         if handle is not None:
             handle.close()
-        try:
-            current = asyncio.get_running_loop()
-        except RuntimeError:
-            current = None
-        for loop, entry in loops.items():
-            if loop.is_closed():
-                entry.abandon()
-            elif loop is current:
-                task = loop.create_task(entry.aclose())
-                self._closing.add(task)
-                task.add_done_callback(self._closing.discard)
-            elif loop.is_running():
-                asyncio.run_coroutine_threadsafe(entry.aclose(), loop)
-            else:
-                loop.run_until_complete(entry.aclose())
+        self._loops.close()
 
     async def aclose(self) -> None:
         """Close this loop's client (awaited), then everything else as ``close`` does."""
-        entry = self._loops.pop(asyncio.get_running_loop(), None)
-        if entry is not None:
-            await entry.aclose()
+        await self._loops.aclose()
         self.close()
 
     async def __aenter__(self) -> RedisEngine:
