@@ -34,6 +34,7 @@ from typing import Any
 
 import httpx
 import psycopg
+import psycopg.sql
 import pytest
 from sessionware_postgres import PostgresEngine
 
@@ -217,7 +218,9 @@ def rows(raw: psycopg.Connection[Any], engine: PostgresEngine) -> Callable[[], i
     """Count the rows of `engine`'s session table through `raw`."""
 
     def count() -> int:
-        row = raw.execute(f'SELECT count(*) FROM "{engine.schema}"."{engine.table}"').fetchone()
+        query = psycopg.sql.SQL("SELECT count(*) FROM {}")
+        cursor = raw.execute(query.format(psycopg.sql.Identifier(engine.schema, engine.table)))
+        row = cursor.fetchone()
         assert row is not None
         return int(row[0])
 

@@ -9,10 +9,13 @@ from typing import Any
 
 import psycopg
 import pytest
+from psycopg import sql
 from sessionware_postgres import PostgresEngine
 
 import sessionware
 from sessionware.testing import ReferenceSerializer, expires_in
+
+from ._pg import table_of
 
 Make = Callable[..., PostgresEngine]
 
@@ -25,7 +28,7 @@ def leases(raw: psycopg.Connection[Any], engine: PostgresEngine) -> list[tuple[A
     return [
         tuple(row)
         for row in raw.execute(
-            f'SELECT session_key, token FROM "{engine.schema}"."{engine.table}_locks"'
+            sql.SQL("SELECT session_key, token FROM {}").format(table_of(engine, "_locks"))
         ).fetchall()
     ]
 

@@ -7,10 +7,13 @@ from typing import Any
 
 import psycopg
 import pytest
+from psycopg import sql
 from sessionware_postgres import PostgresEngine
 
 import sessionware
 from sessionware.testing import count_lost_updates, expired, expires_in
+
+from ._pg import table_of
 
 
 def new_key() -> str:
@@ -26,11 +29,8 @@ def saved(engine: PostgresEngine) -> tuple[str, int]:
 
 
 def stored(raw: psycopg.Connection[Any], engine: PostgresEngine, key: str) -> tuple[Any, ...]:
-    row = raw.execute(
-        f'SELECT session_data, expires_at, version FROM "{engine.schema}"."{engine.table}" '
-        "WHERE session_key = %s",
-        (key,),
-    ).fetchone()
+    query = sql.SQL("SELECT session_data, expires_at, version FROM {} WHERE session_key = %s")
+    row = raw.execute(query.format(table_of(engine)), (key,)).fetchone()
     assert row is not None
     return tuple(row)
 
@@ -38,7 +38,7 @@ def stored(raw: psycopg.Connection[Any], engine: PostgresEngine, key: str) -> tu
 def test_the_version_is_the_rows_counter_and_every_write_bumps_it(
     engine: PostgresEngine, saved: tuple[str, int], raw: psycopg.Connection[Any]
 ) -> None:
-    key, version = saved
+    key, _ = saved
     assert engine.load_versioned(key) == (b"first", 1)
     assert engine.save_versioned(key, b"second", expires_in(), 1) == (key, 2)
     engine.save(key, b"plain", expires_in())  # a plain save counts too
@@ -90,8 +90,9 @@ def test_a_row_written_behind_the_engine_loads_with_the_default_version(
     engine.health()  # the tables exist
     key = new_key()
     raw.execute(
-        f'INSERT INTO "{engine.schema}"."{engine.table}" (session_key, session_data, expires_at) '
-        "VALUES (%s, %s, %s)",
+        sql.SQL(
+            "INSERT INTO {} (session_key, session_data, expires_at) VALUES (%s, %s, %s)"
+        ).format(table_of(engine)),
         (key, b"{}", expires_in()),
     )
     assert engine.load_versioned(key) == (b"{}", 0)

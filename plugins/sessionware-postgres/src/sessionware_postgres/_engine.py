@@ -329,9 +329,23 @@ class PostgresEngine(EngineBase):
             field="engine_options.create",
         )
 
+    def _no_usage(self, exc: BaseException) -> ConfigurationError:
+        return ConfigurationError(
+            f"PostgreSQL at {self.address} refused this user a look at the schema "
+            f"{self.schema} ({' '.join(str(exc).split())}): grant it USAGE on the schema and "
+            "SELECT, INSERT, UPDATE, DELETE on the session tables. As their owner, python -m "
+            f"sessionware_postgres create-schema --url URL --schema {self.schema} --table "
+            f"{self.table} --grant-to ROLE creates the tables and grants both",
+            field="engine_options.url",
+        )
+
     def _prepare(self, conn: psycopg.Connection[Any]) -> None:
         query, params = readiness_query(self.schema, self.table)
-        missing = self._missing(conn.execute(query, params).fetchone())
+        try:
+            state = conn.execute(query, params).fetchone()
+        except pge.InsufficientPrivilege as exc:
+            raise self._no_usage(exc) from exc
+        missing = self._missing(state)
         if missing:
             if not self.settings.create:
                 raise self._cannot_create(missing, None)
@@ -354,7 +368,10 @@ class PostgresEngine(EngineBase):
 
     async def _aprepare(self, conn: psycopg.AsyncConnection[Any]) -> None:
         query, params = readiness_query(self.schema, self.table)
-        cursor = await conn.execute(query, params)
+        try:
+            cursor = await conn.execute(query, params)
+        except pge.InsufficientPrivilege as exc:
+            raise self._no_usage(exc) from exc
         missing = self._missing(await cursor.fetchone())
         if missing:
             if not self.settings.create:

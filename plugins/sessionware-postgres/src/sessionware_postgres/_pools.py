@@ -26,12 +26,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import logging
 from collections.abc import AsyncGenerator
 from time import monotonic
 from typing import Any
 
 import psycopg
 from psycopg_pool import AsyncConnectionPool, ConnectionPool, PoolTimeout
+
+try:  # what the async pool's workers receive when asked to stop
+    from psycopg_pool.pool_async import StopWorker as _StopWorker
+except ImportError:  # pragma: no cover - another psycopg_pool layout: its own worker runs
+    _StopWorker = None  # type: ignore[assignment,misc]
 
 from ._options import Settings
 
@@ -45,6 +51,8 @@ _DOWN_WAIT = 0.001
 #: gives up and a later request asks again).
 _RECONNECT_TIMEOUT = 0.001
 _names = itertools.count(1)
+
+logger = logging.getLogger("sessionware.postgres")
 
 
 class Unreachable(Exception):
@@ -125,6 +133,34 @@ def _pool_options(settings: Settings, flavour: str) -> dict[str, Any]:
     }
 
 
+class _LoopPool(AsyncConnectionPool[psycopg.AsyncConnection[Any]]):
+    """psycopg_pool's async pool whose workers stop when their task is cancelled.
+
+    psycopg_pool 3.3 catches `CancelledError` inside the maintenance task a
+    worker runs (a connection attempt, say), and the worker goes on waiting
+    for the next one; an event loop that ends by cancelling its tasks
+    (`asyncio.run`, and so uvicorn) would then wait for it for ever. Here a
+    worker whose task was cancelled ends, as a task should.
+    """
+
+    if _StopWorker is not None:
+
+        @classmethod
+        async def worker(cls, q: Any) -> None:
+            while True:
+                task = await q.get()
+                if isinstance(task, _StopWorker):
+                    return
+                try:
+                    await task.run()
+                except Exception as exc:
+                    logger.warning("a connection pool task %s failed: %s", task, exc)
+                current = asyncio.current_task()
+                if current is not None and current.cancelling():
+                    # The pool swallowed the cancellation inside the task: honour it here.
+                    raise asyncio.CancelledError
+
+
 class SyncPool:
     """This process's blocking pool, opened on first use (its workers are threads)."""
 
@@ -183,7 +219,7 @@ class AsyncPool:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.tracker = Tracker()
-        self.pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]] = AsyncConnectionPool(
+        self.pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]] = _LoopPool(
             settings.conninfo,
             connection_class=_async_connection_class(self.tracker),
             **_pool_options(settings, "async"),
