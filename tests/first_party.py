@@ -15,6 +15,7 @@ ENGINES = {
     "cache": "sessionware-cache",
     "signed_cookies": "sessionware-signed-cookies",
     "redis": "sessionware-redis",
+    "postgres": "sessionware-postgres",
 }
 SERIALIZERS = {
     "json": "sessionware-json",

@@ -53,6 +53,7 @@ FIRST_PARTY: dict[str, str] = {
     "file": "sessionware-file",
     "cache": "sessionware-cache",
     "redis": "sessionware-redis",
+    "postgres": "sessionware-postgres",
     "signed_cookies": "sessionware-signed-cookies",
     "json": "sessionware-json",
     "msgpack": "sessionware-msgpack",
