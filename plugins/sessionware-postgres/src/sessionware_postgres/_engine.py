@@ -54,6 +54,7 @@ __all__ = ["PostgresEngine"]
 logger = logging.getLogger("sessionware.postgres")
 
 Params = Sequence[Any]
+Row = tuple[Any, ...]
 
 
 def _lease_seconds(ttl: object) -> float:
@@ -440,8 +441,12 @@ class PostgresEngine(EngineBase):
 
     # -- one statement on a pooled connection ------------------------------------------
 
-    def _fetch(self, operation: str, query: str, params: Params) -> tuple[Any, ...] | None:
-        """Run `query`; its first row (binary results: bytea comes back as bytes)."""
+    def _run(self, operation: str, query: str, params: Params) -> tuple[int, Row | None]:
+        """Run `query` on a pooled connection: the rows it changed, and its first row.
+
+        Results come in binary (bytea as bytes, no hex to decode). The first
+        call in a process checks (and, if allowed, creates) the tables first.
+        """
         handle = self._sync or self._pool()
         try:
             conn = handle.getconn()
@@ -450,30 +455,15 @@ class PostgresEngine(EngineBase):
         try:
             if not self._ready:
                 self._prepare(conn)
-            return conn.execute(query, params, binary=True).fetchone()
+            cursor = conn.execute(query, params, binary=True)
+            return cursor.rowcount, cursor.fetchone() if cursor.description else None
         except FAILURES as exc:
             raise self._failed(exc, operation, handle, conn) from exc
         finally:
             handle.pool.putconn(conn)
 
-    def _change(self, operation: str, query: str, params: Params) -> int:
-        """Run `query`; how many rows it changed."""
-        handle = self._sync or self._pool()
-        try:
-            conn = handle.getconn()
-        except FAILURES as exc:
-            raise self._failure(exc, operation) from exc
-        try:
-            if not self._ready:
-                self._prepare(conn)
-            return conn.execute(query, params).rowcount
-        except FAILURES as exc:
-            raise self._failed(exc, operation, handle, conn) from exc
-        finally:
-            handle.pool.putconn(conn)
-
-    async def _afetch(self, operation: str, query: str, params: Params) -> tuple[Any, ...] | None:
-        """Async twin of `_fetch`, on the running loop's pool."""
+    async def _arun(self, operation: str, query: str, params: Params) -> tuple[int, Row | None]:
+        """Async twin of `_run`, on the running loop's pool."""
         handle = self._loops.get(asyncio.get_running_loop()) or await self._apool()
         try:
             conn = await handle.getconn()
@@ -483,24 +473,7 @@ class PostgresEngine(EngineBase):
             if not self._ready:
                 await self._aprepare(conn)
             cursor = await conn.execute(query, params, binary=True)
-            return await cursor.fetchone()
-        except FAILURES as exc:
-            raise await self._afailed(exc, operation, handle, conn) from exc
-        finally:
-            await handle.pool.putconn(conn)
-
-    async def _achange(self, operation: str, query: str, params: Params) -> int:
-        """Async twin of `_change`."""
-        handle = self._loops.get(asyncio.get_running_loop()) or await self._apool()
-        try:
-            conn = await handle.getconn()
-        except FAILURES as exc:
-            raise self._failure(exc, operation) from exc
-        try:
-            if not self._ready:
-                await self._aprepare(conn)
-            cursor = await conn.execute(query, params)
-            return cursor.rowcount
+            return cursor.rowcount, await cursor.fetchone() if cursor.description else None
         except FAILURES as exc:
             raise await self._afailed(exc, operation, handle, conn) from exc
         finally:
@@ -535,8 +508,25 @@ class PostgresEngine(EngineBase):
             )
         return version
 
+    def _created(self, key: str, row: Row | None) -> tuple[str, Version]:
+        if row is None:
+            raise self._taken(key)
+        return key, int(row[0])
+
+    def _refused(self, key: str, version: int, live: bool) -> SessionwareError:
+        return self._conflict(key, version) if live else self._gone(key)
+
     @staticmethod
-    def _data(row: tuple[Any, ...]) -> bytes:
+    def _purge(batch: tuple[float, int]) -> Params:
+        cutoff, size = batch
+        return (cutoff, size, cutoff)
+
+    @staticmethod
+    def _count(row: Row | None) -> int:
+        return 0 if row is None else int(row[0])
+
+    @staticmethod
+    def _data(row: Row) -> bytes:
         data = row[0]
         return data if type(data) is bytes else bytes(data)
 
@@ -546,7 +536,7 @@ class PostgresEngine(EngineBase):
         """The bytes stored under `key`, or None if missing, expired or invalid."""
         if not self.is_valid_key(key):
             return None
-        row = self._fetch("load", self._sql.load, (key, self.now()))
+        row = self._run("load", self._sql.load, (key, self.now()))[1]
         return None if row is None else self._data(row)
 
     def save(self, key: str, data: bytes, expires_at: float, must_create: bool = False) -> str:
@@ -558,9 +548,9 @@ class PostgresEngine(EngineBase):
         payload, expiry = self._plan_save(key, data, expires_at)
         now = self.now()
         if must_create:
-            if self._fetch("save (create)", self._sql.create, (key, payload, expiry, now)) is None:
+            if self._run("save (create)", self._sql.create, (key, payload, expiry, now))[0] != 1:
                 raise self._taken(key)
-        elif self._change("save (update)", self._sql.update, (payload, expiry, key, now)) != 1:
+        elif self._run("save (update)", self._sql.update, (payload, expiry, key, now))[0] != 1:
             raise self._gone(key)
         return key
 
@@ -568,19 +558,19 @@ class PostgresEngine(EngineBase):
         """True when an unexpired session is stored under `key`."""
         if not self.is_valid_key(key):
             return False
-        return self._fetch("exists", self._sql.exists, (key, self.now())) is not None
+        return self._run("exists", self._sql.exists, (key, self.now()))[1] is not None
 
     def delete(self, key: str) -> None:
         """Delete the row for `key`; nothing happens if there is none."""
         if not self.is_valid_key(key):
             return
-        self._change("delete", self._sql.delete, (key,))
+        self._run("delete", self._sql.delete, (key,))
 
     def load_versioned(self, key: str) -> tuple[bytes, Version] | None:
         """`load` plus the row's version counter, read by the same statement."""
         if not self.is_valid_key(key):
             return None
-        row = self._fetch("load", self._sql.load_versioned, (key, self.now()))
+        row = self._run("load", self._sql.load_versioned, (key, self.now()))[1]
         return None if row is None else (self._data(row), int(row[1]))
 
     def save_versioned(
@@ -597,17 +587,14 @@ class PostgresEngine(EngineBase):
         payload, expiry = self._plan_save(key, data, expires_at)
         now = self.now()
         if version is None:
-            row = self._fetch("save (create)", self._sql.create, (key, payload, expiry, now))
-            if row is None:
-                raise self._taken(key)
-            return key, int(row[0])
+            row = self._run("save (create)", self._sql.create, (key, payload, expiry, now))[1]
+            return self._created(key, row)
         expected = self._version(version)
         params = (payload, expiry, key, expected, now)
-        if self._change("save (compare-and-set)", self._sql.update_versioned, params) == 1:
+        if self._run("save (compare-and-set)", self._sql.update_versioned, params)[0] == 1:
             return key, expected + 1
-        if self._fetch("save (compare-and-set)", self._sql.exists, (key, now)) is not None:
-            raise self._conflict(key, expected)
-        raise self._gone(key)
+        live = self._run("save (compare-and-set)", self._sql.exists, (key, now))[1]
+        raise self._refused(key, expected, live is not None)
 
     def acquire_lock(self, key: str, ttl: float) -> str | None:
         """Take the lease on `key` for `ttl` seconds if it is free; never waits for a holder.
@@ -617,16 +604,15 @@ class PostgresEngine(EngineBase):
         changes nothing (then None).
         """
         self.check_key(key)
-        seconds = _lease_seconds(ttl)
         token = secrets.token_hex(16)
-        taken = self._change("acquire_lock", self._sql.acquire_lock, (key, token, seconds))
-        return token if taken == 1 else None
+        params = (key, token, _lease_seconds(ttl))
+        return token if self._run("acquire_lock", self._sql.acquire_lock, params)[0] == 1 else None
 
     def release_lock(self, key: str, token: str) -> None:
         """Delete the lease on `key` if `token` still holds it; otherwise nothing."""
         if not self.is_valid_key(key) or not isinstance(token, str):
             return
-        self._change("release_lock", self._sql.release_lock, (key, token))
+        self._run("release_lock", self._sql.release_lock, (key, token))
 
     def clear_expired(self, progress: Callable[[int], None] | None = None) -> int:
         """Delete expired rows, at most `batch_size` per statement; return how many.
@@ -642,24 +628,18 @@ class PostgresEngine(EngineBase):
         runs are left for the next one. Lock leases that ran out are deleted
         too (not counted).
         """
-        cutoff = self.now()
+        batch = (self.now(), self.batch_size)
         removed = 0
-        while True:
-            count = self._change(
-                "clear_expired", self._sql.purge, (cutoff, self.batch_size, cutoff)
-            )
-            if count <= 0:
-                break
+        while (count := self._run("clear_expired", self._sql.purge, self._purge(batch))[0]) > 0:
             removed += count
             if progress is not None:
                 progress(removed)
-        self._change("clear_expired (locks)", self._sql.purge_locks, ())
+        self._run("clear_expired (locks)", self._sql.purge_locks, ())
         return removed
 
     def count_expired(self) -> int:
         """How many rows have expired: one `count(*)` on the expiry index."""
-        row = self._fetch("count_expired", self._sql.count_expired, (self.now(),))
-        return 0 if row is None else int(row[0])
+        return self._count(self._run("count_expired", self._sql.count_expired, (self.now(),))[1])
 
     def health(self) -> None:
         """Connect, check the tables (creating them if allowed), and that the server takes writes.
@@ -670,10 +650,9 @@ class PostgresEngine(EngineBase):
         created. Reads and writes no session.
         """
         self._ready = False
-        row = self._fetch("health check", self._sql.health, ())
-        self._check_writable(row)
+        self._check_writable(self._run("health check", self._sql.health, ())[1])
 
-    def _check_writable(self, row: tuple[Any, ...] | None) -> None:
+    def _check_writable(self, row: Row | None) -> None:
         if row is not None and str(row[0]).lower() == "on":
             raise EngineUnavailable(
                 f"PostgreSQL at {self.address} is read-only (a standby, or the old primary "
@@ -688,7 +667,7 @@ class PostgresEngine(EngineBase):
         """Async twin of `load`, on the running loop's own pool."""
         if not self.is_valid_key(key):
             return None
-        row = await self._afetch("load", self._sql.load, (key, self.now()))
+        _, row = await self._arun("load", self._sql.load, (key, self.now()))
         return None if row is None else self._data(row)
 
     async def asave(
@@ -698,14 +677,12 @@ class PostgresEngine(EngineBase):
         payload, expiry = self._plan_save(key, data, expires_at)
         now = self.now()
         if must_create:
-            row = await self._afetch("save (create)", self._sql.create, (key, payload, expiry, now))
-            if row is None:
+            params: Params = (key, payload, expiry, now)
+            if (await self._arun("save (create)", self._sql.create, params))[0] != 1:
                 raise self._taken(key)
         else:
-            changed = await self._achange(
-                "save (update)", self._sql.update, (payload, expiry, key, now)
-            )
-            if changed != 1:
+            params = (payload, expiry, key, now)
+            if (await self._arun("save (update)", self._sql.update, params))[0] != 1:
                 raise self._gone(key)
         return key
 
@@ -713,19 +690,20 @@ class PostgresEngine(EngineBase):
         """Async twin of `exists`."""
         if not self.is_valid_key(key):
             return False
-        return await self._afetch("exists", self._sql.exists, (key, self.now())) is not None
+        _, row = await self._arun("exists", self._sql.exists, (key, self.now()))
+        return row is not None
 
     async def adelete(self, key: str) -> None:
         """Async twin of `delete`."""
         if not self.is_valid_key(key):
             return
-        await self._achange("delete", self._sql.delete, (key,))
+        await self._arun("delete", self._sql.delete, (key,))
 
     async def aload_versioned(self, key: str) -> tuple[bytes, Version] | None:
         """Async twin of `load_versioned`."""
         if not self.is_valid_key(key):
             return None
-        row = await self._afetch("load", self._sql.load_versioned, (key, self.now()))
+        _, row = await self._arun("load", self._sql.load_versioned, (key, self.now()))
         return None if row is None else (self._data(row), int(row[1]))
 
     async def asave_versioned(
@@ -735,55 +713,49 @@ class PostgresEngine(EngineBase):
         payload, expiry = self._plan_save(key, data, expires_at)
         now = self.now()
         if version is None:
-            row = await self._afetch("save (create)", self._sql.create, (key, payload, expiry, now))
-            if row is None:
-                raise self._taken(key)
-            return key, int(row[0])
+            params: Params = (key, payload, expiry, now)
+            _, row = await self._arun("save (create)", self._sql.create, params)
+            return self._created(key, row)
         expected = self._version(version)
         params = (payload, expiry, key, expected, now)
-        if await self._achange("save (compare-and-set)", self._sql.update_versioned, params) == 1:
+        if (await self._arun("save (compare-and-set)", self._sql.update_versioned, params))[0] == 1:
             return key, expected + 1
-        if await self._afetch("save (compare-and-set)", self._sql.exists, (key, now)) is not None:
-            raise self._conflict(key, expected)
-        raise self._gone(key)
+        _, live = await self._arun("save (compare-and-set)", self._sql.exists, (key, now))
+        raise self._refused(key, expected, live is not None)
 
     async def aacquire_lock(self, key: str, ttl: float) -> str | None:
         """Async twin of `acquire_lock`."""
         self.check_key(key)
-        seconds = _lease_seconds(ttl)
         token = secrets.token_hex(16)
-        taken = await self._achange("acquire_lock", self._sql.acquire_lock, (key, token, seconds))
+        params = (key, token, _lease_seconds(ttl))
+        taken, _ = await self._arun("acquire_lock", self._sql.acquire_lock, params)
         return token if taken == 1 else None
 
     async def arelease_lock(self, key: str, token: str) -> None:
         """Async twin of `release_lock`."""
         if not self.is_valid_key(key) or not isinstance(token, str):
             return
-        await self._achange("release_lock", self._sql.release_lock, (key, token))
+        await self._arun("release_lock", self._sql.release_lock, (key, token))
 
     async def aclear_expired(self, progress: Callable[[int], None] | None = None) -> int:
         """Async twin of `clear_expired`."""
-        cutoff = self.now()
+        batch = (self.now(), self.batch_size)
         removed = 0
-        while True:
-            count = await self._achange(
-                "clear_expired", self._sql.purge, (cutoff, self.batch_size, cutoff)
-            )
-            if count <= 0:
-                break
+        while (
+            count := (await self._arun("clear_expired", self._sql.purge, self._purge(batch)))[0]
+        ) > 0:
             removed += count
             if progress is not None:
                 progress(removed)
-        await self._achange("clear_expired (locks)", self._sql.purge_locks, ())
+        await self._arun("clear_expired (locks)", self._sql.purge_locks, ())
         return removed
 
     async def acount_expired(self) -> int:
         """Async twin of `count_expired`."""
-        row = await self._afetch("count_expired", self._sql.count_expired, (self.now(),))
-        return 0 if row is None else int(row[0])
+        _, row = await self._arun("count_expired", self._sql.count_expired, (self.now(),))
+        return self._count(row)
 
     async def ahealth(self) -> None:
         """Async twin of `health`, on the running loop's own pool."""
         self._ready = False
-        row = await self._afetch("health check", self._sql.health, ())
-        self._check_writable(row)
+        self._check_writable((await self._arun("health check", self._sql.health, ()))[1])

@@ -27,7 +27,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Iterator
 from time import monotonic
 from typing import Any
 
@@ -83,6 +83,28 @@ class Tracker:
 
     def succeeded(self) -> None:
         self.error = None
+
+
+def _waits(tracker: Tracker, pool_timeout: float) -> Iterator[float]:
+    """How long each try to take a connection from the pool may wait, in order.
+
+    Ends by raising: `Unreachable` at once while the last connection attempt
+    failed (after one try for an idle connection), or as soon as an attempt
+    made during the wait fails; `Exhausted` after `pool_timeout`.
+    """
+    if tracker.error is not None:
+        yield _DOWN_WAIT
+        raise Unreachable(tracker.error)
+    failures = tracker.failures
+    yield _SLICE
+    deadline = monotonic() + pool_timeout - _SLICE
+    while True:
+        if tracker.failures != failures:
+            raise Unreachable(tracker.error)
+        remaining = deadline - monotonic()
+        if remaining <= 0:
+            raise Exhausted()
+        yield min(_SLICE, remaining)
 
 
 def _sync_connection_class(tracker: Tracker) -> type[psycopg.Connection[Any]]:
@@ -178,28 +200,12 @@ class SyncPool:
 
     def getconn(self) -> psycopg.Connection[Any]:
         """A connection, at once during an outage (`Unreachable`), or `Exhausted`."""
-        pool, tracker = self.pool, self.tracker
-        if tracker.error is not None:
+        for timeout in _waits(self.tracker, self.settings.pool_timeout):
             try:
-                return pool.getconn(_DOWN_WAIT)
-            except PoolTimeout:
-                raise Unreachable(tracker.error) from None
-        failures = tracker.failures
-        try:
-            return pool.getconn(_SLICE)
-        except PoolTimeout:
-            pass
-        deadline = monotonic() + self.settings.pool_timeout - _SLICE
-        while True:
-            if tracker.failures != failures:
-                raise Unreachable(tracker.error)
-            remaining = deadline - monotonic()
-            if remaining <= 0:
-                raise Exhausted()
-            try:
-                return pool.getconn(min(_SLICE, remaining))
+                return self.pool.getconn(timeout)
             except PoolTimeout:
                 continue
+        raise AssertionError("unreachable: _waits ends by raising")  # pragma: no cover
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
@@ -239,28 +245,12 @@ class AsyncPool:
 
     async def getconn(self) -> psycopg.AsyncConnection[Any]:
         """The async twin of `SyncPool.getconn`."""
-        pool, tracker = self.pool, self.tracker
-        if tracker.error is not None:
+        for timeout in _waits(self.tracker, self.settings.pool_timeout):
             try:
-                return await pool.getconn(_DOWN_WAIT)
-            except PoolTimeout:
-                raise Unreachable(tracker.error) from None
-        failures = tracker.failures
-        try:
-            return await pool.getconn(_SLICE)
-        except PoolTimeout:
-            pass
-        deadline = monotonic() + self.settings.pool_timeout - _SLICE
-        while True:
-            if tracker.failures != failures:
-                raise Unreachable(tracker.error)
-            remaining = deadline - monotonic()
-            if remaining <= 0:
-                raise Exhausted()
-            try:
-                return await pool.getconn(min(_SLICE, remaining))
+                return await self.pool.getconn(timeout)
             except PoolTimeout:
                 continue
+        raise AssertionError("unreachable: _waits ends by raising")  # pragma: no cover
 
     async def aclose(self) -> None:
         """Close the pool now, on its own (running) loop."""
@@ -270,8 +260,3 @@ class AsyncPool:
                 await guard.aclose()
             else:
                 await self.pool.close(timeout=1.0)
-
-
-def loop_pool(pools: dict[asyncio.AbstractEventLoop, AsyncPool]) -> AsyncPool | None:
-    """The running loop's pool, if it has one (the hot path: one dict lookup)."""
-    return pools.get(asyncio.get_running_loop())
