@@ -8,6 +8,7 @@ a nested mutation, a request that never touches the session, log-in with
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -38,7 +39,27 @@ def engine_options(engine: str, tmp_path: Path, request: pytest.FixtureRequest) 
     if engine == "redis":
         url = request.getfixturevalue("redis")
         return {"url": url, "prefix": f"sw-matrix-{uuid.uuid4().hex}:"}
+    if engine == "postgres":
+        return {"url": POSTGRES_URL, "table": f"sw_matrix_{uuid.uuid4().hex[:16]}"}
     return {}
+
+
+#: The PostgreSQL server of the postgres rows (the plugin's tests use the same default).
+POSTGRES_URL = os.environ.get(
+    "SESSIONWARE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+
+
+def drop_tables(engine: Any) -> None:
+    """Drop the sessions and locks tables this test's postgres engine created."""
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        for name in (engine.table, f"{engine.table}_locks"):
+            conn.execute(
+                sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(engine.schema, name))
+            )
 
 
 def forget_prefix(url: str, engine: Any) -> None:
@@ -85,6 +106,8 @@ def site(
     store.engine.close()
     if engine == "redis":  # leave nothing behind on a shared server
         forget_prefix(request.getfixturevalue("redis"), store.engine)
+    if engine == "postgres":
+        drop_tables(store.engine)
 
 
 @pytest.mark.parametrize("serializer", sorted(SERIALIZERS))
