@@ -20,9 +20,7 @@ create-schema`).
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import math
 import secrets
 import threading
 from collections.abc import Callable, Sequence
@@ -38,6 +36,7 @@ from sessionware import (
     CreateError,
     EngineBase,
     EngineUnavailable,
+    PerLoop,
     SessionwareError,
     UpdateError,
     Version,
@@ -55,14 +54,6 @@ logger = logging.getLogger("sessionware.postgres")
 
 Params = Sequence[Any]
 Row = tuple[Any, ...]
-
-
-def _lease_seconds(ttl: object) -> float:
-    if isinstance(ttl, bool) or not isinstance(ttl, int | float) or not math.isfinite(ttl):
-        raise ValueError(f"a lock's ttl must be a finite number of seconds, not {ttl!r}")
-    if ttl <= 0:
-        raise ValueError(f"a lock's ttl must be more than 0 seconds, not {ttl!r}")
-    return float(ttl)
 
 
 def _payload(data: object) -> bytes:
@@ -151,12 +142,13 @@ class PostgresEngine(EngineBase):
         self._sql = Statements.build(self.schema, self.table)
         self._lock = threading.Lock()
         self._sync: SyncPool | None = None
-        self._loops: dict[asyncio.AbstractEventLoop, AsyncPool] = {}
-        self._closing: set[asyncio.Future[None]] = set()
+        #: Each event loop's pool (the core's `PerLoop`: made on first use in a loop,
+        #: closed on its own loop, kept but never touched once its loop has closed).
+        self._loops: PerLoop[AsyncPool] = PerLoop()
         # Checked (and created if allowed) on first use in this process.
         self._ready = False
-        # Pools inherited through fork or left by a closed loop: never used or closed
-        # here (their sockets may be the parent's), only kept alive.
+        # The blocking pool inherited through fork: never used or closed here (its
+        # sockets are the parent's), only kept alive.
         self._inherited: list[object] = []
 
     def __repr__(self) -> str:
@@ -174,27 +166,18 @@ class PostgresEngine(EngineBase):
         return handle
 
     async def _apool(self) -> AsyncPool:
-        loop = asyncio.get_running_loop()
-        handle = self._loops.get(loop)
-        if handle is not None:
-            return handle
-        with self._lock:
-            for other in [other for other in self._loops if other.is_closed()]:
-                self._inherited.append(self._loops.pop(other))
-        fresh = AsyncPool(self.settings)
-        await fresh.start()
-        with self._lock:
-            handle = self._loops.setdefault(loop, fresh)
-        if handle is not fresh:
-            await fresh.aclose()
-        return handle
+        return self._loops.current() or await self._loops.attach(self._new_pool)
+
+    async def _new_pool(self) -> AsyncPool:
+        pool = AsyncPool(self.settings)
+        await pool.start()
+        return pool
 
     def after_fork_in_child(self) -> None:
         """Forget the parent's pools (kept alive, never used or closed) and lock."""
-        self._inherited.append((self._sync, self._loops))
+        self._inherited.append(self._sync)
         self._sync = None
-        self._loops = {}
-        self._closing = set()
+        self._loops.after_fork_in_child()
         self._lock = threading.Lock()
 
     def close(self) -> None:
@@ -207,30 +190,13 @@ class PostgresEngine(EngineBase):
         """
         with self._lock:
             handle, self._sync = self._sync, None
-            loops, self._loops = self._loops, {}
         if handle is not None:
             handle.close()
-        try:
-            current: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
-        except RuntimeError:
-            current = None
-        for loop, entry in loops.items():
-            if loop.is_closed():
-                self._inherited.append(entry)
-            elif loop is current:
-                task = loop.create_task(entry.aclose())
-                self._closing.add(task)
-                task.add_done_callback(self._closing.discard)
-            elif loop.is_running():
-                asyncio.run_coroutine_threadsafe(entry.aclose(), loop)
-            else:
-                loop.run_until_complete(entry.aclose())
+        self._loops.close()
 
     async def aclose(self) -> None:
         """Close this loop's pool (awaited), then everything else as `close` does."""
-        entry = self._loops.pop(asyncio.get_running_loop(), None)
-        if entry is not None:
-            await entry.aclose()
+        await self._loops.aclose()
         self.close()
 
     async def __aenter__(self) -> PostgresEngine:
@@ -464,7 +430,7 @@ class PostgresEngine(EngineBase):
 
     async def _arun(self, operation: str, query: str, params: Params) -> tuple[int, Row | None]:
         """Async twin of `_run`, on the running loop's pool."""
-        handle = self._loops.get(asyncio.get_running_loop()) or await self._apool()
+        handle = self._loops.current() or await self._apool()
         try:
             conn = await handle.getconn()
         except FAILURES as exc:
@@ -605,7 +571,7 @@ class PostgresEngine(EngineBase):
         """
         self.check_key(key)
         token = secrets.token_hex(16)
-        params = (key, token, _lease_seconds(ttl))
+        params = (key, token, self.lease_seconds(ttl))
         return token if self._run("acquire_lock", self._sql.acquire_lock, params)[0] == 1 else None
 
     def release_lock(self, key: str, token: str) -> None:
@@ -727,7 +693,7 @@ class PostgresEngine(EngineBase):
         """Async twin of `acquire_lock`."""
         self.check_key(key)
         token = secrets.token_hex(16)
-        params = (key, token, _lease_seconds(ttl))
+        params = (key, token, self.lease_seconds(ttl))
         taken, _ = await self._arun("acquire_lock", self._sql.acquire_lock, params)
         return token if taken == 1 else None
 
