@@ -3,8 +3,9 @@
 This module only re-exports; see the user guide for the tour.
 """
 
+from ._capabilities import Capabilities, Reissue, Version
 from ._config import SessionConfig
-from ._engine import Capabilities, Engine, EngineBase, Reissue, Version, register_after_fork
+from ._engine import Engine, EngineBase
 from ._errors import (
     ConfigurationError,
     CookieTooLarge,
@@ -24,6 +25,7 @@ from ._errors import (
     UpdateError,
     VersionConflict,
 )
+from ._fork import register_after_fork
 from ._hookspecs import hookimpl
 from ._keys import is_valid_key, new_session_key
 from ._options import OptionChecker

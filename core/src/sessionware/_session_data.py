@@ -17,8 +17,9 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any, ClassVar
 
+from ._capabilities import Version
 from ._config import SessionConfig
-from ._engine import Engine, Version
+from ._engine import Engine
 from ._errors import EngineUnavailable
 from ._events import Events
 from ._serializer import Serializer

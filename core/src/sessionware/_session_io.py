@@ -19,7 +19,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from ._engine import Reissue
+from ._capabilities import Reissue
 from ._errors import CreateError, EngineUnavailable, SuspiciousSession, VersionConflict
 from ._keys import new_session_key
 from ._session_drivers import BlockingCallWarning, Steps, engine_acall, engine_call

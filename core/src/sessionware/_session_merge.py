@@ -37,7 +37,7 @@ import logging
 import time
 from typing import Any, NamedTuple
 
-from ._engine import Version
+from ._capabilities import Version
 from ._errors import LockTimeout, UpdateError, VersionConflict
 from ._events import Events
 from ._session_drivers import Backoff, StepDrivers, Steps

@@ -16,7 +16,8 @@ import time
 from collections.abc import Generator
 from typing import Any
 
-from .._engine import Engine, Version
+from .._capabilities import Version
+from .._engine import Engine
 from .._errors import UpdateError, VersionConflict
 from .._session_drivers import _pause
 from .._session_merge import (

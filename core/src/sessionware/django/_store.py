@@ -16,7 +16,8 @@ from django.contrib.sessions.backends.base import (
     UpdateError as DjangoUpdateError,
 )
 
-from .._engine import Engine, Reissue, Version
+from .._capabilities import Reissue, Version
+from .._engine import Engine
 from .._errors import CreateError, SuspiciousSession, UpdateError
 from .._keys import new_session_key
 from .._session_merge import (

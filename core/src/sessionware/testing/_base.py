@@ -12,7 +12,8 @@ from typing import cast
 
 import pytest
 
-from .._engine import Capabilities, Engine
+from .._capabilities import Capabilities
+from .._engine import Engine
 from .._keys import new_session_key
 from .._serializer import Serializer
 from .._session import SessionStore, session_store

@@ -14,7 +14,8 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import Any, Protocol, TypeVar
 
-from .._engine import Capabilities, Engine, Version
+from .._capabilities import Capabilities, Version
+from .._engine import Engine
 
 __all__ = [
     "BINARY_PAYLOAD",

@@ -14,7 +14,8 @@ import threading
 from collections.abc import Iterable
 from typing import ClassVar
 
-from .._engine import Capabilities, EngineBase, Version
+from .._capabilities import Capabilities, Version
+from .._engine import EngineBase
 from .._errors import (
     CreateError,
     EngineUnavailable,

@@ -15,7 +15,8 @@ import time
 
 import pytest
 
-from .._engine import Engine, Version
+from .._capabilities import Version
+from .._engine import Engine
 from .._errors import CreateError, InvalidSessionKey, UpdateError, VersionConflict
 from ._base import EngineKitBase
 from ._helpers import (

@@ -24,7 +24,6 @@ import logging
 import secrets
 import threading
 from collections.abc import Callable, Sequence
-from types import TracebackType
 from typing import Any, ClassVar
 
 import psycopg
@@ -198,17 +197,6 @@ class PostgresEngine(EngineBase):
         """Close this loop's pool (awaited), then everything else as `close` does."""
         await self._loops.aclose()
         self.close()
-
-    async def __aenter__(self) -> PostgresEngine:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     # -- failures ------------------------------------------------------------------
 

@@ -29,7 +29,6 @@ import os
 import secrets
 import threading
 from collections.abc import Sequence
-from types import TracebackType
 from typing import Any, ClassVar
 
 from sessionware import (
@@ -190,17 +189,6 @@ class RedisEngine(EngineBase):
         """Close this loop's client (awaited), then everything else as ``close`` does."""
         await self._loops.aclose()
         self.close()
-
-    async def __aenter__(self) -> RedisEngine:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     # -- helpers -----------------------------------------------------------------
 
