@@ -1,8 +1,9 @@
 """sessionware-db: the embedded default engine, sessions in one SQLite table.
 
 This module only re-exports the engine and the plugin hook that registers
-it; the engine's SQL and operations live in ``_engine``, its connections and
-failure mapping in ``_connections``, the batched purge in ``_purge``, the
+it; the engine's SQL and operations live in ``_engine`` (its versioned
+saves and session locks in ``_versioned``), its connections and failure
+mapping in ``_connections``, the batched purge in ``_purge``, the
 schema and migrations in ``_schema``, the option checks in ``_options``.
 """
 
