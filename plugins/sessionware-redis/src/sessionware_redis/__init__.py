@@ -3,7 +3,8 @@
 This module only re-exports the engine and the plugin hook that registers
 it; the engine lives in ``_engine``, option validation in ``_options`` (URLs
 in ``_urls``, single values in ``_checks``), redis-py clients in
-``_clients``, error mapping in ``_errors``.
+``_clients``, error mapping in ``_errors``, versioned saves and session
+locks in ``_versioned``.
 """
 
 from ._engine import RedisEngine

@@ -9,8 +9,9 @@ Versioned saves (``save_versioned``) are one Lua script on the session's own
 key that compares the SHA-1 of the stored value with the version the writer
 loaded and writes only if they match; session locks are ``SET
 <prefix>lock:<key> <token> NX PX <ttl>``, released by a compare-and-delete
-script (``_scripts``). One key per command or script, so all of it works on
-a Cluster.
+script (``_scripts``); both live in the ``VersionedOps`` mixin
+(``_versioned``). One key per command or script, so all of it works on a
+Cluster.
 
 Clients are built lazily (the app starts while Redis is down): once per
 process for blocking calls (dropped in a forked child) and once per event
@@ -18,7 +19,8 @@ loop for asyncio (redis.asyncio pools are bound to the loop that created
 them); a loop's client is closed when the loop shuts down its async
 generators, as ``asyncio.run`` and uvicorn do. Option parsing lives in
 ``_options``, client construction and each loop's client (``LoopClient``)
-in ``_clients``, error mapping in ``_errors``.
+in ``_clients``, error mapping in ``_errors``, versioned saves and session
+locks in ``_versioned``.
 """
 
 from __future__ import annotations
@@ -26,7 +28,6 @@ from __future__ import annotations
 import logging
 import math
 import os
-import secrets
 import threading
 from collections.abc import Sequence
 from typing import Any, ClassVar
@@ -38,21 +39,19 @@ from sessionware import (
     PerLoop,
     SessionwareError,
     UpdateError,
-    Version,
-    VersionConflict,
 )
 
 from ._clients import LoopClient, SyncClient, build_async, build_sync
 from ._errors import FAILURES, translate
 from ._options import DEFAULT_PREFIX, Settings, build_settings
-from ._scripts import CONFLICT, WRITTEN, version_of
+from ._versioned import VersionedOps
 
 __all__ = ["RedisEngine"]
 
 logger = logging.getLogger("sessionware.redis")
 
 
-class RedisEngine(EngineBase):
+class RedisEngine(VersionedOps, EngineBase):
     """Sessions in Redis — single node, Sentinel or Cluster — with native asyncio.
 
     Where Redis is: ``url`` (``redis://``, ``rediss://``, ``unix://``,
@@ -229,42 +228,6 @@ class RedisEngine(EngineBase):
         self._check_data(data)
         return self.prefix + key, self._ttl_ms(expires_at)
 
-    def _plan_compare_and_set(
-        self, key: str, data: bytes, expires_at: float, version: Version
-    ) -> tuple[str, list[Any]]:
-        """The key and the arguments of ``COMPARE_AND_SET`` (see ``_scripts``)."""
-        name, ttl = self._plan_save(key, data, expires_at)
-        # Only a digest this engine returned can match; anything else conflicts.
-        expected = version if isinstance(version, str) else "-"
-        return name, [expected, data, ttl or 0]
-
-    def _compared(self, key: str, outcome: object, data: bytes) -> tuple[str, Version]:
-        """The result of a versioned save from what ``COMPARE_AND_SET`` answered."""
-        if outcome == WRITTEN:
-            return key, version_of(bytes(data))
-        if outcome == CONFLICT:
-            raise VersionConflict(
-                f"session {key[:6]}... in {self.address} was saved by another writer since "
-                "this version was loaded; nothing was written"
-            )
-        raise self._refused(key, False)
-
-    def _plan_lock(self, key: str, ttl: float) -> tuple[str, int]:
-        """The lock's Redis key (``<prefix>lock:<key>``, never a session's) and its PX."""
-        self.check_key(key)
-        if (
-            isinstance(ttl, bool)
-            or not isinstance(ttl, (int, float))
-            or not math.isfinite(ttl)
-            or not ttl > 0
-        ):
-            raise ValueError(f"ttl must be a positive, finite number of seconds, got {ttl!r}")
-        return self._lock_name(key), max(1, math.ceil(ttl * 1000))
-
-    def _lock_name(self, key: str) -> str:
-        # Session keys are letters and digits: "lock:..." can never name a session.
-        return f"{self.prefix}lock:{key}"
-
     # -- the engine protocol, blocking ---------------------------------------------
 
     def load(self, key: str) -> bytes | None:
@@ -313,58 +276,6 @@ class RedisEngine(EngineBase):
             self._client().delete(self.prefix + key)
         except FAILURES as exc:
             raise self._failed(exc, "DEL") from exc
-
-    def load_versioned(self, key: str) -> tuple[bytes, Version] | None:
-        """``GET`` and the SHA-1 of what it returned (the version; see ``_scripts``)."""
-        value = self.load(key)
-        return None if value is None else (value, version_of(value))
-
-    def save_versioned(
-        self, key: str, data: bytes, expires_at: float, version: Version | None
-    ) -> tuple[str, Version]:
-        """Compare-and-set in one Lua script on the session's key; ``version=None`` creates.
-
-        The script reads the stored value, compares its SHA-1 with
-        ``version`` and writes with ``PX`` (or deletes, if ``expires_at`` has
-        passed) atomically on the server. Raises
-        ``VersionConflict`` (nothing written) on another
-        version, ``UpdateError`` when the session is gone,
-        ``CreateError`` when creating over a live one.
-        """
-        if version is None:
-            self.save(key, data, expires_at, must_create=True)
-            return key, version_of(bytes(data))
-        name, args = self._plan_compare_and_set(key, data, expires_at, version)
-        try:
-            handle = self._handle()
-            outcome = handle.scripts.compare_and_set(keys=[name], args=args, client=handle.client)
-        except FAILURES as exc:
-            raise self._failed(exc, "EVALSHA (compare-and-set)") from exc
-        return self._compared(key, outcome, data)
-
-    def acquire_lock(self, key: str, ttl: float) -> str | None:
-        """``SET <prefix>lock:<key> <token> NX PX <ttl>``: a new token, or ``None`` if held.
-
-        Tries once, never waits; Redis expires the lease after ``ttl``, so a
-        holder that crashed or hung never blocks the session for longer.
-        """
-        name, ms = self._plan_lock(key, ttl)
-        token = secrets.token_hex(16)
-        try:
-            taken = self._client().set(name, token, nx=True, px=ms)
-        except FAILURES as exc:
-            raise self._failed(exc, "SET NX (lock)") from exc
-        return token if taken else None
-
-    def release_lock(self, key: str, token: str) -> None:
-        """Delete the lock only if ``token`` still holds it (one Lua script); else nothing."""
-        if not self.is_valid_key(key) or not isinstance(token, str):
-            return
-        try:
-            handle = self._handle()
-            handle.scripts.release(keys=[self._lock_name(key)], args=[token], client=handle.client)
-        except FAILURES as exc:
-            raise self._failed(exc, "EVALSHA (lock release)") from exc
 
     def clear_expired(self) -> int:
         """Always 0: Redis removes sessions itself when their TTL runs out."""
@@ -436,51 +347,6 @@ class RedisEngine(EngineBase):
             await client.delete(self.prefix + key)
         except FAILURES as exc:
             raise self._failed(exc, "DEL") from exc
-
-    async def aload_versioned(self, key: str) -> tuple[bytes, Version] | None:
-        """Async twin of ``load_versioned``, on the running loop's own client."""
-        value = await self.aload(key)
-        return None if value is None else (value, version_of(value))
-
-    async def asave_versioned(
-        self, key: str, data: bytes, expires_at: float, version: Version | None
-    ) -> tuple[str, Version]:
-        """Async twin of ``save_versioned``."""
-        if version is None:
-            await self.asave(key, data, expires_at, must_create=True)
-            return key, version_of(bytes(data))
-        name, args = self._plan_compare_and_set(key, data, expires_at, version)
-        try:
-            entry = await self._aentry()
-            outcome = await entry.scripts.compare_and_set(
-                keys=[name], args=args, client=entry.redis
-            )
-        except FAILURES as exc:
-            raise self._failed(exc, "EVALSHA (compare-and-set)") from exc
-        return self._compared(key, outcome, data)
-
-    async def aacquire_lock(self, key: str, ttl: float) -> str | None:
-        """Async twin of ``acquire_lock``."""
-        name, ms = self._plan_lock(key, ttl)
-        token = secrets.token_hex(16)
-        try:
-            client = await self._aclient()
-            taken = await client.set(name, token, nx=True, px=ms)
-        except FAILURES as exc:
-            raise self._failed(exc, "SET NX (lock)") from exc
-        return token if taken else None
-
-    async def arelease_lock(self, key: str, token: str) -> None:
-        """Async twin of ``release_lock``."""
-        if not self.is_valid_key(key) or not isinstance(token, str):
-            return
-        try:
-            entry = await self._aentry()
-            await entry.scripts.release(
-                keys=[self._lock_name(key)], args=[token], client=entry.redis
-            )
-        except FAILURES as exc:
-            raise self._failed(exc, "EVALSHA (lock release)") from exc
 
     async def aclear_expired(self) -> int:
         """Always 0, without I/O (see ``clear_expired``)."""
