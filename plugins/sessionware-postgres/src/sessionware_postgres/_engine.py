@@ -14,16 +14,19 @@ loop, so the async twins never use a thread (`_pools`). Driver failures
 become `EngineUnavailable` with the address (`_errors`); options are checked
 at construction without contacting the server (`_options`). The schema is
 checked once per process on first use, and created or upgraded there when
-`create=True` (`_schema`; or beforehand with `python -m sessionware_postgres
-create-schema`).
+`create=True` (`_setup`, with the DDL in `_schema`; or beforehand with
+`python -m sessionware_postgres create-schema`).
+
+The class is assembled from mixins: the plain session operations, the pools
+and the failure mapping are here; versioned saves and session locks in
+`_versioned`, the purge in `_purge`, the schema check in `_setup`.
 """
 
 from __future__ import annotations
 
 import logging
-import secrets
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import psycopg
@@ -31,21 +34,20 @@ from psycopg import errors as pge
 
 from sessionware import (
     Capabilities,
-    ConfigurationError,
     CreateError,
-    EngineBase,
     EngineUnavailable,
     PerLoop,
     SessionwareError,
     UpdateError,
-    Version,
-    VersionConflict,
 )
 
 from ._errors import FAILURES, spoils_the_pool, translate
 from ._options import DEFAULT_SCHEMA, DEFAULT_TABLE, Settings, build_settings
 from ._pools import AsyncPool, SyncPool
-from ._schema import Statements, check_role, ddl, grants, lock_key, readiness_query
+from ._purge import PurgeOps
+from ._schema import Statements
+from ._setup import SchemaOps
+from ._versioned import VersionedOps
 
 __all__ = ["PostgresEngine"]
 
@@ -63,7 +65,7 @@ def _payload(data: object) -> bytes:
     raise TypeError(f"session data must be bytes, got {type(data).__name__}")
 
 
-class PostgresEngine(EngineBase):
+class PostgresEngine(SchemaOps, VersionedOps, PurgeOps):
     """Sessions in one PostgreSQL table: every process of every machine shares them.
 
     Where the server is: `url` (`postgresql://user:password@host:5432/dbname?sslmode=...`,
@@ -240,159 +242,6 @@ class PostgresEngine(EngineBase):
                 logger.debug("draining the pool failed", exc_info=True)
         return self._failure(exc, operation)
 
-    # -- the schema, once per process ------------------------------------------------
-
-    def _missing(self, state: tuple[Any, ...] | None) -> list[str]:
-        if state is None:
-            return ["everything"]
-        has_table, has_locks, has_version, persistence = state
-        missing = []
-        if not has_table:
-            missing.append(f"the table {self.schema}.{self.table}")
-        elif not has_version:
-            missing.append(f"the version column of {self.schema}.{self.table}")
-        if not has_locks:
-            missing.append(f"the table {self.schema}.{self.table}_locks")
-        if has_table and persistence in ("p", "u"):
-            wanted = "u" if self.settings.unlogged else "p"
-            if persistence != wanted:
-                logger.warning(
-                    "the session table %s.%s at %s is %s but the engine's unlogged option is "
-                    "%s; the table is left as it is (ALTER TABLE ... SET %s changes it, "
-                    "rewriting the table under an exclusive lock)",
-                    self.schema,
-                    self.table,
-                    self.address,
-                    "UNLOGGED" if persistence == "u" else "LOGGED",
-                    self.settings.unlogged,
-                    "UNLOGGED" if wanted == "u" else "LOGGED",
-                )
-        return missing
-
-    def _cannot_create(self, missing: list[str], exc: BaseException | None) -> ConfigurationError:
-        reason = f" (the server refused: {' '.join(str(exc).split())})" if exc else ""
-        return ConfigurationError(
-            f"PostgreSQL at {self.address} lacks {', '.join(missing)}{reason}. Create the "
-            f"schema as a user allowed to: python -m sessionware_postgres create-schema "
-            f"--url URL --schema {self.schema} --table {self.table}"
-            + (" --unlogged" if self.settings.unlogged else "")
-            + (
-                ""
-                if self.settings.create
-                else " (or let the engine do it on first use with create=True)"
-            ),
-            field="engine_options.create",
-        )
-
-    def _no_usage(self, exc: BaseException) -> ConfigurationError:
-        return ConfigurationError(
-            f"PostgreSQL at {self.address} refused this user a look at the schema "
-            f"{self.schema} ({' '.join(str(exc).split())}): grant it USAGE on the schema and "
-            "SELECT, INSERT, UPDATE, DELETE on the session tables. As their owner, python -m "
-            f"sessionware_postgres create-schema --url URL --schema {self.schema} --table "
-            f"{self.table} --grant-to ROLE creates the tables and grants both",
-            field="engine_options.url",
-        )
-
-    def _prepare(self, conn: psycopg.Connection[Any]) -> None:
-        query, params = readiness_query(self.schema, self.table)
-        try:
-            state = conn.execute(query, params).fetchone()
-        except pge.InsufficientPrivilege as exc:
-            raise self._no_usage(exc) from exc
-        missing = self._missing(state)
-        if missing:
-            if not self.settings.create:
-                raise self._cannot_create(missing, None)
-            try:
-                with conn.transaction():
-                    conn.execute("SET LOCAL lock_timeout = '10s'")
-                    conn.execute("SET LOCAL statement_timeout = '60s'")
-                    conn.execute(
-                        "SELECT pg_advisory_xact_lock(hashtext(%s))",
-                        (lock_key(self.schema, self.table),),
-                    )
-                    for step in ddl(self.schema, self.table, unlogged=self.settings.unlogged):
-                        conn.execute(step)
-            except pge.InsufficientPrivilege as exc:
-                raise self._cannot_create(missing, exc) from exc
-            logger.info(
-                "created the session tables %s.%s at %s", self.schema, self.table, self.address
-            )
-        self._ready = True
-
-    async def _aprepare(self, conn: psycopg.AsyncConnection[Any]) -> None:
-        query, params = readiness_query(self.schema, self.table)
-        try:
-            cursor = await conn.execute(query, params)
-        except pge.InsufficientPrivilege as exc:
-            raise self._no_usage(exc) from exc
-        missing = self._missing(await cursor.fetchone())
-        if missing:
-            if not self.settings.create:
-                raise self._cannot_create(missing, None)
-            try:
-                async with conn.transaction():
-                    await conn.execute("SET LOCAL lock_timeout = '10s'")
-                    await conn.execute("SET LOCAL statement_timeout = '60s'")
-                    await conn.execute(
-                        "SELECT pg_advisory_xact_lock(hashtext(%s))",
-                        (lock_key(self.schema, self.table),),
-                    )
-                    for step in ddl(self.schema, self.table, unlogged=self.settings.unlogged):
-                        await conn.execute(step)
-            except pge.InsufficientPrivilege as exc:
-                raise self._cannot_create(missing, exc) from exc
-            logger.info(
-                "created the session tables %s.%s at %s", self.schema, self.table, self.address
-            )
-        self._ready = True
-
-    def schema_sql(self, grant_to: str | None = None) -> list[str]:
-        """The statements that create (or upgrade) this engine's tables, in order.
-
-        Idempotent (`IF NOT EXISTS` throughout). With `grant_to`, the GRANTs
-        that role needs to use the tables without owning them follow.
-        What `python -m sessionware_postgres create-schema --print` prints.
-        """
-        steps = ddl(self.schema, self.table, unlogged=self.settings.unlogged)
-        if grant_to is not None:
-            steps += grants(self.schema, self.table, check_role(grant_to))
-        return steps
-
-    def create_schema(self, grant_to: str | None = None) -> list[str]:
-        """Run `schema_sql(grant_to)` in one transaction on a connection of its own.
-
-        For deployments where the application's user may not run DDL: run it
-        once as the tables' owner (the `create-schema` command does), then
-        give the application `create=False`. Returns the statements run.
-        Concurrent runs (and engines creating on first use) are serialized
-        by an advisory lock.
-        """
-        steps = self.schema_sql(grant_to)
-        try:
-            with (
-                psycopg.connect(self.settings.conninfo, autocommit=True) as conn,
-                conn.transaction(),
-            ):
-                conn.execute("SET LOCAL lock_timeout = '10s'")
-                conn.execute(
-                    "SELECT pg_advisory_xact_lock(hashtext(%s))",
-                    (lock_key(self.schema, self.table),),
-                )
-                for step in steps:
-                    conn.execute(step)
-        except pge.InsufficientPrivilege as exc:
-            raise ConfigurationError(
-                f"PostgreSQL at {self.address} refused to create the session tables "
-                f"({' '.join(str(exc).split())}); run this as the tables' owner or a user "
-                "with CREATE on the database (or the schema)",
-                field="engine_options.url",
-            ) from exc
-        except FAILURES as exc:
-            raise translate(exc, self.address, "create-schema") from exc
-        return steps
-
     # -- one statement on a pooled connection ------------------------------------------
 
     def _run(self, operation: str, query: str, params: Params) -> tuple[int, Row | None]:
@@ -444,40 +293,9 @@ class PostgresEngine(EngineBase):
             "it is not recreated"
         )
 
-    def _conflict(self, key: str, version: int) -> VersionConflict:
-        return VersionConflict(
-            f"session {key[:6]}... was saved by another request since version {version} was "
-            f"loaded from {self.address}; nothing was written"
-        )
-
     def _plan_save(self, key: str, data: bytes, expires_at: float) -> tuple[bytes, float]:
         self.check_key(key)
         return _payload(data), float(expires_at)
-
-    @staticmethod
-    def _version(version: object) -> int:
-        if type(version) is not int:
-            raise TypeError(
-                f"{version!r} is not a version of the postgres engine (an int from load_versioned)"
-            )
-        return version
-
-    def _created(self, key: str, row: Row | None) -> tuple[str, Version]:
-        if row is None:
-            raise self._taken(key)
-        return key, int(row[0])
-
-    def _refused(self, key: str, version: int, live: bool) -> SessionwareError:
-        return self._conflict(key, version) if live else self._gone(key)
-
-    @staticmethod
-    def _purge(batch: tuple[float, int]) -> Params:
-        cutoff, size = batch
-        return (cutoff, size, cutoff)
-
-    @staticmethod
-    def _count(row: Row | None) -> int:
-        return 0 if row is None else int(row[0])
 
     @staticmethod
     def _data(row: Row) -> bytes:
@@ -519,81 +337,6 @@ class PostgresEngine(EngineBase):
         if not self.is_valid_key(key):
             return
         self._run("delete", self._sql.delete, (key,))
-
-    def load_versioned(self, key: str) -> tuple[bytes, Version] | None:
-        """`load` plus the row's version counter, read by the same statement."""
-        if not self.is_valid_key(key):
-            return None
-        row = self._run("load", self._sql.load_versioned, (key, self.now()))[1]
-        return None if row is None else (self._data(row), int(row[1]))
-
-    def save_versioned(
-        self, key: str, data: bytes, expires_at: float, version: Version | None
-    ) -> tuple[str, Version]:
-        """Create (`version=None`) or compare-and-set the row for `key`.
-
-        The update is one `UPDATE ... WHERE session_key = %s AND version = %s
-        AND expires_at > now`. When it changes no row, one indexed read tells
-        the cases apart: a live row means another request saved meanwhile
-        (`VersionConflict`, nothing written), none means the session was
-        deleted or expired (`UpdateError`). Returns `(key, new version)`.
-        """
-        payload, expiry = self._plan_save(key, data, expires_at)
-        now = self.now()
-        if version is None:
-            row = self._run("save (create)", self._sql.create, (key, payload, expiry, now))[1]
-            return self._created(key, row)
-        expected = self._version(version)
-        params = (payload, expiry, key, expected, now)
-        if self._run("save (compare-and-set)", self._sql.update_versioned, params)[0] == 1:
-            return key, expected + 1
-        live = self._run("save (compare-and-set)", self._sql.exists, (key, now))[1]
-        raise self._refused(key, expected, live is not None)
-
-    def acquire_lock(self, key: str, ttl: float) -> str | None:
-        """Take the lease on `key` for `ttl` seconds if it is free; never waits for a holder.
-
-        One upsert into `<table>_locks`: it inserts the lease, or replaces one
-        whose time (by the database's clock) has run out, and otherwise
-        changes nothing (then None).
-        """
-        self.check_key(key)
-        token = secrets.token_hex(16)
-        params = (key, token, self.lease_seconds(ttl))
-        return token if self._run("acquire_lock", self._sql.acquire_lock, params)[0] == 1 else None
-
-    def release_lock(self, key: str, token: str) -> None:
-        """Delete the lease on `key` if `token` still holds it; otherwise nothing."""
-        if not self.is_valid_key(key) or not isinstance(token, str):
-            return
-        self._run("release_lock", self._sql.release_lock, (key, token))
-
-    def clear_expired(self, progress: Callable[[int], None] | None = None) -> int:
-        """Delete expired rows, at most `batch_size` per statement; return how many.
-
-        Each batch is one `DELETE ... WHERE session_key = ANY(ARRAY(SELECT ...
-        LIMIT n FOR UPDATE SKIP LOCKED))` on the expiry index, its own short
-        transaction on a connection taken from the pool for that batch only:
-        requests never wait behind the purge, rows a request is writing are
-        skipped (left for the next purge), and several machines can purge at
-        once without deleting a row twice or waiting for each other.
-        `progress`, if given, is called with the running total after each
-        batch that removed rows (committed). Rows that expire while the purge
-        runs are left for the next one. Lock leases that ran out are deleted
-        too (not counted).
-        """
-        batch = (self.now(), self.batch_size)
-        removed = 0
-        while (count := self._run("clear_expired", self._sql.purge, self._purge(batch))[0]) > 0:
-            removed += count
-            if progress is not None:
-                progress(removed)
-        self._run("clear_expired (locks)", self._sql.purge_locks, ())
-        return removed
-
-    def count_expired(self) -> int:
-        """How many rows have expired: one `count(*)` on the expiry index."""
-        return self._count(self._run("count_expired", self._sql.count_expired, (self.now(),))[1])
 
     def health(self) -> None:
         """Connect, check the tables (creating them if allowed), and that the server takes writes.
@@ -652,62 +395,6 @@ class PostgresEngine(EngineBase):
         if not self.is_valid_key(key):
             return
         await self._arun("delete", self._sql.delete, (key,))
-
-    async def aload_versioned(self, key: str) -> tuple[bytes, Version] | None:
-        """Async twin of `load_versioned`."""
-        if not self.is_valid_key(key):
-            return None
-        _, row = await self._arun("load", self._sql.load_versioned, (key, self.now()))
-        return None if row is None else (self._data(row), int(row[1]))
-
-    async def asave_versioned(
-        self, key: str, data: bytes, expires_at: float, version: Version | None
-    ) -> tuple[str, Version]:
-        """Async twin of `save_versioned`."""
-        payload, expiry = self._plan_save(key, data, expires_at)
-        now = self.now()
-        if version is None:
-            params: Params = (key, payload, expiry, now)
-            _, row = await self._arun("save (create)", self._sql.create, params)
-            return self._created(key, row)
-        expected = self._version(version)
-        params = (payload, expiry, key, expected, now)
-        if (await self._arun("save (compare-and-set)", self._sql.update_versioned, params))[0] == 1:
-            return key, expected + 1
-        _, live = await self._arun("save (compare-and-set)", self._sql.exists, (key, now))
-        raise self._refused(key, expected, live is not None)
-
-    async def aacquire_lock(self, key: str, ttl: float) -> str | None:
-        """Async twin of `acquire_lock`."""
-        self.check_key(key)
-        token = secrets.token_hex(16)
-        params = (key, token, self.lease_seconds(ttl))
-        taken, _ = await self._arun("acquire_lock", self._sql.acquire_lock, params)
-        return token if taken == 1 else None
-
-    async def arelease_lock(self, key: str, token: str) -> None:
-        """Async twin of `release_lock`."""
-        if not self.is_valid_key(key) or not isinstance(token, str):
-            return
-        await self._arun("release_lock", self._sql.release_lock, (key, token))
-
-    async def aclear_expired(self, progress: Callable[[int], None] | None = None) -> int:
-        """Async twin of `clear_expired`."""
-        batch = (self.now(), self.batch_size)
-        removed = 0
-        while (
-            count := (await self._arun("clear_expired", self._sql.purge, self._purge(batch)))[0]
-        ) > 0:
-            removed += count
-            if progress is not None:
-                progress(removed)
-        await self._arun("clear_expired (locks)", self._sql.purge_locks, ())
-        return removed
-
-    async def acount_expired(self) -> int:
-        """Async twin of `count_expired`."""
-        _, row = await self._arun("count_expired", self._sql.count_expired, (self.now(),))
-        return self._count(row)
 
     async def ahealth(self) -> None:
         """Async twin of `health`, on the running loop's own pool."""
