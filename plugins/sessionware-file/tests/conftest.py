@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sessionware_file import FileEngine, _engine, _files, _purge
+from sessionware_file import FileEngine, _engine, _files, _purge, _writes
 
 import sessionware
 from sessionware.testing import engine_factory, session_store_for
@@ -53,7 +53,7 @@ def listing(session_dir: Path) -> Callable[[], list[str]]:
 
 #: The modules of the engine that call ``os`` and ``fcntl``: a test replacing
 #: one of them replaces it in all.
-ENGINE_MODULES = (_engine, _files, _purge)
+ENGINE_MODULES = (_engine, _files, _purge, _writes)
 
 
 class _OsView:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sessionware_file import HEADER_SIZE, FileEngine, _engine, _files
+from sessionware_file import HEADER_SIZE, FileEngine, _engine, _files, _writes
 
 import sessionware
 from sessionware.testing import expired, expires_in
@@ -27,7 +27,7 @@ WAIT = 20.0  # seconds before a stuck test fails instead of hanging
 
 def replace_fcntl(monkeypatch: pytest.MonkeyPatch, replacement: type) -> None:
     """Replace ``fcntl`` in every engine module that takes a lock."""
-    for module in (_engine, _files):
+    for module in (_engine, _files, _writes):
         monkeypatch.setattr(module, "fcntl", replacement)
 
 
