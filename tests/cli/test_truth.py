@@ -210,7 +210,8 @@ def _expired_db(path: Path, rows: int) -> None:
     sessionware.get_engine("db", path=str(path)).close()  # creates the table
     with sqlite3.connect(path) as conn:
         conn.executemany(
-            "INSERT INTO sessionware_session (session_key, session_data, expires_at) VALUES (?, ?, ?)",
+            "INSERT INTO sessionware_session (session_key, session_data, expires_at) "
+            "VALUES (?, ?, ?)",
             ((sessionware.new_session_key(), b"{}", time.time() - 60) for _ in range(rows)),
         )
 
