@@ -36,8 +36,10 @@ __all__ = [
     "BlockingCallWarning",
     "StepDrivers",
     "Steps",
+    "arun_steps",
     "engine_acall",
     "engine_call",
+    "run_steps",
 ]
 
 _PACKAGE_DIR = __file__.rsplit("/", 1)[0]
@@ -111,67 +113,84 @@ async def engine_acall(engine: Engine, operation: str, *args: Any) -> Any:
         raise _unavailable(engine, operation, exc) from exc
 
 
+def run_steps(engine: Engine, steps: Steps[_T], session: Any = None) -> _T:
+    """Carry out ``steps`` with ``engine``'s blocking methods; return what they return.
+
+    An engine error that is not a sessionware error becomes ``EngineUnavailable``
+    (recorded as ``session.engine_error`` when a session is given, so the
+    middleware answers 503, not the app's 500); a ``VersionConflict`` is thrown
+    back after a short random pause that grows with each one, so writers in
+    lockstep fall apart. Every error goes back into the steps, which decide.
+    """
+    check_loop = not engine.capabilities.inline_async
+    conflicts = 0
+    try:
+        request = next(steps)
+        while True:
+            try:
+                # engine_call, written out: this loop runs on every save.
+                operation, args = request
+                if check_loop and _get_running_loop() is not None:
+                    _warn_on_loop(engine, operation)
+                try:
+                    result = getattr(engine, operation)(*args)
+                except SessionwareError:
+                    raise
+                except Exception as exc:
+                    raise _unavailable(engine, operation, exc) from exc
+            except EngineUnavailable as exc:
+                if session is not None:
+                    session.engine_error = exc
+                request = steps.throw(exc)
+            except VersionConflict as exc:
+                conflicts += 1
+                time.sleep(_pause(conflicts))
+                request = steps.throw(exc)
+            except BaseException as exc:
+                request = steps.throw(exc)
+            else:
+                request = steps.send(result)
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+
+
+async def arun_steps(engine: Engine, steps: Steps[_T], session: Any = None) -> _T:
+    """Async twin of ``run_steps``, with the engine's async twins (never blocking the loop)."""
+    if engine.capabilities.inline_async:
+        return run_steps(engine, steps, session)  # nothing to wait for: inline
+    conflicts = 0
+    try:
+        request = next(steps)
+        while True:
+            try:
+                operation, args = request
+                result = await engine_acall(engine, operation, *args)
+            except EngineUnavailable as exc:
+                if session is not None:
+                    session.engine_error = exc
+                request = steps.throw(exc)
+            except VersionConflict as exc:
+                conflicts += 1
+                await asyncio.sleep(_pause(conflicts))
+                request = steps.throw(exc)
+            except BaseException as exc:
+                request = steps.throw(exc)
+            else:
+                request = steps.send(result)
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+
+
 class StepDrivers(SessionData):
-    """The two drivers of a session's steps (see the module)."""
+    """The two drivers of a session's steps, bound to its engine (see the module)."""
 
     def _run(self, steps: Steps[_T]) -> _T:
         """Carry out ``steps`` with the engine's blocking methods."""
-        engine = self.engine
-        check_loop = not engine.capabilities.inline_async
-        conflicts = 0
-        try:
-            request = next(steps)
-            while True:
-                try:
-                    # engine_call, written out: this loop runs on every save.
-                    operation, args = request
-                    if check_loop and _get_running_loop() is not None:
-                        _warn_on_loop(engine, operation)
-                    try:
-                        result = getattr(engine, operation)(*args)
-                    except SessionwareError:
-                        raise
-                    except Exception as exc:
-                        raise _unavailable(engine, operation, exc) from exc
-                except EngineUnavailable as exc:
-                    self.engine_error = exc  # the middleware answers 503, not the app's 500
-                    request = steps.throw(exc)
-                except VersionConflict as exc:
-                    conflicts += 1
-                    time.sleep(_pause(conflicts))
-                    request = steps.throw(exc)
-                except BaseException as exc:
-                    request = steps.throw(exc)
-                else:
-                    request = steps.send(result)
-        except StopIteration as done:
-            return done.value  # type: ignore[no-any-return]
+        return run_steps(self.engine, steps, self)
 
     async def _arun(self, steps: Steps[_T]) -> _T:
         """Carry out ``steps`` with the engine's async twins (never blocking the loop)."""
-        engine = self.engine
-        if engine.capabilities.inline_async:
-            return self._run(steps)  # nothing to wait for: the sync driver, inline
-        conflicts = 0
-        try:
-            request = next(steps)
-            while True:
-                try:
-                    operation, args = request
-                    result = await engine_acall(engine, operation, *args)
-                except EngineUnavailable as exc:
-                    self.engine_error = exc
-                    request = steps.throw(exc)
-                except VersionConflict as exc:
-                    conflicts += 1
-                    await asyncio.sleep(_pause(conflicts))
-                    request = steps.throw(exc)
-                except BaseException as exc:
-                    request = steps.throw(exc)
-                else:
-                    request = steps.send(result)
-        except StopIteration as done:
-            return done.value  # type: ignore[no-any-return]
+        return await arun_steps(self.engine, steps, self)
 
 
 _FIRST_DELAY = 0.002

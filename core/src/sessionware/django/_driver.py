@@ -1,17 +1,15 @@
-"""A versioned save of the Django store, written once as steps, and the drivers that run them.
+"""A versioned save of the Django store, written once as steps.
 
 ``VersionedSaves._versioned_save_steps`` writes over the version loaded and,
 when another request saved first, reloads, merges this request's changes
 (the core's ``_session_merge`` rules) and writes again. The steps are engine
-calls as ``(method, args)``: ``_drive`` runs them with the engine's blocking
-methods and ``_adrive`` with its async twins, pausing a little longer after
-each ``VersionConflict`` as the core's drivers do, so that writers in
-lockstep fall apart.
+calls as ``(method, args)``, carried out by the core's own drivers
+(``run_steps``/``arun_steps``, the ones ``SessionStore`` uses), so the pauses
+between conflicts and the handling of engine errors are the same.
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Generator
 from typing import Any
@@ -19,7 +17,6 @@ from typing import Any
 from .._capabilities import Version
 from .._engine import Engine
 from .._errors import UpdateError, VersionConflict
-from .._session_drivers import _pause
 from .._session_merge import (
     LOCK_AFTER,
     LOCKED_MERGE_SECONDS,
@@ -31,52 +28,6 @@ from .._session_merge import (
 from ._settings import _GONE, _backend
 
 _Steps = Generator[tuple[str, tuple[Any, ...]], Any, str]
-
-
-def _drive(engine: Engine, steps: _Steps) -> str:
-    """Carry out ``steps`` (engine calls as ``(method, args)``) with the blocking methods.
-
-    A ``VersionConflict`` is handed back after a short random pause that grows
-    with each one, as the core's drivers do, so writers in lockstep fall apart.
-    """
-    conflicts = 0
-    try:
-        request = next(steps)
-        while True:
-            operation, args = request
-            try:
-                result = getattr(engine, operation)(*args)
-            except VersionConflict as exc:
-                conflicts += 1
-                time.sleep(_pause(conflicts))
-                request = steps.throw(exc)
-            except Exception as exc:
-                request = steps.throw(exc)
-            else:
-                request = steps.send(result)
-    except StopIteration as done:
-        return done.value  # type: ignore[no-any-return]
-
-
-async def _adrive(engine: Engine, steps: _Steps) -> str:
-    """Async twin of ``_drive``, with the engine's ``a<method>`` twins."""
-    conflicts = 0
-    try:
-        request = next(steps)
-        while True:
-            operation, args = request
-            try:
-                result = await getattr(engine, "a" + operation)(*args)
-            except VersionConflict as exc:
-                conflicts += 1
-                await asyncio.sleep(_pause(conflicts))
-                request = steps.throw(exc)
-            except Exception as exc:
-                request = steps.throw(exc)
-            else:
-                request = steps.send(result)
-    except StopIteration as done:
-        return done.value  # type: ignore[no-any-return]
 
 
 class VersionedSaves:

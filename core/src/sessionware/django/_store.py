@@ -20,13 +20,14 @@ from .._capabilities import Reissue, Version
 from .._engine import Engine
 from .._errors import CreateError, SuspiciousSession, UpdateError
 from .._keys import new_session_key
+from .._session_drivers import arun_steps, run_steps
 from .._session_merge import (
     LockToMerge,
     atake_merge_lock,
     take_merge_lock,
 )
 from ..http._cookies import CookieSpec
-from ._driver import VersionedSaves, _adrive, _drive
+from ._driver import VersionedSaves
 from ._settings import (
     _COOKIE_ADVICE,
     _CREATE_ATTEMPTS,
@@ -253,12 +254,12 @@ class SessionStore(VersionedSaves, SessionBase):  # type: ignore[misc]
         try:
             if self._versioned_write(engine, must_create):
                 try:
-                    value = _drive(engine, self._versioned_save_steps(key, data, must_create))
+                    value = run_steps(engine, self._versioned_save_steps(key, data, must_create))
                 except LockToMerge:  # it keeps losing: merge under the session's lock
                     token = take_merge_lock(engine, key)
                     try:
                         steps = self._versioned_save_steps(key, self._session_cache, False, True)
-                        value = _drive(engine, steps)
+                        value = run_steps(engine, steps)
                     finally:
                         cast(Any, engine).release_lock(key, token)
             else:
@@ -283,12 +284,12 @@ class SessionStore(VersionedSaves, SessionBase):  # type: ignore[misc]
             if self._versioned_write(engine, must_create):
                 try:
                     steps = self._versioned_save_steps(key, data, must_create)
-                    value = await _adrive(engine, steps)
+                    value = await arun_steps(engine, steps)
                 except LockToMerge:
                     token = await atake_merge_lock(engine, key)
                     try:
                         steps = self._versioned_save_steps(key, self._session_cache, False, True)
-                        value = await _adrive(engine, steps)
+                        value = await arun_steps(engine, steps)
                     finally:
                         await cast(Any, engine).arelease_lock(key, token)
             else:
