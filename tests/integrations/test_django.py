@@ -87,16 +87,33 @@ def engine_settings(engine: str, redis: str | None = None) -> dict[str, Any]:
     if engine == "redis":
         assert redis is not None
         return {"engine": "redis", "options": {"url": redis, "prefix": f"djtest-{unique}:"}}
+    if engine == "postgres":
+        return {"engine": "postgres", "options": {"url": POSTGRES_URL, "table": f"dj_{unique}"}}
     return {"engine": engine}
+
+
+#: The PostgreSQL server of the postgres contract tests (the plugin's tests use the same default).
+POSTGRES_URL = os.environ.get(
+    "SESSIONWARE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
 
 
 @contextmanager
 def sessionware_setting(conf: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    """``SESSIONWARE = conf`` in force; a Redis store's keys are removed afterwards."""
+    """``SESSIONWARE = conf`` in force; a Redis store's keys or a PostgreSQL table are removed
+    afterwards."""
     try:
         with override_settings(SESSIONWARE=conf):
             yield conf
     finally:
+        if conf["engine"] == "postgres":
+            import psycopg
+            from psycopg import sql
+
+            table = conf["options"]["table"]
+            with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+                for name in (table, f"{table}_locks"):
+                    conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(name)))
         if conf["engine"] == "redis":
             import redis as redis_py
 
@@ -164,6 +181,9 @@ if SessionTestsMixin is not None:
 
     class TestDjangoContractRedis(_OnEngine, SessionTestsMixin, SimpleTestCase):
         engine = "redis"
+
+    class TestDjangoContractPostgres(_OnEngine, SessionTestsMixin, SimpleTestCase):
+        engine = "postgres"
 
 
 # -- the test project over real HTTP -------------------------------------------------------
