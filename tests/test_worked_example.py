@@ -13,11 +13,12 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from .commands import fresh_env, run_command
 
 REPO = Path(__file__).parents[1]
 CORE = REPO / "core"
@@ -34,42 +35,34 @@ def _uv() -> str | None:
     return shutil.which("uv")
 
 
-def _run(args: list[str], cwd: Path, env: dict[str, str], timeout: float = 180) -> str:
-    """Run a command, failing the test with its output if it fails."""
-    done = subprocess.run(
-        args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
-    )
-    assert done.returncode == 0, (
-        f"{' '.join(args)} exited {done.returncode}\n--- stdout\n{done.stdout}\n"
-        f"--- stderr\n{done.stderr}"
-    )
-    return done.stdout
-
-
 @pytest.fixture(scope="module")
 def venv(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
     """A fresh environment with the core wheel, the example and pytest installed."""
     root = tmp_path_factory.mktemp("worked-example")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("VIRTUAL_ENV", "PYTHON"))}
-    env.pop("SESSIONWARE_LOAD_PLUGINS", None)
-    env.pop("SESSIONWARE_DISABLE_PLUGINS", None)
+    env = fresh_env()
     path = root / "venv"
     python = path / ("Scripts" if os.name == "nt" else "bin") / "python"
     uv = _uv()
     packages = [str(CORE), str(EXAMPLE), "pytest>=8"]
     if uv is not None:
-        _run([uv, "venv", "--quiet", "--python", sys.executable, str(path)], root, env)
-        _run([uv, "pip", "install", "--quiet", "--python", str(python), *packages], root, env)
+        run_command([uv, "venv", "--quiet", "--python", sys.executable, str(path)], root, env)
+        run_command(
+            [uv, "pip", "install", "--quiet", "--python", str(python), *packages], root, env
+        )
     else:
-        _run([sys.executable, "-m", "venv", str(path)], root, env)
-        _run([str(python), "-m", "pip", "install", "--quiet", *packages], root, env, timeout=600)
+        run_command([sys.executable, "-m", "venv", str(path)], root, env)
+        run_command(
+            [str(python), "-m", "pip", "install", "--quiet", *packages], root, env, timeout=600
+        )
     return python, env
 
 
 def test_core_is_installed_from_a_built_wheel(venv: tuple[Path, dict[str, str]]) -> None:
     """The environment imports sessionware from its own site-packages, not from this checkout."""
     python, env = venv
-    where = _run([str(python), "-c", "import sessionware; print(sessionware.__file__)"], REPO, env)
+    where = run_command(
+        [str(python), "-c", "import sessionware; print(sessionware.__file__)"], REPO, env
+    )
     assert "site-packages" in where
     assert str(CORE) not in where
 
@@ -82,7 +75,7 @@ def test_example_passes_its_conformance_suite(
     tests = tmp_path / "tests"
     shutil.copytree(EXAMPLE / "tests", tests)
     shutil.copy(EXAMPLE / "pyproject.toml", tmp_path / "pyproject.toml")
-    out = _run(
+    out = run_command(
         [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tests)], tmp_path, env
     )
     summary = out.strip().splitlines()[-1]
@@ -98,7 +91,7 @@ def test_example_is_listed_as_a_plugin(venv: tuple[Path, dict[str, str]]) -> Non
         "import json, sessionware; "
         "print(json.dumps([p.as_dict() for p in sessionware.list_plugins()]))"
     )
-    plugins = json.loads(_run([str(python), "-c", code], REPO, env))
+    plugins = json.loads(run_command([str(python), "-c", code], REPO, env))
     memory = [p for p in plugins if p["name"] == "memory"]
     assert memory == [
         {

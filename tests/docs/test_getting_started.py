@@ -34,7 +34,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from ..test_worked_example import _run
+from ..commands import fresh_env, run_command
 
 REPO = Path(__file__).parents[2]
 PAGE = REPO / "docs" / "getting-started.md"
@@ -100,16 +100,14 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]
             pytest.fail(f"{reason} (CI is set: not skipping)")
         pytest.skip(reason)
     root = tmp_path_factory.mktemp("getting-started")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("VIRTUAL_ENV", "PYTHON"))}
-    env.pop("SESSIONWARE_LOAD_PLUGINS", None)
-    env.pop("SESSIONWARE_DISABLE_PLUGINS", None)
+    env = fresh_env()
     path = root / "venv"
     python = path / ("Scripts" if os.name == "nt" else "bin") / "python"
-    _run([sys.executable, "-m", "venv", str(path)], root, env)
+    run_command([sys.executable, "-m", "venv", str(path)], root, env)
     for args in installs:
         verb, rest = args[0], args[1:]
         pip = [str(python), "-m", "pip", verb, "--disable-pip-version-check", "-q"]
-        _run([*pip, *rest], REPO, env, timeout=600)
+        run_command([*pip, *rest], REPO, env, timeout=600)
     return python, env
 
 
@@ -120,7 +118,7 @@ def test_installs_bring_the_documented_plugins(venv: tuple[Path, dict[str, str]]
         Path(arg).name for args in _pip_installs() for arg in args if arg.startswith("./plugins/")
     }
     sessionware = python.with_name("sessionware")
-    listing = json.loads(_run([str(sessionware), "plugins", "--json"], REPO, env))
+    listing = json.loads(run_command([str(sessionware), "plugins", "--json"], REPO, env))
     listed = {p["distribution"]: p["error"] for p in listing}
     assert {name: listed.get(name, "missing") for name in installed} == dict.fromkeys(installed)
 
@@ -130,7 +128,7 @@ def test_outside_a_request_runs(venv: tuple[Path, dict[str, str]], tmp_path: Pat
     python, env = venv
     script = tmp_path / "outside.py"
     script.write_text(_program("session_store("), encoding="utf-8")
-    _run([str(python), str(script)], tmp_path, env)
+    run_command([str(python), str(script)], tmp_path, env)
 
 
 def _count_visits(python: Path, env: dict[str, str], where: Path, app: str, client: str) -> None:
@@ -148,7 +146,7 @@ def _count_visits(python: Path, env: dict[str, str], where: Path, app: str, clie
         ]
     )
     (where / "driver.py").write_text(driver, encoding="utf-8")
-    out = _run([str(python), "driver.py"], where, env)
+    out = run_command([str(python), "driver.py"], where, env)
     assert out.strip() == "[1, 2]"
 
 
@@ -164,6 +162,6 @@ def test_fastapi_example_counts_visits(venv: tuple[Path, dict[str, str]], tmp_pa
     # Starlette's TestClient needs an HTTP client library (httpx2 in recent Starlette, httpx
     # before): installed here for the test client only, the page's app does not need it.
     pip = [str(python), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
-    _run([*pip, "httpx", "httpx2"], REPO, env, timeout=600)
+    run_command([*pip, "httpx", "httpx2"], REPO, env, timeout=600)
     starlette_client = "from starlette.testclient import TestClient\nclient = TestClient(app)"
     _count_visits(python, env, tmp_path, _program("SessionDep"), starlette_client)
