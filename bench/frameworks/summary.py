@@ -21,6 +21,7 @@ import argparse
 import asyncio
 import importlib
 import importlib.metadata
+import os
 import platform
 import sqlite3
 import sys
@@ -117,6 +118,15 @@ def write_doc(block: str) -> None:
     print(f"wrote {DOC.relative_to(ROOT)}")
 
 
+def busy_note(peak_load: float) -> str:
+    """What the load average says about the figures: a busy machine inflates them all."""
+    if peak_load > 0.75 * (os.cpu_count() or 1) + 0.5:
+        return (
+            ": the machine was shared and busy, which inflates every figure and widens every spread"
+        )
+    return " (mostly the benchmark itself): the machine was otherwise quiet"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="few rounds, docs untouched")
@@ -127,6 +137,7 @@ def main() -> int:
     rounds, sample_s = QUICK if args.quick else FULL
     rounds = args.rounds or rounds
     started, before = time.perf_counter(), load_average()
+    peak_load = os.getloadavg()[0]
     hop_loop = asyncio.new_event_loop()
     hops = [thread_hop_us(hop_loop)]
     when = time.strftime("%Y-%m-%d %H:%M %Z")
@@ -140,6 +151,7 @@ def main() -> int:
             traceback.print_exc()
             failures.append(f"{name}: not measured ({type(exc).__name__}: {exc})")
     after = load_average()
+    peak_load = max(peak_load, os.getloadavg()[0])
     hops.append(thread_hop_us(hop_loop))
     hop_loop.close()
     versions = ", ".join(f"{name} {version(name)}" for name in VERSIONS)
@@ -149,8 +161,7 @@ def main() -> int:
         f"{sys.version.split()[0]}, SQLite {sqlite3.sqlite_version}, {versions}; {rounds} "
         f"interleaved rounds per framework, samples of ~{sample_s * 1000:.0f} ms "
         f"(aiohttp: ~{sample_s * SAMPLE_SCALE['aiohttp'] * 1000:.0f} ms). Load average "
-        f"{before} at the start, {after} at the end: the machine was shared and busy, "
-        "which inflates every figure and widens every spread.",
+        f"{before} at the start, {after} at the end{busy_note(peak_load)}.",
         "",
         "Each figure is the median, over rounds, of the time one request took through the "
         "app with that session minus the same request through the same app without "
