@@ -1,4 +1,4 @@
-"""Fuzz properties of every first-party serializer: json, msgpack and signed.
+"""Fuzz properties of every first-party serializer: json, msgpack, signed and flask_tagged.
 
 ``loads`` returns a dict with str keys or raises
 :class:`~sessionware.SerializationError` (the signed serializer also
@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 
 import sessionware
 from sessionware import SerializationError, Serializer, SuspiciousSession
+from sessionware.flask import FlaskTaggedSerializer
 from sessionware.testing import assert_identical
 
 from ._settings import fuzz
@@ -37,8 +38,10 @@ SERIALIZERS: dict[str, Serializer] = {
     "signed-json-compressed": sessionware.get_serializer(
         "signed", secret_key=SECRET, inner="json", compress=True
     ),
+    # The Flask integration's default: Flask's tagged JSON (tuples, bytes, datetimes, Markup).
+    "flask_tagged": FlaskTaggedSerializer(),
 }
-JSON_FAMILY = ["json", "signed-json", "signed-json-compressed"]
+JSON_FAMILY = ["json", "signed-json", "signed-json-compressed", "flask_tagged"]
 MSGPACK_FAMILY = ["msgpack", "signed-msgpack"]
 SIGNED = ["signed-json", "signed-msgpack", "signed-json-compressed"]
 #: What ``loads`` may raise, by serializer; anything else escaping is a bug.

@@ -9,6 +9,7 @@ comes back as ``"0"``.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pytest
@@ -64,7 +65,10 @@ NOT_A_MAPPING: dict[str, bytes] = {
 
 
 def assert_identical(expected: Any, actual: Any, path: str = "") -> None:
-    """Assert equality with exact types at every depth (``1`` is not ``1.0`` is not ``True``)."""
+    """Assert equality with exact types at every depth (``1`` is not ``1.0`` is not ``True``).
+
+    A NaN is identical to a NaN (a serializer that stores one gives one back).
+    """
     where = path or "the top level"
     assert type(actual) is type(expected), (
         f"{where}: expected {type(expected).__name__} {expected!r}, "
@@ -74,10 +78,12 @@ def assert_identical(expected: Any, actual: Any, path: str = "") -> None:
         assert list(actual) == list(expected), f"{where}: keys {list(actual)} != {list(expected)}"
         for key in expected:
             assert_identical(expected[key], actual[key], f"{path}[{key!r}]")
-    elif isinstance(expected, list):
+    elif isinstance(expected, list | tuple):
         assert len(actual) == len(expected), f"{where}: length {len(actual)} != {len(expected)}"
         for index, (want, got) in enumerate(zip(expected, actual, strict=True)):
             assert_identical(want, got, f"{path}[{index}]")
+    elif isinstance(expected, float) and math.isnan(expected):
+        assert math.isnan(actual), f"{where}: {actual!r} != {expected!r}"  # NaN != NaN
     else:
         assert actual == expected, f"{where}: {actual!r} != {expected!r}"
 
