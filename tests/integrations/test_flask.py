@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 
 import flask
 import httpx
+import orjson
 import pytest
 import redis as redis_client
 from flask.json.tag import TaggedJSONSerializer
@@ -133,6 +134,18 @@ def make_app(
     def dump() -> Any:
         # Flask's JSON provider reads the session dict through C.
         return {"session": flask.session._get_current_object()}  # type: ignore[attr-defined]
+
+    @app.get("/dump-orjson")
+    def dump_orjson() -> flask.Response:
+        body = orjson.dumps({"session": flask.session._get_current_object()})  # type: ignore[attr-defined]
+        return flask.Response(body, mimetype="application/json")
+
+    @app.get("/dump-template")
+    def dump_template() -> str:
+        # Flask's `session | tojson` fails on Flask's own session too (a LocalProxy)
+        return flask.render_template_string(
+            "{% for k, v in session.items() %}{{ k }}={{ v }}{% endfor %}"
+        )
 
     @app.get("/read")
     def read() -> str:
@@ -439,6 +452,8 @@ def test_json_of_the_session_shows_the_stored_data(app: flask.Flask, serve: Serv
         response = client.get("/dump")
         assert response.json() == {"session": {"some": "data"}}
         assert "Cookie" in response.headers.get("vary", "")
+        assert client.get("/dump-orjson").json() == {"session": {"some": "data"}}
+        assert "some=data" in client.get("/dump-template").text  # (Flask-Login adds _fresh)
 
 
 def test_tagged_values_round_trip(app: flask.Flask, serve: Serve) -> None:

@@ -12,13 +12,16 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import jinja2
+import orjson
 import pytest
 from blockbuster import blockbuster_ctx
 from fastapi import FastAPI
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
+from starlette.templating import Jinja2Templates
 
 from sessionware import ConfigurationError, EngineNotFound
 from sessionware.fastapi import SessionDep
@@ -40,6 +43,22 @@ async def store(request: Request) -> PlainTextResponse:
 
 async def show(request: Request) -> JSONResponse:
     return JSONResponse({"session": request.session})
+
+
+async def show_orjson(request: Request) -> Response:
+    # orjson reads a dict subclass through C, as json's C encoder does
+    return Response(orjson.dumps({"session": request.session}), media_type="application/json")
+
+
+TEMPLATES = Jinja2Templates(
+    env=jinja2.Environment(
+        loader=jinja2.DictLoader({"show.txt": "{{ request.session | tojson }}"}), autoescape=True
+    )
+)
+
+
+async def show_template(request: Request) -> Response:
+    return TEMPLATES.TemplateResponse(request, "show.txt")
 
 
 async def untouched(request: Request) -> PlainTextResponse:
@@ -71,6 +90,8 @@ def starlette_app(**middleware: Any) -> Starlette:
     routes = [
         Route("/store", store, methods=["POST"]),
         Route("/show", show),
+        Route("/show-orjson", show_orjson),
+        Route("/show-template", show_template),
         Route("/untouched", untouched),
         Route("/merge", merge, methods=["POST"]),
         Route("/pop", pop_one, methods=["POST"]),
@@ -114,6 +135,19 @@ def test_json_response_of_the_session_shows_the_stored_data(
     assert response.json() == {"session": {"some": "data"}}
     assert response.headers["vary"] == "Cookie"  # the route read the session
     assert "set-cookie" not in response.headers  # ... and did not change it
+
+
+@pytest.mark.parametrize("route", ["/show-orjson", "/show-template"])
+def test_orjson_and_templates_see_the_stored_data(
+    engine: str, engine_redis: str | None, tmp_path: Path, route: str
+) -> None:
+    app = starlette_app(**settings(engine, tmp_path, engine_redis))
+    with serve_uvicorn(app) as url, httpx.Client(base_url=url) as client:
+        assert client.post("/store", json={"some": "data"}).text == "stored"
+        response = client.get(route)
+    assert response.status_code == 200
+    shown = response.json()
+    assert shown == ({"session": {"some": "data"}} if route == "/show-orjson" else {"some": "data"})
 
 
 def test_nothing_blocks_the_event_loop(
