@@ -26,7 +26,8 @@ from sessionware_file import FileEngine
 directory, go = sys.argv[1], sys.argv[2]
 args = sys.argv[3:]
 engine = FileEngine(path=directory)
-deadline = time.monotonic() + 30
+open(f"{go}.ready.{os.getpid()}", "w").close()  # imported and built: ready to start
+deadline = time.monotonic() + 60
 while not os.path.exists(go) and time.monotonic() < deadline:
     time.sleep(0.001)
 later = engine.now() + 600
@@ -127,7 +128,15 @@ class Processes:
         return worker
 
     def release(self) -> None:
-        time.sleep(0.3)  # let the interpreters start, so the workers overlap
+        """Start every worker at once, when all of them have imported and built their engine
+        (on a busy machine an interpreter can take seconds to start: a fixed wait let one
+        worker finish before another began, and the workers did not overlap)."""
+        deadline = time.monotonic() + 60
+        while len(list(self.go.parent.glob(f"{self.go.name}.ready.*"))) < len(self.running):
+            failed = [w for w in self.running if w.poll() is not None]
+            assert not failed, f"a worker exited before the start: {failed[0].communicate()}"
+            assert time.monotonic() < deadline, "the workers did not start within 60 s"
+            time.sleep(0.01)
         self.go.touch()
 
     @staticmethod
