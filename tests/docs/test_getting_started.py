@@ -6,8 +6,8 @@ environment (``python -m venv`` in a temporary directory), from the repository's
 ``./core`` and ``./plugins/...`` resolve. The page's own venv line
 (``python3 -m venv .venv && . .venv/bin/activate``) is not run: it would create ``.venv`` in
 this checkout; the test's environment stands in for it. The installs need a package index for
-the frameworks and the build backend: without a reachable network the tests are skipped, unless
-``CI`` is set, where they fail.
+the frameworks and the build backend: outside CI, without a reachable index, the tests are
+skipped; under CI (``CI`` set) the installs always run, and fail the test if they fail.
 
 Then the page's runnable programs run in that environment, from a temporary directory, each
 found by its content rather than its position:
@@ -94,11 +94,10 @@ def _index_reachable() -> bool:
 def venv(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
     """One fresh environment in which every documented ``pip install`` line has run."""
     installs = _pip_installs()
-    if not _index_reachable():
-        reason = "getting-started's installs need a package index, which is not reachable"
-        if os.environ.get("CI"):
-            pytest.fail(f"{reason} (CI is set: not skipping)")
-        pytest.skip(reason)
+    # Outside CI, no network is a reason to skip. Under CI the installs simply run: pip may
+    # reach its packages through configured local indexes even where PyPI does not answer.
+    if not os.environ.get("CI") and not _index_reachable():
+        pytest.skip("getting-started's installs need a package index, which is not reachable")
     root = tmp_path_factory.mktemp("getting-started")
     env = fresh_env()
     path = root / "venv"
