@@ -40,6 +40,8 @@ TEST_DEPS = [
     "orjson>=3.9",
     # a detector of blocking calls on the event loop (the ASGI path must make none)
     "blockbuster>=1.5",
+    # the API reference's build checks (docs/reference/_checks.py), tested in tests/docs
+    "griffe>=1",
 ]
 
 nox.options.default_venv_backend = "uv|virtualenv"
