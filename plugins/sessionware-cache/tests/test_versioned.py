@@ -30,14 +30,6 @@ def saved(engine: CacheEngine) -> tuple[str, int]:
 # -- load_versioned ----------------------------------------------------------------
 
 
-def test_load_versioned_returns_the_bytes_and_the_version_of_the_save(
-    engine: CacheEngine, saved: tuple[str, int]
-) -> None:
-    key, version = saved
-    assert engine.load_versioned(key) == (b"first", version)
-    assert engine.load(key) == b"first"
-
-
 @pytest.mark.parametrize("bad", ["", "../x", "A" * 32, "a" * 31 + "/"])
 def test_load_versioned_of_an_invalid_key_is_none(engine: CacheEngine, bad: str) -> None:
     assert engine.load_versioned(bad) is None
@@ -56,22 +48,6 @@ def test_load_versioned_of_an_expired_session_is_none(engine: CacheEngine, clock
 
 
 # -- save_versioned: create ----------------------------------------------------------
-
-
-def test_create_returns_the_key_and_a_version(engine: CacheEngine) -> None:
-    key = new_key()
-    returned, version = engine.save_versioned(key, b"x", expires_in(), None)
-    assert returned == key
-    assert engine.load_versioned(key) == (b"x", version)
-
-
-def test_create_refuses_a_live_key_and_writes_nothing(
-    engine: CacheEngine, saved: tuple[str, int]
-) -> None:
-    key, version = saved
-    with pytest.raises(sessionware.CreateError):
-        engine.save_versioned(key, b"second", expires_in(), None)
-    assert engine.load_versioned(key) == (b"first", version)
 
 
 def test_create_over_an_expired_session_succeeds_with_a_new_version(
@@ -105,15 +81,6 @@ def test_saving_already_expired_stores_nothing(engine: CacheEngine) -> None:
 # -- save_versioned: compare-and-set -------------------------------------------------
 
 
-def test_fresh_save_succeeds_and_changes_the_version(
-    engine: CacheEngine, saved: tuple[str, int]
-) -> None:
-    key, version = saved
-    returned, new = engine.save_versioned(key, b"second", expires_in(), version)
-    assert returned == key and new != version
-    assert engine.load_versioned(key) == (b"second", new)
-
-
 def test_stale_save_raises_version_conflict_and_writes_nothing(
     engine: CacheEngine, saved: tuple[str, int], clock: Any
 ) -> None:
@@ -134,28 +101,6 @@ def test_rewriting_the_same_bytes_still_changes_the_version(
     assert new != version
     with pytest.raises(sessionware.VersionConflict):
         engine.save_versioned(key, b"first", expires_in(), version)
-
-
-def test_plain_save_bumps_the_version_so_a_versioned_writer_conflicts(
-    engine: CacheEngine, saved: tuple[str, int]
-) -> None:
-    key, version = saved
-    engine.save(key, b"plain", expires_in())
-    loaded = engine.load_versioned(key)
-    assert loaded is not None and loaded[0] == b"plain" and loaded[1] != version
-    with pytest.raises(sessionware.VersionConflict):
-        engine.save_versioned(key, b"stale", expires_in(), version)
-    assert engine.load(key) == b"plain"
-
-
-def test_versioned_update_of_a_deleted_session_raises_update_error_and_stays_deleted(
-    engine: CacheEngine, saved: tuple[str, int]
-) -> None:
-    key, version = saved
-    engine.delete(key)
-    with pytest.raises(sessionware.UpdateError):
-        engine.save_versioned(key, b"again", expires_in(), version)
-    assert engine.exists(key) is False
 
 
 def test_versioned_update_of_an_expired_session_raises_update_error(

@@ -30,14 +30,6 @@ def saved(engine: DbEngine) -> tuple[str, int]:
 # -- load_versioned ----------------------------------------------------------------
 
 
-def test_load_versioned_returns_the_bytes_and_the_version_of_the_save(
-    engine: DbEngine, saved: tuple[str, int]
-) -> None:
-    key, version = saved
-    assert engine.load_versioned(key) == (b"first", version)
-    assert engine.load(key) == b"first"
-
-
 @pytest.mark.parametrize("bad", ["", "../x", "A" * 32, "a" * 31 + "/"])
 def test_load_versioned_of_an_invalid_key_is_none(engine: DbEngine, bad: str) -> None:
     assert engine.load_versioned(bad) is None
@@ -76,15 +68,6 @@ def test_create_returns_the_key_and_a_version(engine: DbEngine) -> None:
     assert engine.save_versioned(key, b"x", expires_in(), None) == (key, 1)
 
 
-def test_create_refuses_a_live_key_and_writes_nothing(
-    engine: DbEngine, saved: tuple[str, int]
-) -> None:
-    key, version = saved
-    with pytest.raises(sessionware.CreateError):
-        engine.save_versioned(key, b"second", expires_in(), None)
-    assert engine.load_versioned(key) == (b"first", version)
-
-
 def test_create_replaces_an_expired_row_with_a_version_never_handed_out(
     engine: DbEngine, rows: Callable[[], int]
 ) -> None:
@@ -104,15 +87,6 @@ def test_plain_create_refuses_a_key_created_versioned(
 
 
 # -- save_versioned: compare-and-set -------------------------------------------------
-
-
-def test_fresh_save_succeeds_and_changes_the_version(
-    engine: DbEngine, saved: tuple[str, int]
-) -> None:
-    key, version = saved
-    _, new = engine.save_versioned(key, b"second", expires_in(), version)
-    assert new != version
-    assert engine.load_versioned(key) == (b"second", new)
 
 
 def test_stale_save_raises_version_conflict_and_writes_nothing(
@@ -135,18 +109,6 @@ def test_rewriting_the_same_bytes_still_changes_the_version(
     assert new != version
     with pytest.raises(sessionware.VersionConflict):
         engine.save_versioned(key, b"first", expires_in(), version)
-
-
-def test_plain_save_bumps_the_version_so_a_versioned_writer_conflicts(
-    engine: DbEngine, saved: tuple[str, int]
-) -> None:
-    key, version = saved
-    engine.save(key, b"plain", expires_in())
-    loaded = engine.load_versioned(key)
-    assert loaded is not None and loaded[0] == b"plain" and loaded[1] != version
-    with pytest.raises(sessionware.VersionConflict):
-        engine.save_versioned(key, b"stale", expires_in(), version)
-    assert engine.load(key) == b"plain"
 
 
 def test_versioned_update_of_a_deleted_session_raises_update_error_and_stays_deleted(

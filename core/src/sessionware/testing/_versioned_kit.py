@@ -100,7 +100,8 @@ class VersionedTests(EngineKitBase):
         seen = [version]
         for step in range(3):
             data = f"step-{step}".encode()
-            _, version = versioned.save_versioned(key, data, expires_in(), version)
+            handle, version = versioned.save_versioned(key, data, expires_in(), version)
+            assert handle == key, "a versioned update returns the key, as save() does"
             assert version not in seen, "the version must change whenever the bytes do"
             seen.append(version)
             assert versioned.load_versioned(key) == (data, version)
