@@ -8,7 +8,6 @@ a nested mutation, a request that never touches the session, log-in with
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,6 +18,7 @@ import pytest
 
 from ..first_party import ENGINES, SERIALIZERS, require
 from ..servers import flask_app, serve_uvicorn, serve_waitress, starlette_app
+from ..stores import POSTGRES_URL, drop_postgres_tables, forget_redis_prefix
 
 pytestmark = pytest.mark.http
 
@@ -42,37 +42,6 @@ def engine_options(engine: str, tmp_path: Path, request: pytest.FixtureRequest) 
     if engine == "postgres":
         return {"url": POSTGRES_URL, "table": f"sw_matrix_{uuid.uuid4().hex[:16]}"}
     return {}
-
-
-#: The PostgreSQL server of the postgres rows (the plugin's tests use the same default).
-POSTGRES_URL = os.environ.get(
-    "SESSIONWARE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
-)
-
-
-def drop_tables(engine: Any) -> None:
-    """Drop the sessions and locks tables this test's postgres engine created."""
-    import psycopg
-    from psycopg import sql
-
-    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
-        for name in (engine.table, f"{engine.table}_locks"):
-            conn.execute(
-                sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(engine.schema, name))
-            )
-
-
-def forget_prefix(url: str, engine: Any) -> None:
-    """Delete every key this test's redis engine wrote (its prefix is unique to the test)."""
-    import redis
-
-    client = redis.Redis.from_url(url)
-    try:
-        keys = list(client.scan_iter(match=f"{engine.prefix}*"))
-        if keys:
-            client.delete(*keys)
-    finally:
-        client.close()
 
 
 def tampered(value: str) -> str:
@@ -105,9 +74,9 @@ def site(
     store = app.wsgi_app.rules.store_class if server == "wsgi" else app.rules.store_class
     store.engine.close()
     if engine == "redis":  # leave nothing behind on a shared server
-        forget_prefix(request.getfixturevalue("redis"), store.engine)
+        forget_redis_prefix(request.getfixturevalue("redis"), store.engine.prefix)
     if engine == "postgres":
-        drop_tables(store.engine)
+        drop_postgres_tables(store.engine.table, store.engine.schema)
 
 
 @pytest.mark.parametrize("serializer", sorted(SERIALIZERS))

@@ -35,6 +35,7 @@ from django.conf import settings
 from sessionware.testing import MemoryEngine, registered
 
 from ..servers import serve_uvicorn, serve_waitress
+from ..stores import POSTGRES_URL, drop_postgres_tables, forget_redis_prefix
 from .django_project import settings as project_settings
 from .django_project import upstream
 
@@ -92,12 +93,6 @@ def engine_settings(engine: str, redis: str | None = None) -> dict[str, Any]:
     return {"engine": engine}
 
 
-#: The PostgreSQL server of the postgres contract tests (the plugin's tests use the same default).
-POSTGRES_URL = os.environ.get(
-    "SESSIONWARE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
-)
-
-
 @contextmanager
 def sessionware_setting(conf: dict[str, Any]) -> Iterator[dict[str, Any]]:
     """``SESSIONWARE = conf`` in force; a Redis store's keys or a PostgreSQL table are removed
@@ -107,23 +102,9 @@ def sessionware_setting(conf: dict[str, Any]) -> Iterator[dict[str, Any]]:
             yield conf
     finally:
         if conf["engine"] == "postgres":
-            import psycopg
-            from psycopg import sql
-
-            table = conf["options"]["table"]
-            with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
-                for name in (table, f"{table}_locks"):
-                    conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(name)))
+            drop_postgres_tables(conf["options"]["table"])
         if conf["engine"] == "redis":
-            import redis as redis_py
-
-            client = redis_py.Redis.from_url(conf["options"]["url"])
-            try:
-                stale = list(client.scan_iter(match=conf["options"]["prefix"] + "*"))
-                if stale:
-                    client.delete(*stale)
-            finally:
-                client.close()
+            forget_redis_prefix(conf["options"]["url"], conf["options"]["prefix"])
 
 
 def engine() -> Any:
